@@ -1,0 +1,21 @@
+#ifndef TG_CONV2D_H
+#define TG_CONV2D_H
+#include "tg_types.h"
+
+/* int8 2-D convolution, NHWC input/output, OHWI weights ([out_c][k_h][k_w][in_c/groups]).
+ * acc = bias[o] + sum w * (in + input_offset); out = clamp(requant(acc, multiplier[o], shift[o])
+ * + output_offset, act_min, act_max). Taps outside the image are skipped (= zero-point padding).
+ * groups == in_c is depthwise; out_c / groups output channels per group. No scratch. */
+typedef struct {
+    int32_t in_h, in_w, in_c, out_h, out_w, out_c;
+    int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_t, pad_l, groups;
+    int32_t input_offset, output_offset, act_min, act_max;
+    const int8_t *weight;
+    const int32_t *bias;
+    const int32_t *multiplier;
+    const int32_t *shift;
+} tg_conv2d_params;
+
+void tg_conv2d_s8_ref(const tg_conv2d_params *p, const int8_t *input, int8_t *output);
+
+#endif

@@ -1,0 +1,22 @@
+/* Conventions shared by every tinygen kernel and generated model.
+ *
+ * Layouts: activations are channels-last (NHWC; [N][F] for vectors), batch 1. Weights are laid
+ * out offline in the order the kernel reads them (conv: OHWI). int8 values are affine-quantized,
+ * real = scale * (q - zero_point); kernels receive -input_zero_point as `input_offset` and the
+ * output zero point as `output_offset`. Requantization: tg_fixedpoint.h.
+ * Memory: no malloc. Weights and parameters are `static const` (flash); every activation and
+ * scratch buffer lives in one arena whose offsets were planned offline.
+ */
+#ifndef TG_TYPES_H
+#define TG_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define TG_ALIGNED(n) __attribute__((aligned(n)))
+#else
+#define TG_ALIGNED(n)
+#endif
+
+#endif /* TG_TYPES_H */

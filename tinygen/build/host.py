@@ -1,0 +1,59 @@
+"""Build the generated model as a host shared library and call it through cffi (ABI mode).
+
+The same sources the firmware uses are compiled with the host gcc and the strict warning set, so
+a host run is the C kernels' first bit-exactness check.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from tinygen.errors import ToolchainError
+
+HOST_CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared"]
+
+
+def find_cc() -> str:
+    for cc in ("gcc", "cc", "clang"):
+        path = shutil.which(cc)
+        if path:
+            return path
+    raise ToolchainError("no host C compiler found: install gcc (apt-get install gcc)")
+
+
+def compile_shared(src_dir: Path, out: Path) -> Path:
+    sources = sorted(str(p) for p in src_dir.glob("*.c"))
+    cmd = [find_cc(), *HOST_CFLAGS, f"-I{src_dir}", "-o", str(out), *sources]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ToolchainError(f"host compile of {src_dir} failed:\n{proc.stderr.strip()}")
+    return out
+
+
+class HostModel:
+    """The compiled model library, loaded with cffi's ABI mode (no extension module to build)."""
+
+    def __init__(self, lib_path: Path, prefix: str, in_specs, out_specs):
+        import cffi
+
+        self.ffi = cffi.FFI()
+        sig = ", ".join([f"const {s.ctype} *input{i}" for i, s in enumerate(in_specs)]
+                        + [f"{s.ctype} *output{i}" for i, s in enumerate(out_specs)])
+        self.ffi.cdef(f"int {prefix}_invoke({sig});")
+        self.lib = self.ffi.dlopen(str(lib_path))
+        self.fn = getattr(self.lib, f"{prefix}_invoke")
+        self.in_specs, self.out_specs = in_specs, out_specs
+
+    def invoke_one(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        ins = [np.ascontiguousarray(x, dtype=s.dtype) for x, s in zip(inputs, self.in_specs)]
+        outs = [np.zeros(s.shape, dtype=s.dtype) for s in self.out_specs]
+        args = [self.ffi.from_buffer(a) for a in ins] + [self.ffi.from_buffer(a) for a in outs]
+        rc = self.fn(*args)
+        if rc != 0:
+            raise RuntimeError(f"model invoke returned {rc}")
+        return outs

@@ -1,0 +1,165 @@
+"""Render a lowered graph and its memory plan into `<prefix>.c` / `<prefix>.h`.
+
+Python computes every value (via each op's `emit`); the templates in templates/ hold the file
+structure. The output is deterministic: the same graph gives byte-identical sources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from tinygen import __version__
+from tinygen.codegen.cformat import c_array, c_float, c_ident, c_int
+from tinygen.ir.graph import Graph
+from tinygen.ops.base import CArray, get
+from tinygen.paths import RUNTIME_INCLUDE, RUNTIME_KERNELS, TEMPLATES
+from tinygen.plan.memory_plan import MemoryPlan
+
+
+@dataclass
+class LayerInfo:
+    index: int
+    name: str
+    op: str
+    comment: str
+    macs: int
+    weight_bytes: int
+    symbol: str
+
+
+@dataclass
+class GeneratedModel:
+    prefix: str
+    files: dict[str, str]  # file name -> text
+    runtime_files: list[Path]  # hand-written C the model needs, copied beside it
+    weight_bytes: int
+    macs: int
+    layers: list[LayerInfo] = field(default_factory=list)
+
+    def write(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, text in self.files.items():
+            (directory / name).write_text(text)
+        for src in self.runtime_files:
+            (directory / src.name).write_bytes(src.read_bytes())
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _spec(graph: Graph, name: str, role: str, index: int) -> dict:
+    t = graph.t(name)
+    q = t.quant
+    return {
+        "role": role, "index": index, "dtype": t.dtype.value, "ctype": t.dtype.ctype,
+        "shape": list(t.shape), "layout": "NHWC" if len(t.shape) == 4 else "",
+        "size": t.size, "scale": c_float(q.scale[0]) if q else "1.0", "zero_point": q.zero_point[0] if q else 0,
+    }
+
+
+def generate(graph: Graph, plan: MemoryPlan, source: str = "") -> GeneratedModel:
+    prefix = c_ident(graph.name).lower()
+    exprs: dict[str, str] = {}
+    for i, name in enumerate(graph.inputs):
+        exprs[name] = f"input{i}"
+    for i, name in enumerate(graph.outputs):
+        exprs.setdefault(name, f"output{i}")
+
+    arena_tensors = []
+    first: dict[str, int] = {b.name: b.first for b in plan.buffers}
+    last: dict[str, int] = {b.name: b.last for b in plan.buffers}
+    for node in graph.nodes:
+        for out in node.outputs:
+            if out in exprs:
+                continue
+            root = plan.aliases.get(out, out)
+            if root in exprs:
+                exprs[out] = exprs[root]
+                continue
+            t = graph.t(out)
+            macro = f"T{len(arena_tensors)}"
+            arena_tensors.append({
+                "macro": macro, "ctype": t.dtype.ctype, "offset": plan.offsets[root],
+                "shape": f"{t.dtype.value}{list(t.shape)}", "first": first[root], "last": last[root],
+            })
+            exprs[out] = exprs[root] = macro
+
+    layers, infos = [], []
+    kernels: set[str] = set()
+    headers: set[str] = set()
+    weight_bytes = macs = 0
+    for idx, node in enumerate(graph.nodes):
+        op = get(node.op)
+        call = op.emit(node, graph)
+        arrays, fields = [], []
+        layer_weight_bytes = 0
+        for fname, value in call.fields:
+            if isinstance(value, CArray):
+                values = np.asarray(value.values)
+                aname = f"L{idx}_{fname}"
+                arrays.append({"name": aname, "ctype": value.ctype, "count": max(values.size, 1),
+                               "body": c_array(values if values.size else np.zeros(1, int), value.ctype),
+                               "comment": value.comment})
+                layer_weight_bytes += values.size * np.dtype(value.ctype.replace("_t", "")).itemsize
+                fields.append((fname, aname))
+            else:
+                fields.append((fname, c_int(value)))
+        for name in call.inputs:
+            t = graph.t(name)
+            if t.is_const and name not in exprs:
+                aname = f"L{idx}_{c_ident(name)}"
+                arrays.append({"name": aname, "ctype": t.dtype.ctype, "count": max(t.size, 1),
+                               "body": c_array(t.data, t.dtype.ctype), "comment": f"constant {name} {list(t.shape)}"})
+                layer_weight_bytes += t.nbytes
+                exprs[name] = aname
+        in_exprs = [exprs[i] for i in call.inputs]
+        out_exprs = [exprs[o] for o in call.outputs]
+        input_array = f"L{idx}_inputs" if call.inputs_as_array else ""
+        args = ([input_array] if input_array else in_exprs) + out_exprs
+        if call.scratch_bytes:
+            args.append(f"(tg_arena + {plan.offsets[node.name + '/scratch']})")
+        skip = call.skip_if_inplace and in_exprs and in_exprs[0] == out_exprs[0]
+        if not skip:
+            kernels.add(call.symbol)
+            headers.add(call.header)
+        m = op.macs(node, graph)
+        layers.append({
+            "index": idx, "op": node.op, "comment": call.comment or node.name, "arrays": arrays,
+            "params_type": call.params_type, "params_name": f"L{idx}_params", "fields": fields,
+            "symbol": call.symbol, "args": args, "inputs": in_exprs, "outputs": call.outputs,
+            "input_array": input_array, "skip": skip,
+        })
+        infos.append(LayerInfo(idx, node.name, node.op, call.comment, m, layer_weight_bytes, call.symbol))
+        weight_bytes += layer_weight_bytes
+        macs += m
+
+    ins = [_spec(graph, n, "input", i) for i, n in enumerate(graph.inputs)]
+    outs = [_spec(graph, n, "output", i) for i, n in enumerate(graph.outputs)]
+    signature = ", ".join([f"const {s['ctype']} *input{s['index']}" for s in ins]
+                          + [f"{s['ctype']} *output{s['index']}" for s in outs])
+    ctx = {
+        "version": __version__, "source": source or graph.name, "prefix": prefix, "PREFIX": prefix.upper(),
+        "guard": f"TG_{prefix.upper()}_H", "layers": layers, "arena_tensors": arena_tensors,
+        "arena_bytes": plan.arena_bytes, "lower_bound": plan.lower_bound, "weight_bytes": weight_bytes,
+        "macs": macs, "headers": sorted(headers), "inputs": ins, "outputs": outs, "signature": signature,
+    }
+    env = _env()
+    files = {
+        f"{prefix}.h": env.get_template("model.h.j2").render(ctx),
+        f"{prefix}.c": env.get_template("model.c.j2").render(ctx),
+    }
+    base_headers = ["tg_types.h", "tg_fixedpoint.h"]
+    runtime = [RUNTIME_INCLUDE / h for h in base_headers + sorted(headers)]
+    runtime += [RUNTIME_KERNELS / f"{k}.c" for k in sorted(kernels)]
+    return GeneratedModel(prefix, files, runtime, weight_bytes, macs, infos)
