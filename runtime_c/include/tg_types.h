@@ -19,4 +19,8 @@
 #define TG_ALIGNED(n)
 #endif
 
+/* Called after every layer by <model>_invoke_hooked (per-layer profiling and tensor dumps):
+ * `layer` is the layer index, `output` its first output tensor and `bytes` that tensor's size. */
+typedef void (*tg_layer_hook)(void *ctx, int32_t layer, const void *output, int32_t bytes);
+
 #endif /* TG_TYPES_H */

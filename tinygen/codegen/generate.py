@@ -139,6 +139,7 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "") -> GeneratedModel
             "params_type": call.params_type, "params_name": f"L{idx}_params", "fields": fields,
             "symbol": call.symbol, "args": args, "inputs": in_exprs, "outputs": call.outputs,
             "input_array": input_array, "skip": skip,
+            "out_expr": exprs[node.outputs[0]], "out_bytes": graph.t(node.outputs[0]).nbytes,
         })
         infos.append(LayerInfo(idx, node.name, node.op, call.comment, m, layer_weight_bytes, call.symbol))
         weight_bytes += layer_weight_bytes
@@ -148,11 +149,12 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "") -> GeneratedModel
     outs = [_spec(graph, n, "output", i) for i, n in enumerate(graph.outputs)]
     signature = ", ".join([f"const {s['ctype']} *input{s['index']}" for s in ins]
                           + [f"{s['ctype']} *output{s['index']}" for s in outs])
+    call_args = ", ".join([f"input{s['index']}" for s in ins] + [f"output{s['index']}" for s in outs])
     ctx = {
         "version": __version__, "source": source or graph.name, "prefix": prefix, "PREFIX": prefix.upper(),
         "guard": f"TG_{prefix.upper()}_H", "layers": layers, "arena_tensors": arena_tensors,
         "arena_bytes": plan.arena_bytes, "lower_bound": plan.lower_bound, "weight_bytes": weight_bytes,
-        "macs": macs, "headers": sorted(headers), "inputs": ins, "outputs": outs, "signature": signature,
+        "macs": macs, "headers": sorted(headers), "inputs": ins, "outputs": outs, "signature": signature, "call_args": call_args,
     }
     env = _env()
     files = {
