@@ -121,8 +121,8 @@ class Graph:
     dialect: str = "float"  # "float" or "lowered"
 
     # -- construction ---------------------------------------------------------------------------
-    def unique_name(self, base: str) -> str:
-        taken = set(self.tensors) | {n.name for n in self.nodes}
+    def unique_name(self, base: str, kind: str = "tensor") -> str:
+        taken = set(self.tensors) if kind == "tensor" else {n.name for n in self.nodes}
         if base not in taken:
             return base
         i = 1

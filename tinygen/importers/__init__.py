@@ -1,0 +1,31 @@
+"""Model files -> float-dialect IR (torch) or lowered IR (already-integer formats).
+
+`import_model` picks the importer from the file's content, not only its extension.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from tinygen.errors import TinygenError
+from tinygen.ir.graph import Graph
+
+
+def import_model(path: str | Path, input_shape: tuple[int, ...] | None = None, trust_pickle: bool = False) -> Graph:
+    path = Path(path)
+    if not path.exists():
+        raise TinygenError(f"{path}: no such file")
+    if not path.is_file():
+        raise TinygenError(f"{path}: not a file")
+    if zipfile.is_zipfile(path):
+        from tinygen.importers.torch_graph import import_torch
+
+        return import_torch(path, input_shape=input_shape, trust_pickle=trust_pickle)
+    head = path.read_bytes()[:8]
+    if head[4:8] == b"TFL3":
+        raise TinygenError(f"{path}: TFLite import is not available yet (planned); export the model from PyTorch")
+    raise TinygenError(
+        f"{path}: not a model tinygen can read (expected a torch.export .pt2/.pt archive, a TorchScript archive, "
+        "or a torch.save pickle with --trust-pickle)"
+    )

@@ -1,0 +1,116 @@
+"""`tinygen.build`: model -> lowered graph -> plan -> C -> compiled program, into one directory.
+
+The output directory is assembled beside its final place and swapped in only when every step
+succeeded, so a failed build never leaves a directory that looks valid.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from tinygen import __version__
+from tinygen.codegen import generate
+from tinygen.errors import TinygenError
+from tinygen.ir import serialize
+from tinygen.ir.graph import Graph
+from tinygen.ir.verify import verify
+from tinygen.passes.assign_quant import assign_quant
+from tinygen.passes.fold_batch_norm import fold_batch_norm
+from tinygen.passes.fuse_activation import fuse_activation
+from tinygen.passes.lower import lower
+from tinygen.plan import plan_memory
+from tinygen.program import Program
+
+FLOAT_PASSES: list[Callable[[Graph], Graph]] = [fold_batch_norm, fuse_activation]
+
+
+def _quiet(msg: str) -> None:
+    pass
+
+
+def import_any(model: Any, input_shape=None, trust_pickle: bool = False) -> tuple[Graph, str]:
+    """A path, an ExportedProgram or an nn.Module (with input_shape) -> (float graph, model name)."""
+    if isinstance(model, (str, os.PathLike)):
+        from tinygen.importers import import_model
+
+        return import_model(model, input_shape, trust_pickle), Path(model).name
+    from tinygen.importers.torch_graph import import_exported_program
+
+    import torch
+
+    if isinstance(model, torch.nn.Module):
+        if input_shape is None:
+            raise TinygenError("building an nn.Module needs input_shape, e.g. (1, 1, 16, 16)")
+        model = torch.export.export(model.eval(), (torch.zeros(tuple(input_shape)),))
+    name = type(model).__name__.lower()
+    return import_exported_program(model, Path(name)), name
+
+
+def lower_model(graph: Graph, source: str, dump_dir: Path | None = None) -> Graph:
+    """Float graph -> verified lowered graph, dumping each stage when asked."""
+    def dump(stage: str, g: Graph) -> None:
+        if dump_dir is not None:
+            dump_dir.mkdir(parents=True, exist_ok=True)
+            (dump_dir / f"{stage}.txt").write_text(g.summary() + "\n")
+
+    verify(graph)
+    dump("0_imported", graph)
+    for i, p in enumerate(FLOAT_PASSES, 1):
+        graph = p(graph)
+        verify(graph)
+        dump(f"{i}_{p.__name__}", graph)
+    graph = assign_quant(graph, source)
+    verify(graph)
+    lowered = lower(graph, source)
+    try:
+        verify(lowered)
+    except ValueError as e:
+        raise TinygenError(f"{source}: internal error after lowering: {e}") from e
+    dump("9_lowered", lowered)
+    return lowered
+
+
+def build(model: Any, board: str = "host", out_dir: str | Path | None = None, *, input_shape=None,
+          trust_pickle: bool = False, dump_dir: str | Path | None = None,
+          progress: Callable[[str], None] = _quiet) -> Program:
+    t0 = time.perf_counter()
+    progress("importing model")
+    float_graph, model_name = import_any(model, input_shape, trust_pickle)
+    out_dir = Path(out_dir) if out_dir is not None else Path("build") / Path(model_name).stem
+    source = model_name
+    progress("lowering to integer ops")
+    graph = lower_model(float_graph, source, Path(dump_dir) if dump_dir else None)
+    progress("planning memory")
+    plan = plan_memory(graph)
+    progress("generating C")
+    gen = generate(graph, plan, source)
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        gen.write(tmp / "model")
+        serialize.save(graph, tmp / "graph")
+        meta = {"tinygen_version": __version__, "prefix": gen.prefix, "board": board, "source": source}
+        (tmp / "tinygen.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+        program = Program(tmp, graph, gen.prefix, board)
+        if board == "host":
+            progress("compiling for the host")
+            program._host_model()
+        from tinygen.build_report import write_report
+
+        report = write_report(tmp, graph, plan, gen, board)
+        report["build_seconds"] = round(time.perf_counter() - t0, 3)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    program = Program(out_dir, graph, gen.prefix, board, report)
+    return program
