@@ -44,16 +44,37 @@ class HostModel:
         self.ffi = cffi.FFI()
         sig = ", ".join([f"const {s.ctype} *input{i}" for i, s in enumerate(in_specs)]
                         + [f"{s.ctype} *output{i}" for i, s in enumerate(out_specs)])
-        self.ffi.cdef(f"int {prefix}_invoke({sig});")
+        self.ffi.cdef(f"int {prefix}_invoke({sig});\n"
+                      "typedef void (*tg_layer_hook)(void *ctx, int32_t layer, const void *output, int32_t bytes);\n"
+                      f"int {prefix}_invoke_hooked({sig}, tg_layer_hook hook, void *hook_ctx);")
         self.lib = self.ffi.dlopen(str(lib_path))
         self.fn = getattr(self.lib, f"{prefix}_invoke")
+        self.fn_hooked = getattr(self.lib, f"{prefix}_invoke_hooked")
         self.in_specs, self.out_specs = in_specs, out_specs
+
+    def _args(self, ins, outs):
+        specs = list(self.in_specs) + list(self.out_specs)
+        return [self.ffi.from_buffer(f"{s.ctype}[]", a) for s, a in zip(specs, list(ins) + list(outs))]
 
     def invoke_one(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         ins = [np.ascontiguousarray(x, dtype=s.dtype) for x, s in zip(inputs, self.in_specs)]
         outs = [np.zeros(s.shape, dtype=s.dtype) for s in self.out_specs]
-        args = [self.ffi.from_buffer(a) for a in ins] + [self.ffi.from_buffer(a) for a in outs]
-        rc = self.fn(*args)
+        rc = self.fn(*self._args(ins, outs))
         if rc != 0:
             raise RuntimeError(f"model invoke returned {rc}")
         return outs
+
+    def invoke_layers(self, inputs: Sequence[np.ndarray]) -> tuple[list[np.ndarray], dict[int, bytes]]:
+        """Run one inference and capture every layer's output bytes (the harness' dump mode)."""
+        ins = [np.ascontiguousarray(x, dtype=s.dtype) for x, s in zip(inputs, self.in_specs)]
+        outs = [np.zeros(s.shape, dtype=s.dtype) for s in self.out_specs]
+        captured: dict[int, bytes] = {}
+
+        @self.ffi.callback("void(void *, int32_t, const void *, int32_t)")
+        def hook(_ctx, layer, output, nbytes):
+            captured[int(layer)] = bytes(self.ffi.buffer(output, nbytes))
+
+        rc = self.fn_hooked(*self._args(ins, outs), hook, self.ffi.NULL)
+        if rc != 0:
+            raise RuntimeError(f"model invoke returned {rc}")
+        return outs, captured

@@ -1,0 +1,27 @@
+#ifndef TG_POOL_H
+#define TG_POOL_H
+#include "tg_types.h"
+
+/* int8 2-D pooling, NHWC input [in_h][in_w][channels], output [out_h][out_w][channels].
+ * Window taps: iy = oy*stride_h - pad_t + ky*dil_h, ix = ox*stride_w - pad_l + kx*dil_w; taps
+ * outside the image are skipped.
+ *   max: out = clamp(max of the in-image taps, act_min, act_max); no in-image tap -> clamp(-128).
+ *        Input and output share one quantization. Reads no avg-only field.
+ *   avg: acc = sum of (in + input_offset) over in-image taps; count = k_h*k_w when
+ *        count_include_pad, else the number of in-image taps (never 0);
+ *        out = clamp(requant(acc, multiplier[count], shift[count]) + output_offset, act_min, act_max).
+ *        multiplier/shift have k_h*k_w + 1 entries, indexed by count (entry 0 unused).
+ * No scratch. */
+typedef struct {
+    int32_t in_h, in_w, channels, out_h, out_w;
+    int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_t, pad_l;
+    int32_t act_min, act_max;
+    int32_t count_include_pad, input_offset, output_offset; /* avg only */
+    const int32_t *multiplier;                               /* avg only */
+    const int32_t *shift;                                    /* avg only */
+} tg_pool_params;
+
+void tg_max_pool2d_s8_ref(const tg_pool_params *p, const int8_t *input, int8_t *output);
+void tg_avg_pool2d_s8_ref(const tg_pool_params *p, const int8_t *input, int8_t *output);
+
+#endif

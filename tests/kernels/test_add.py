@@ -1,0 +1,178 @@
+import numpy as np
+import pytest
+
+from tinygen.ir.graph import DType, Graph, Node, QuantParams, Tensor
+from tinygen.ops.add import AddAttrs, add_params
+from tinygen.ops.mul import mul_params
+from tinygen.plan import plan_memory
+from tinygen.reference import interpreter
+from tinygen.reference.fixedpoint import requantize
+from tinygen.testing import compile_graph, reference_and_host, single_op_graph
+
+# (shape of input 1, shape of input 2, which input is a constant: "", "1" or "2")
+CASES = [
+    ((1, 8, 8, 16), (1, 8, 8, 16), ""),
+    ((1, 7, 5, 3), (1, 1, 1, 3), "2"),  # per-channel constant
+    ((1, 1, 1, 17), (1, 7, 5, 17), "1"),  # constant first operand
+    ((1, 7, 5, 17), (1, 1, 1, 1), "2"),  # scalar constant
+    ((1, 7, 5, 1), (1, 7, 5, 1), ""),
+    ((1, 1, 1, 1), (1, 1, 1, 1), ""),
+    ((1, 1, 5, 3), (1, 7, 1, 3), ""),  # both operands broadcast
+    ((1, 7, 5, 3), (1, 7, 5, 1), ""),  # activation broadcast over channels
+    ((1, 7, 5, 17), (1, 1, 1, 17), ""),  # per-channel activation
+    ((1, 17), (1, 17), ""),
+    ((1, 17), (1, 1), "2"),
+    ((1, 7, 5, 3), (3,), "2"),  # lower-rank constant, numpy right-alignment
+]
+
+
+def q_tensor(name, shape, scale, zp, data=None):
+    dtype = DType.INT8
+    return Tensor(name, tuple(shape), dtype, QuantParams.per_tensor(scale, zp), data)
+
+
+def random_qparams(rng):
+    """(s1, zp1, s2, zp2, s_out, zp_out) with an output range that fits the sum."""
+    s1 = np.exp(rng.uniform(np.log(1e-3), np.log(0.2)))
+    s2 = s1 * np.exp(rng.uniform(np.log(0.3), np.log(3.0)))  # comparable: both operands show
+    zp1, zp2, zp_out = (int(v) for v in rng.integers(-100, 100, 3))
+    return float(s1), zp1, float(s2), zp2, float((s1 + s2) * rng.uniform(0.6, 1.3)), zp_out
+
+
+def binary_graph(op, attrs, shapes, const_which, qp, rng, out_shape=None):
+    s1, zp1, s2, zp2, s_out, zp_out = qp
+    tensors, feeds = [], []
+    for k, (shape, s, zp) in enumerate(zip(shapes, (s1, s2), (zp1, zp2)), 1):
+        data = rng.integers(-128, 128, shape).astype(np.int8)
+        if const_which == str(k):
+            tensors.append(q_tensor(f"c{k}", shape, s, zp, data))
+        else:
+            tensors.append(q_tensor(f"x{k}", shape, s, zp))
+            feeds.append(data)
+    out_shape = out_shape or tuple(np.broadcast_shapes(*shapes))
+    graph = single_op_graph(op, attrs, tensors, out_shape, out_quant=QuantParams.per_tensor(s_out, zp_out))
+    return graph, feeds
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}+{c[1]}c{c[2] or '-'}".replace(" ", ""))
+def test_add_bit_exact(case, seed, tmp_path):
+    shape1, shape2, const_which = case
+    rng = np.random.default_rng(seed * 1000 + sum(map(sum, case[:2])))
+    qp = random_qparams(rng)
+    act_min = -128 if seed == 0 else qp[5]  # seed 1: fused relu
+    attrs = add_params(*qp, act_min, 127)
+    graph, feeds = binary_graph("add", attrs, (shape1, shape2), const_which, qp, rng)
+    (ref,), (host,) = reference_and_host(graph, feeds, tmp_path)
+    assert ref.dtype == np.int8 and ref.shape == graph.t("out").shape
+    np.testing.assert_array_equal(host, ref)
+    if ref.size >= 16 and act_min == -128:  # (a relu may legitimately clamp a whole tensor)
+        assert len(np.unique(ref)) > 3
+    assert ref.min() >= act_min
+
+
+@pytest.mark.host
+def test_add_saturating_params(tmp_path):
+    """Parameters outside the TFLM range: shifted operands and the sum saturate identically."""
+    attrs = AddAttrs(128, 127, 3, 22, 1 << 30, 2, (1 << 30) + 12345, 2, 1 << 30, -22, -100, 120)
+    rng = np.random.default_rng(5)
+    graph, feeds = binary_graph("add", attrs, ((1, 4, 4, 5), (1, 4, 4, 5)), "", (1.0, 0, 1.0, 0, 1.0, 0), rng)
+    feeds[0][0, 0, 0, :] = 127
+    feeds[1][0, 0, 0, :] = 127
+    (ref,), (host,) = reference_and_host(graph, feeds, tmp_path)
+    np.testing.assert_array_equal(host, ref)
+    assert ref[0, 0, 0, 0] == 120
+
+
+def _direct_add(a: AddAttrs, v1: int, v2: int) -> int:
+    def rq(x, m, s):
+        return int(requantize(np.array(x), m, s))
+
+    x1 = rq((v1 + a.input1_offset) * 2**a.left_shift, a.input1_multiplier, a.input1_shift)
+    x2 = rq((v2 + a.input2_offset) * 2**a.left_shift, a.input2_multiplier, a.input2_shift)
+    return max(a.act_min, min(a.act_max, rq(x1 + x2, a.output_multiplier, a.output_shift) + a.output_offset))
+
+
+def test_add_reference_matches_direct_loop():
+    """The vectorised, batched reference against a literal per-element transcription."""
+    rng = np.random.default_rng(11)
+    shape1, shape2 = (1, 1, 3, 4), (1, 2, 3, 1)
+    qp = random_qparams(rng)
+    attrs = add_params(*qp, -20, 100)
+    graph, _ = binary_graph("add", attrs, (shape1, shape2), "", qp, rng)
+    x1 = rng.integers(-128, 128, (3, *shape1[1:])).astype(np.int8)
+    x2 = rng.integers(-128, 128, (3, *shape2[1:])).astype(np.int8)
+    (ref,) = interpreter.run(graph, [x1, x2])
+    assert ref.shape == (3, 2, 3, 4)
+    for idx in np.ndindex(ref.shape):
+        i1 = tuple(0 if d == 1 else j for d, j in zip(x1.shape, idx))
+        i2 = tuple(0 if d == 1 else j for d, j in zip(x2.shape, idx))
+        assert ref[idx] == _direct_add(attrs, int(x1[i1]), int(x2[i2])), idx
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_add_params_track_float(seed):
+    """add_params: the reference's real-valued result is within 1 output step of float64 math."""
+    rng = np.random.default_rng(100 + seed)
+    worst = 0.0
+    for _ in range(10):
+        qp = s1, zp1, s2, zp2, s_out, zp_out = random_qparams(rng)
+        if seed % 2:  # very different input scales
+            s2 = s1 * float(rng.choice([1 / 37.0, 23.0]))
+            qp = (s1, zp1, s2, zp2, s_out, zp_out)
+        graph, _ = binary_graph("add", add_params(*qp), ((1, 64), (1, 64)), "", qp, rng)
+        x1, x2 = (rng.integers(-128, 128, (50, 64)).astype(np.int8) for _ in range(2))
+        (ref,) = interpreter.run(graph, [x1, x2])
+        real = s1 * (x1.astype(np.float64) - zp1) + s2 * (x2.astype(np.float64) - zp2)
+        expected = np.clip(real / s_out + zp_out, -128, 127)
+        worst = max(worst, float(np.max(np.abs(ref - expected))))
+    assert worst <= 0.5 + 1e-3  # round to nearest, plus the 20 fractional bits' residue
+
+
+@pytest.mark.host
+def test_add_mul_in_place_chain(tmp_path):
+    """add -> mul -> add: the middle ops run in place on their full-shape activation operand."""
+    rng = np.random.default_rng(21)
+    qp = (0.05, 3, 0.02, -4, 0.06, 1)
+    shape = (1, 7, 5, 3)
+    g = Graph("chain", dialect="lowered")
+    g.add_tensor(q_tensor("x", shape, 0.05, 3))
+    g.inputs.append("x")
+    for name, shp in (("c1", (1, 1, 1, 3)), ("c2", (1, 7, 5, 3)), ("c3", (1, 1, 1, 1))):
+        g.add_tensor(q_tensor(name, shp, 0.02, -4, rng.integers(-128, 128, shp).astype(np.int8)))
+    for name in ("t1", "t2", "out"):
+        g.add_tensor(q_tensor(name, shape, 0.05, 3))
+    g.add_node(Node("a1", "add", ["x", "c1"], ["t1"], add_params(*qp)))
+    g.add_node(Node("m", "mul", ["c2", "t1"], ["t2"], mul_params(0.02, -4, 0.05, 3, 0.01, 3)))
+    g.add_node(Node("a2", "add", ["t2", "c3"], ["out"], add_params(*qp)))
+    g.outputs = ["out"]
+    assert plan_memory(g).aliases == {"t2": "t1"}
+    x = rng.integers(-128, 128, shape).astype(np.int8)
+    (ref,) = interpreter.run(g, [x])
+    (host,) = compile_graph(g, tmp_path).invoke_one([x])
+    np.testing.assert_array_equal(host, ref)
+    assert len(np.unique(ref)) > 3
+
+
+def test_add_check_rejects_bad_broadcast():
+    from tinygen.ir.verify import verify
+
+    qp = (0.1, 0, 0.1, 0, 0.1, 0)
+    graph, _ = binary_graph("add", add_params(*qp), ((1, 7, 5, 3), (1, 7, 1, 2)), "", qp,
+                            np.random.default_rng(0), out_shape=(1, 7, 5, 3))
+    with pytest.raises(ValueError, match="does not broadcast"):
+        verify(graph)
+
+
+def test_add_emit_strides_and_comment():
+    from tinygen.ops.base import get
+
+    qp = (0.1, 0, 0.1, 0, 0.1, 0)
+    graph, _ = binary_graph("add", add_params(*qp), ((1, 8, 8, 16), (1, 1, 1, 16)), "2", qp,
+                            np.random.default_rng(0))
+    call = get("add").emit(graph.nodes[0], graph)
+    f = dict(call.fields)
+    assert (f["in1_sn"], f["in1_sh"], f["in1_sw"], f["in1_sc"]) == (0, 128, 16, 1)  # N == 1: stride 0
+    assert (f["in2_sn"], f["in2_sh"], f["in2_sw"], f["in2_sc"]) == (0, 0, 0, 1)
+    assert call.comment == "add [1,8,8,16] + [1,1,1,16]"

@@ -1,0 +1,97 @@
+import numpy as np
+import pytest
+
+from tests.kernels.test_add import CASES, binary_graph
+from tinygen.ops.mul import MulAttrs, mul_params
+from tinygen.reference import interpreter
+from tinygen.reference.fixedpoint import requantize
+from tinygen.testing import reference_and_host
+
+
+def random_qparams(rng, ratio=(100.0, 400.0)):
+    """(s1, zp1, s2, zp2, s_out, zp_out); s_out = s1 * s2 * ratio keeps products in range."""
+    s1, s2 = (float(v) for v in np.exp(rng.uniform(np.log(1e-3), np.log(0.5), 2)))
+    zp1, zp2, zp_out = (int(v) for v in rng.integers(-100, 100, 3))
+    return s1, zp1, s2, zp2, s1 * s2 * float(rng.uniform(*ratio)), zp_out
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}*{c[1]}c{c[2] or '-'}".replace(" ", ""))
+def test_mul_bit_exact(case, seed, tmp_path):
+    shape1, shape2, const_which = case
+    rng = np.random.default_rng(seed * 1000 + sum(map(sum, case[:2])))
+    qp = random_qparams(rng)
+    act_min = -128 if seed == 0 else qp[5]  # seed 1: fused relu
+    graph, feeds = binary_graph("mul", mul_params(*qp, act_min, 127), (shape1, shape2), const_which, qp, rng)
+    (ref,), (host,) = reference_and_host(graph, feeds, tmp_path)
+    assert ref.dtype == np.int8 and ref.shape == graph.t("out").shape
+    np.testing.assert_array_equal(host, ref)
+    if ref.size >= 16 and act_min == -128:
+        assert len(np.unique(ref)) > 3
+    assert ref.min() >= act_min
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("seed", [0, 1])
+def test_mul_multiplier_above_one(seed, tmp_path):
+    """Real multiplier > 1 (positive shift): small operands, many outputs saturate."""
+    rng = np.random.default_rng(300 + seed)
+    qp = random_qparams(rng, ratio=(0.05, 0.5))
+    attrs = mul_params(*qp)
+    assert attrs.shift > 0
+    graph, feeds = binary_graph("mul", attrs, ((1, 7, 5, 3), (1, 7, 5, 3)), "", qp, rng)
+    feeds = [(f // 16).astype(np.int8) for f in feeds]
+    (ref,), (host,) = reference_and_host(graph, feeds, tmp_path)
+    np.testing.assert_array_equal(host, ref)
+
+
+def _direct_mul(a: MulAttrs, v1: int, v2: int) -> int:
+    y = int(requantize(np.array((v1 + a.input1_offset) * (v2 + a.input2_offset)), a.multiplier, a.shift))
+    return max(a.act_min, min(a.act_max, y + a.output_offset))
+
+
+def test_mul_reference_matches_direct_loop():
+    """The vectorised, batched reference against a literal per-element transcription."""
+    rng = np.random.default_rng(12)
+    shape1, shape2 = (1, 2, 1, 4), (1, 2, 3, 1)
+    qp = random_qparams(rng)
+    attrs = mul_params(*qp, -30, 90)
+    graph, _ = binary_graph("mul", attrs, (shape1, shape2), "", qp, rng)
+    x1 = rng.integers(-128, 128, (3, *shape1[1:])).astype(np.int8)
+    x2 = rng.integers(-128, 128, (3, *shape2[1:])).astype(np.int8)
+    (ref,) = interpreter.run(graph, [x1, x2])
+    assert ref.shape == (3, 2, 3, 4)
+    for idx in np.ndindex(ref.shape):
+        i1 = tuple(0 if d == 1 else j for d, j in zip(x1.shape, idx))
+        i2 = tuple(0 if d == 1 else j for d, j in zip(x2.shape, idx))
+        assert ref[idx] == _direct_mul(attrs, int(x1[i1]), int(x2[i2])), idx
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mul_params_track_float(seed):
+    """mul_params: the reference's real-valued result is within 1 output step of float64 math."""
+    rng = np.random.default_rng(200 + seed)
+    for _ in range(10):
+        qp = s1, zp1, s2, zp2, s_out, zp_out = random_qparams(rng, (1.0, 400.0))
+        attrs = mul_params(*qp)
+        graph, _ = binary_graph("mul", attrs, ((1, 64), (1, 1)), "", qp, rng)
+        x1 = rng.integers(-128, 128, (50, 64)).astype(np.int8)
+        x2 = rng.integers(-128, 128, (50, 1)).astype(np.int8)
+        (ref,) = interpreter.run(graph, [x1, x2])
+        real = s1 * (x1.astype(np.float64) - zp1) * s2 * (x2.astype(np.float64) - zp2)
+        expected = np.clip(real / s_out + zp_out, -128, 127)
+        # Double rounding: srdhm rounds to 2^shift steps, the right shift rounds again.
+        bound = 0.5 + (0.5 * 2.0**attrs.shift if attrs.shift < 0 else 0.0) + 1e-6
+        assert float(np.max(np.abs(ref - expected))) <= min(bound, 1.0)
+
+
+def test_mul_emit_comment():
+    from tinygen.ops.base import get
+
+    qp = (0.1, 0, 0.1, 0, 0.01, 0)
+    graph, _ = binary_graph("mul", mul_params(*qp), ((1, 7, 5, 3), (3,)), "2", qp, np.random.default_rng(0))
+    call = get("mul").emit(graph.nodes[0], graph)
+    f = dict(call.fields)
+    assert (f["in2_sn"], f["in2_sh"], f["in2_sw"], f["in2_sc"]) == (0, 0, 0, 1)
+    assert call.comment == "mul [1,7,5,3] * [3]"

@@ -1,0 +1,155 @@
+"""`tinygen build | validate | flash | report | boards`. One line per error unless --debug."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from tinygen.errors import TinygenError
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        dims = tuple(int(d) for d in text.replace("x", ",").split(",") if d.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a shape like 1,3,32,32") from None
+    if not dims or any(d <= 0 for d in dims):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a shape like 1,3,32,32")
+    return dims
+
+
+def _progress(msg: str) -> None:
+    print(f"  {msg}...", file=sys.stderr, flush=True)
+
+
+def cmd_build(args) -> int:
+    from tinygen.pipeline import build
+
+    program = build(args.model, board=args.board, out_dir=args.output, input_shape=args.input_shape,
+                    trust_pickle=args.trust_pickle, dump_dir=args.dump_dir, progress=_progress)
+    rep = program.report
+    text = program.out_dir / "report.txt"
+    if text.exists():
+        print(text.read_text().rstrip())
+    print(f"built {program.out_dir} for {program.board}: arena {rep.get('arena_bytes')} B "
+          f"(lower bound {rep.get('peak_lower_bound_bytes')} B), weights {rep.get('weight_bytes')} B, "
+          f"{rep.get('macs')} MACs, in {rep.get('build_seconds')} s")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    import tinygen
+    from tinygen.validate import tty_progress, validate_host
+
+    program = tinygen.load(args.dir)
+    if args.host:
+        result = validate_host(program, args.count, args.seed, args.inputs, tty_progress("validating on host"))
+    else:
+        try:
+            from tinygen.device.validate import validate
+        except ImportError:
+            raise TinygenError("device validation (--qemu/--port) is not available in this build") from None
+        result = validate(program, qemu=args.qemu, port=args.port, inputs=args.inputs, count=args.count,
+                          seed=args.seed, profile=args.profile, progress=tty_progress("validating"))
+    print(result.summary_text())
+    return 0 if result.passed else 1
+
+
+def cmd_report(args) -> int:
+    path = Path(args.dir) / "report.json"
+    if not path.exists():
+        raise TinygenError(f"{args.dir}: no report.json; run `tinygen build` first")
+    if args.json:
+        print(path.read_text().rstrip())
+        return 0
+    text = Path(args.dir) / "report.txt"
+    print(text.read_text().rstrip() if text.exists() else json.dumps(json.loads(path.read_text()), indent=1))
+    return 0
+
+
+def cmd_flash(args) -> int:
+    try:
+        from tinygen.device.flash import flash
+    except ImportError:
+        raise TinygenError("flashing is not available in this build") from None
+    flash(args.dir, tool=args.tool)
+    return 0
+
+
+def cmd_boards(args) -> int:
+    try:
+        from tinygen.boards import list_boards
+    except ImportError:
+        print("host")
+        return 0
+    for b in list_boards():
+        print(b)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tinygen", description="Quantized and binarized networks to bit-exact C for Cortex-M")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="import, lower, plan, generate and compile a model")
+    b.add_argument("model", help="torch.export archive (.pt2/.pt), TorchScript archive, or pickle with --trust-pickle")
+    b.add_argument("--board", default="host", help="target board (host builds a shared library); see `tinygen boards`")
+    b.add_argument("-o", "--output", type=Path, help="output directory (default build/<model stem>)")
+    b.add_argument("--input-shape", type=_shape, help="input shape when the file does not record it, e.g. 1,3,32,32")
+    b.add_argument("--trust-pickle", action="store_true", help="allow torch.save pickles (runs code from the file)")
+    b.add_argument("--dump-dir", type=Path, help="write the graph after every stage here")
+    b.set_defaults(fn=cmd_build)
+
+    v = sub.add_parser("validate", help="run inputs through the built program and the reference; exit 1 on any difference")
+    where = v.add_mutually_exclusive_group(required=True)
+    where.add_argument("--host", action="store_true", help="the generated C compiled for this machine")
+    where.add_argument("--qemu", action="store_true", help="the firmware under QEMU")
+    where.add_argument("--port", help="a board's serial port, e.g. /dev/ttyACM0")
+    v.add_argument("dir", type=Path)
+    v.add_argument("--inputs", type=Path, help=".npy file of inputs (int8, or float to quantize)")
+    v.add_argument("--count", type=int, default=100, help="number of inputs (default 100)")
+    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--profile", action="store_true", help="per-layer latency (device only)")
+    v.set_defaults(fn=cmd_validate)
+
+    f = sub.add_parser("flash", help="write the firmware to a connected board")
+    f.add_argument("dir", type=Path)
+    f.add_argument("--tool", choices=["openocd", "stlink", "pyocd", "drive"], default=None)
+    f.set_defaults(fn=cmd_flash)
+
+    r = sub.add_parser("report", help="print a build's memory and size report")
+    r.add_argument("dir", type=Path)
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(fn=cmd_report)
+
+    sub.add_parser("boards", help="list known boards").set_defaults(fn=cmd_boards)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if not args.debug:
+        import logging
+        import warnings
+
+        warnings.filterwarnings("ignore")
+        logging.disable(logging.WARNING)
+    try:
+        return args.fn(args)
+    except TinygenError as e:
+        if args.debug:
+            raise
+        print(f"tinygen: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("tinygen: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

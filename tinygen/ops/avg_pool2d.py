@@ -1,0 +1,102 @@
+"""avg_pool2d: int8 average pooling, NHWC.
+
+    acc   = sum over in-image taps of (in + input_offset)                      (int32)
+    count = k_h * k_w if count_include_pad else the number of in-image taps
+    out   = clamp(requantize(acc, multipliers[count], shifts[count]) + output_offset, act_min, act_max)
+
+multipliers/shifts hold one (m, shift) per possible count (index 0 unused); the real multiplier
+for count c is s_in / (s_out * c). Padded taps contribute 0 to acc, i.e. the input zero point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinygen.ops.base import KernelCall, OpDef, c_values, register
+from tinygen.ops.common import pad_nhwc, requantize_to_int8, windows
+from tinygen.ops.max_pool2d import check_pool_geometry, in_image_taps, pool_fields, pool_out_hw
+from tinygen.reference.fixedpoint import quantize_multiplier
+
+
+@dataclass(frozen=True)
+class AvgPool2dAttrs:
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int, int, int]  # top, bottom, left, right
+    count_include_pad: bool
+    input_offset: int  # -input zero point
+    output_offset: int  # output zero point
+    multipliers: tuple[int, ...]  # indexed by divisor count, length k_h*k_w + 1
+    shifts: tuple[int, ...]
+    act_min: int = -128
+    act_max: int = 127
+
+
+def avg_pool_params(kernel, stride, padding, count_include_pad, s_in, zp_in, s_out, zp_out,
+                    act_min=-128, act_max=127) -> AvgPool2dAttrs:
+    taps = int(kernel[0]) * int(kernel[1])
+    ms = [(0, 0)] + [quantize_multiplier(float(s_in) / (float(s_out) * c)) for c in range(1, taps + 1)]
+    return AvgPool2dAttrs(
+        tuple(int(k) for k in kernel), tuple(int(s) for s in stride), tuple(int(p) for p in padding),
+        bool(count_include_pad), -int(zp_in), int(zp_out),
+        tuple(m for m, _ in ms), tuple(s for _, s in ms), int(act_min), int(act_max))
+
+
+def divisor_counts(x_shape, a: AvgPool2dAttrs, oh: int, ow: int) -> np.ndarray:
+    """[oh, ow] divisor count of each output position."""
+    kh, kw = a.kernel
+    if a.count_include_pad:
+        return np.full((oh, ow), kh * kw)
+    ch = in_image_taps(x_shape[1], kh, a.stride[0], a.padding[0], 1, oh)
+    cw = in_image_taps(x_shape[2], kw, a.stride[1], a.padding[2], 1, ow)
+    return ch[:, None] * cw[None, :]
+
+
+@register
+class AvgPool2d(OpDef):
+    name = "avg_pool2d"
+    attrs_type = AvgPool2dAttrs
+
+    def check(self, node, graph):
+        x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
+        a: AvgPool2dAttrs = node.attrs
+        oh, ow = check_pool_geometry(x, o, a.kernel, a.stride, a.padding, (1, 1), a.act_min, a.act_max)
+        n = a.kernel[0] * a.kernel[1] + 1
+        if len(a.multipliers) != n or len(a.shifts) != n:
+            raise ValueError(f"multipliers/shifts need {n} entries (one per divisor count)")
+        if not all(0 <= m < 2**31 for m in a.multipliers) or not all(-31 <= s <= 30 for s in a.shifts):
+            raise ValueError("multiplier outside [0, 2^31) or shift outside [-31, 30]")
+        if (divisor_counts(x.shape, a, oh, ow) == 0).any():
+            raise ValueError("a pooling window has no tap inside the image")
+
+    def reference(self, node, graph, inputs):
+        (x,) = inputs
+        a: AvgPool2dAttrs = node.attrs
+        oh, ow = pool_out_hw(x.shape, a.kernel, a.stride, a.padding)
+        xp = pad_nhwc(x.astype(np.int32) + a.input_offset, a.padding, 0)
+        acc = windows(xp, a.kernel[0], a.kernel[1], a.stride, (1, 1), oh, ow).sum(axis=(3, 4), dtype=np.int64)
+        count = divisor_counts(x.shape, a, oh, ow)
+        m = np.asarray(a.multipliers)[count][None, :, :, None]
+        s = np.asarray(a.shifts)[count][None, :, :, None]
+        return [requantize_to_int8(acc, m, s, a.output_offset, a.act_min, a.act_max)]
+
+    def macs(self, node, graph):  # one add per tap
+        a: AvgPool2dAttrs = node.attrs
+        return graph.t(node.outputs[0]).size * a.kernel[0] * a.kernel[1]
+
+    def emit(self, node, graph):
+        x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
+        a: AvgPool2dAttrs = node.attrs
+        fields = pool_fields(x, o, a.kernel, a.stride, a.padding, (1, 1), a.act_min, a.act_max) + [
+            ("count_include_pad", int(a.count_include_pad)),
+            ("input_offset", a.input_offset), ("output_offset", a.output_offset),
+            ("multiplier", c_values(a.multipliers, "int32_t", "indexed by divisor count")),
+            ("shift", c_values(a.shifts, "int32_t")),
+        ]
+        return KernelCall(
+            "tg_avg_pool2d_s8_ref", "tg_pool.h", "tg_pool_params", fields, [node.inputs[0]], list(node.outputs),
+            comment=f"avg_pool {a.kernel[0]}x{a.kernel[1]}/{a.stride[0]}x{a.stride[1]} pad {list(a.padding)}"
+            + (" count_include_pad" if a.count_include_pad else ""),
+        )

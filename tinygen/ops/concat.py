@@ -1,0 +1,100 @@
+"""concat: int8 concatenation along one axis, requantizing inputs whose grid differs from the output's.
+
+    y_i = clamp(requantize(x_i + input_offsets[i], multipliers[i], shifts[i]) + output_offset, -128, 127)
+          if requant[i], else x_i (a plain copy: same scale and zero point as the output)
+    out = concatenate([y_0, y_1, ...], axis)
+
+`axis` indexes the lowered layout (3 = channels of NHWC) and is never 0, the batch. The C kernel
+takes the inputs as an array of pointers and, for each of `outer` = prod(shape[:axis]) slabs,
+appends axis_size[i] * inner elements of every input in turn (inner = prod(shape[axis+1:])).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinygen.ops.base import KernelCall, OpDef, c_values, register
+from tinygen.ops.common import requantize_to_int8
+from tinygen.reference import fixedpoint as fx
+
+
+@dataclass(frozen=True)
+class ConcatAttrs:
+    axis: int
+    input_offsets: tuple[int, ...]  # -zero point of each input
+    multipliers: tuple[int, ...]  # s_in / s_out per input
+    shifts: tuple[int, ...]
+    output_offset: int  # output zero point
+    requant: tuple[int, ...]  # 1: requantize input i, 0: copy it (same grid as the output)
+
+
+def concat_params(in_qparams, out_qparams, axis: int) -> ConcatAttrs:
+    """ConcatAttrs from [(scale, zero_point), ...] of the inputs and (scale, zero_point) of the output."""
+    s_out, zp_out = out_qparams
+    ms = [fx.quantize_multiplier(s / s_out) for s, _ in in_qparams]
+    return ConcatAttrs(
+        axis, tuple(-int(zp) for _, zp in in_qparams), tuple(m for m, _ in ms), tuple(sh for _, sh in ms),
+        int(zp_out), tuple(int(not (s == s_out and zp == zp_out)) for s, zp in in_qparams),
+    )
+
+
+@register
+class Concat(OpDef):
+    name = "concat"
+    attrs_type = ConcatAttrs
+
+    def check(self, node, graph):
+        a: ConcatAttrs = node.attrs
+        ins = [graph.t(i) for i in node.inputs]
+        out = graph.t(node.outputs[0])
+        k = len(ins)
+        if k == 0 or not all(len(v) == k for v in (a.input_offsets, a.multipliers, a.shifts, a.requant)):
+            raise ValueError("input_offsets/multipliers/shifts/requant need one entry per input")
+        if not 1 <= a.axis < len(out.shape):
+            raise ValueError(f"axis {a.axis} must be in 1..{len(out.shape) - 1} (axis 0 is the batch)")
+        for t in ins + [out]:
+            if t.dtype.value != "int8":
+                raise ValueError(f"tensor {t.name!r} must be int8")
+        for t in ins:
+            if len(t.shape) != len(out.shape) or any(
+                    d != o for j, (d, o) in enumerate(zip(t.shape, out.shape)) if j != a.axis):
+                raise ValueError(f"input {list(t.shape)} does not fit output {list(out.shape)} on axis {a.axis}")
+        if sum(t.shape[a.axis] for t in ins) != out.shape[a.axis]:
+            raise ValueError(f"inputs sum to {sum(t.shape[a.axis] for t in ins)} on axis {a.axis}, "
+                             f"output has {out.shape[a.axis]}")
+        if not -128 <= a.output_offset <= 127 or any(abs(o) > 255 for o in a.input_offsets):
+            raise ValueError("offsets out of range (inputs -255..255, output -128..127)")
+
+    def reference(self, node, graph, inputs):
+        a: ConcatAttrs = node.attrs
+        batch = max(x.shape[0] for x in inputs)  # constant inputs have batch 1
+        ys = []
+        for i, x in enumerate(inputs):
+            if a.requant[i]:
+                x = requantize_to_int8(x.astype(np.int64) + a.input_offsets[i], a.multipliers[i], a.shifts[i],
+                                       a.output_offset, -128, 127)
+            ys.append(np.broadcast_to(x, (batch,) + x.shape[1:]))
+        return [np.concatenate(ys, axis=a.axis).astype(np.int8)]
+
+    def emit(self, node, graph):
+        a: ConcatAttrs = node.attrs
+        ins = [graph.t(i) for i in node.inputs]
+        out = graph.t(node.outputs[0])
+        fields = [
+            ("num_inputs", len(ins)),
+            ("outer", int(np.prod(out.shape[:a.axis]))), ("inner", int(np.prod(out.shape[a.axis + 1:]))),
+            ("output_offset", a.output_offset),
+            ("axis_size", c_values([t.shape[a.axis] for t in ins], "int32_t", "per input, along the axis")),
+            ("input_offset", c_values(a.input_offsets, "int32_t")),
+            ("multiplier", c_values(a.multipliers, "int32_t")),
+            ("shift", c_values(a.shifts, "int32_t")),
+            ("requant", c_values(a.requant, "int32_t", "1 = requantize, 0 = copy")),
+        ]
+        shapes = " ".join(str(list(t.shape)).replace(", ", ",") for t in ins)
+        return KernelCall(
+            "tg_concat_s8_ref", "tg_concat.h", "tg_concat_params", fields, list(node.inputs), list(node.outputs),
+            inputs_as_array=True,
+            comment=f"concat axis={a.axis} {shapes} -> {list(out.shape)}".replace(", ", ","),
+        )

@@ -1,0 +1,78 @@
+"""fully_connected: int8 matrix-vector product with per-output-channel requantization (TFLM scheme).
+
+    acc[n,o] = bias[o] + sum_k w[o,k] * (x[n,k] + input_offset)
+    out[n,o] = clamp(requantize(acc, multiplier[o], shift[o]) + output_offset, act_min, act_max)
+
+Input [N,K] int8, weight [Cout,K] int8 (constant), bias [Cout] int32 (constant), output [N,Cout].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinygen.ops.base import KernelCall, OpDef, c_values, register
+from tinygen.ops.common import requantize_to_int8
+
+
+@dataclass(frozen=True)
+class FullyConnectedAttrs:
+    input_offset: int  # -input zero point
+    output_offset: int  # output zero point
+    multiplier: tuple[int, ...]  # per output channel
+    shift: tuple[int, ...]
+    act_min: int = -128
+    act_max: int = 127
+
+
+@register
+class FullyConnected(OpDef):
+    name = "fully_connected"
+    attrs_type = FullyConnectedAttrs
+
+    def check(self, node, graph):
+        if len(node.inputs) != 3:
+            raise ValueError("fully_connected takes (input, weight, bias)")
+        x, w, b = (graph.t(i) for i in node.inputs)
+        a: FullyConnectedAttrs = node.attrs
+        if not (w.is_const and b.is_const):
+            raise ValueError("weight and bias must be constant")
+        if len(x.shape) != 2 or len(w.shape) != 2 or w.shape[1] != x.shape[1]:
+            raise ValueError(f"input {list(x.shape)} and weight {list(w.shape)} must be [N,K] and [Cout,K]")
+        cout = w.shape[0]
+        if b.shape != (cout,) or len(a.multiplier) != cout or len(a.shift) != cout:
+            raise ValueError("bias/multiplier/shift must have one entry per output channel")
+        if graph.t(node.outputs[0]).shape != (x.shape[0], cout):
+            raise ValueError(f"output shape should be {(x.shape[0], cout)}")
+        if not -128 <= a.act_min <= a.act_max <= 127:
+            raise ValueError(f"bad activation range [{a.act_min}, {a.act_max}]")
+
+    def reference(self, node, graph, inputs):
+        x, w, b = inputs
+        a: FullyConnectedAttrs = node.attrs
+        xc = x.astype(np.float64) + a.input_offset
+        # float64 products are exact here: |sum| < 2^53 for any K an MCU can hold.
+        acc = (xc @ w.T.astype(np.float64)).astype(np.int64) + b.astype(np.int64)
+        return [requantize_to_int8(acc, a.multiplier, a.shift, a.output_offset, a.act_min, a.act_max)]
+
+    def macs(self, node, graph):
+        x, w = graph.t(node.inputs[0]), graph.t(node.inputs[1])
+        return x.shape[0] * w.shape[1] * w.shape[0]
+
+    def emit(self, node, graph):
+        x, w, b = (graph.t(i) for i in node.inputs)
+        a: FullyConnectedAttrs = node.attrs
+        fields = [
+            ("batches", x.shape[0]), ("in_features", w.shape[1]), ("out_features", w.shape[0]),
+            ("input_offset", a.input_offset), ("output_offset", a.output_offset),
+            ("act_min", a.act_min), ("act_max", a.act_max),
+            ("weight", c_values(w.data.reshape(-1), "int8_t", f"[Cout, K] {list(w.shape)}")),
+            ("bias", c_values(b.data, "int32_t")),
+            ("multiplier", c_values(a.multiplier, "int32_t")),
+            ("shift", c_values(a.shift, "int32_t")),
+        ]
+        return KernelCall(
+            "tg_fully_connected_s8_ref", "tg_fully_connected.h", "tg_fully_connected_params", fields,
+            [node.inputs[0]], list(node.outputs), comment=f"fully_connected {w.shape[1]}->{w.shape[0]}",
+        )

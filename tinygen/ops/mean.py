@@ -1,0 +1,87 @@
+"""mean: int8 mean over contiguous non-batch axes (NHWC; (1, 2) is global average pooling).
+
+    acc = sum over the reduced axes of (in + input_offset)                    (int32)
+    out = clamp(requantize(acc, multiplier, shift) + output_offset, -128, 127)
+
+The real multiplier is s_in / (s_out * count), count = number of reduced values. With keepdims
+the reduced axes stay as size 1, otherwise they are dropped ([1,H,W,C] -> [1,C]).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinygen.ops.base import KernelCall, OpDef, register
+from tinygen.ops.common import requantize_to_int8
+from tinygen.reference.fixedpoint import quantize_multiplier
+
+
+@dataclass(frozen=True)
+class MeanAttrs:
+    axes: tuple[int, ...]  # sorted, contiguous, never the batch axis 0
+    keepdims: bool
+    input_offset: int  # -input zero point
+    output_offset: int  # output zero point
+    multiplier: int
+    shift: int
+
+
+def mean_params(axes, keepdims, count, s_in, zp_in, s_out, zp_out) -> MeanAttrs:
+    m, s = quantize_multiplier(float(s_in) / (float(s_out) * int(count)))
+    return MeanAttrs(tuple(int(a) for a in axes), bool(keepdims), -int(zp_in), int(zp_out), m, s)
+
+
+def mean_out_shape(in_shape, axes, keepdims) -> tuple[int, ...]:
+    if keepdims:
+        return tuple(1 if i in axes else d for i, d in enumerate(in_shape))
+    return tuple(d for i, d in enumerate(in_shape) if i not in axes)
+
+
+def split_axes(in_shape, axes) -> tuple[int, int, int]:
+    """(outer, reduce, inner) sizes of one sample: in viewed as [outer][reduce][inner]."""
+    outer = int(np.prod(in_shape[1:axes[0]], dtype=np.int64))
+    reduce = int(np.prod([in_shape[a] for a in axes], dtype=np.int64))
+    inner = int(np.prod(in_shape[axes[-1] + 1:], dtype=np.int64))
+    return outer, reduce, inner
+
+
+@register
+class Mean(OpDef):
+    name = "mean"
+    attrs_type = MeanAttrs
+
+    def check(self, node, graph):
+        x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
+        a: MeanAttrs = node.attrs
+        ax = a.axes
+        if not ax or ax[0] < 1 or ax[-1] >= len(x.shape) or list(ax) != list(range(ax[0], ax[-1] + 1)):
+            raise ValueError(f"axes {ax} must be sorted, contiguous and inside 1..{len(x.shape) - 1}")
+        if x.dtype.value != "int8" or o.dtype.value != "int8":
+            raise ValueError("mean takes and returns int8")
+        if o.shape != mean_out_shape(x.shape, ax, a.keepdims):
+            raise ValueError(f"output shape should be {mean_out_shape(x.shape, ax, a.keepdims)}")
+        if split_axes(x.shape, ax)[1] * 256 >= 2**31:
+            raise ValueError("too many values to sum in int32")
+        if not 0 <= a.multiplier < 2**31 or not -31 <= a.shift <= 30:
+            raise ValueError("multiplier outside [0, 2^31) or shift outside [-31, 30]")
+
+    def reference(self, node, graph, inputs):
+        (x,) = inputs
+        a: MeanAttrs = node.attrs
+        acc = (x.astype(np.int64) + a.input_offset).sum(axis=a.axes, keepdims=a.keepdims)
+        return [requantize_to_int8(acc, a.multiplier, a.shift, a.output_offset, -128, 127)]
+
+    def macs(self, node, graph):  # one add per input value
+        return graph.t(node.inputs[0]).size
+
+    def emit(self, node, graph):
+        x = graph.t(node.inputs[0])
+        a: MeanAttrs = node.attrs
+        outer, reduce, inner = split_axes(x.shape, a.axes)
+        fields = [("outer", outer), ("reduce", reduce), ("inner", inner),
+                  ("input_offset", a.input_offset), ("output_offset", a.output_offset),
+                  ("multiplier", a.multiplier), ("shift", a.shift)]
+        return KernelCall("tg_mean_s8_ref", "tg_mean.h", "tg_mean_params", fields, [node.inputs[0]],
+                          list(node.outputs), comment=f"mean over axes {list(a.axes)} ({reduce} values)")

@@ -1,0 +1,65 @@
+"""mul: int8 elementwise multiplication with numpy broadcasting (TFLite Micro int8 scheme).
+
+    out = clamp(requantize((x1 + input1_offset) * (x2 + input2_offset), multiplier, shift)
+                + output_offset, act_min, act_max)
+
+with real multiplier s1 * s2 / s_out (`mul_params`). Broadcasting and the C strides are those of
+add (see tinygen/ops/add.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinygen.ops.add import batched_result, broadcast_fields, check_binary, full_shape_input, shapes_comment
+from tinygen.ops.base import KernelCall, OpDef, register
+from tinygen.ops.common import requantize_to_int8
+from tinygen.reference import fixedpoint as fx
+
+
+@dataclass(frozen=True)
+class MulAttrs:
+    input1_offset: int  # -zero point of input 1
+    input2_offset: int
+    output_offset: int  # output zero point
+    multiplier: int
+    shift: int
+    act_min: int = -128
+    act_max: int = 127
+
+
+def mul_params(s1: float, zp1: int, s2: float, zp2: int, s_out: float, zp_out: int,
+               act_min: int = -128, act_max: int = 127) -> MulAttrs:
+    m, sh = fx.quantize_multiplier(s1 * s2 / s_out)
+    return MulAttrs(-int(zp1), -int(zp2), int(zp_out), m, sh, act_min, act_max)
+
+
+@register
+class Mul(OpDef):
+    name = "mul"
+    attrs_type = MulAttrs
+
+    def check(self, node, graph):
+        check_binary(node, graph)
+
+    def reference(self, node, graph, inputs):
+        a: MulAttrs = node.attrs
+        x1, x2 = (np.asarray(x, np.int64) for x in inputs)
+        raw = (x1 + a.input1_offset) * (x2 + a.input2_offset)
+        y = requantize_to_int8(raw, a.multiplier, a.shift, a.output_offset, a.act_min, a.act_max)
+        return [batched_result(y, node, graph)]
+
+    def inplace_input(self, node, graph):
+        return full_shape_input(node, graph)
+
+    def emit(self, node, graph):
+        a: MulAttrs = node.attrs
+        fields = broadcast_fields(node, graph) + [
+            ("input1_offset", a.input1_offset), ("input2_offset", a.input2_offset),
+            ("output_offset", a.output_offset), ("multiplier", a.multiplier), ("shift", a.shift),
+            ("act_min", a.act_min), ("act_max", a.act_max),
+        ]
+        return KernelCall("tg_mul_s8_ref", "tg_elementwise.h", "tg_mul_params", fields, list(node.inputs),
+                          list(node.outputs), comment=shapes_comment(node, graph, "*"))
