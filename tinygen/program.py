@@ -106,7 +106,7 @@ class Program:
 
     def _host_model(self):
         if self._host is None:
-            from tinygen.build.host import HostModel, compile_shared
+            from tinygen.compile.host import HostModel, compile_shared
 
             lib = self.out_dir / "host" / f"lib{self.prefix}.so"
             if not lib.exists():

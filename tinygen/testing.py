@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from tinygen.build.host import HostModel, compile_shared
+from tinygen.compile.host import HostModel, compile_shared
 from tinygen.codegen import generate
 from tinygen.ir.graph import DType, Graph, Node, QuantParams, Tensor
 from tinygen.ir.verify import verify

@@ -6,6 +6,7 @@ structure. The output is deterministic: the same graph gives byte-identical sour
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +47,19 @@ class GeneratedModel:
             (directory / name).write_text(text)
         for src in self.runtime_files:
             (directory / src.name).write_bytes(src.read_bytes())
+
+
+def _with_includes(headers: list[str]) -> list[str]:
+    """The headers plus every runtime header they include, transitively, sorted."""
+    seen: set[str] = set()
+    todo = list(headers)
+    while todo:
+        h = todo.pop()
+        if h in seen:
+            continue
+        seen.add(h)
+        todo += re.findall(r'#include "([^"]+)"', (RUNTIME_INCLUDE / h).read_text())
+    return sorted(seen)
 
 
 def _env() -> jinja2.Environment:
@@ -161,7 +175,9 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "") -> GeneratedModel
         f"{prefix}.h": env.get_template("model.h.j2").render(ctx),
         f"{prefix}.c": env.get_template("model.c.j2").render(ctx),
     }
-    base_headers = ["tg_types.h", "tg_fixedpoint.h"]
-    runtime = [RUNTIME_INCLUDE / h for h in base_headers + sorted(headers)]
-    runtime += [RUNTIME_KERNELS / f"{k}.c" for k in sorted(kernels)]
+    sources = [RUNTIME_KERNELS / f"{k}.c" for k in sorted(kernels)]
+    wanted = ["tg_types.h", *sorted(headers)]
+    for src in sources:
+        wanted += re.findall(r'#include "([^"]+)"', src.read_text())
+    runtime = [RUNTIME_INCLUDE / h for h in _with_includes(wanted)] + sources
     return GeneratedModel(prefix, files, runtime, weight_bytes, macs, infos)

@@ -1,0 +1,262 @@
+"""bconv2d: binary (+-1) convolution on bit-packed tensors (tinygen/reference/bitpack.py).
+
+    dot[n,y,x,o] = sum over taps (i,j) of  Cin - 2*popcount(in[n, y*sh - pt + i*dh, x*sw - pl + j*dw, :]
+                                                            ^ w[o, i, j, :])
+    out-of-image taps: pad_value 0 -> contribute 0 (zero padding, as PyTorch: the sum runs over
+                       in-image taps only, which is the exact zero-padding correction);
+                       pad_value 1 -> the input is +1 there (Larq pad_values=1): Cin - 2*popcount(w)
+    output "binary": bit = flip[o] ? dot > thresholds[o] : dot < thresholds[o]   (1 means -1)
+    output "int8":   out = clamp(requantize(dot, multiplier[o], shift[o]) + bias[o], act_min, act_max)
+
+Input uint32 [N,H,W,ceil(Cin/32)], weight uint32 OHWI [Cout,kh,kw,ceil(Cin/32)] (padding bits 0),
+output uint32 [N,oh,ow,ceil(Cout/32)] or int8 [N,oh,ow,Cout]. No scratch.
+
+The output stage (thresholds or int8) is shared with bfully_connected, and this module also holds
+the two folds that produce its parameters: `bn_sign_thresholds` and `int8_output_params`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinygen.ir.graph import DType
+from tinygen.ops.base import KernelCall, OpDef, c_values, register
+from tinygen.ops.common import conv_out_size, pad_nhwc, windows
+from tinygen.reference import bitpack
+from tinygen.reference import fixedpoint as fx
+
+OUTPUT_MODES = ("binary", "int8")
+_TEMP_WORDS = 1 << 22  # the reference's per-step uint32 temporaries stay around 16 MB for big batches
+
+
+@dataclass(frozen=True)
+class BConv2dAttrs:
+    stride: tuple[int, int]
+    padding: tuple[int, int, int, int]  # top, bottom, left, right
+    dilation: tuple[int, int]
+    in_channels: int  # real input channels (the packed tensors hold ceil(in_channels/32) words)
+    pad_value: int  # 0: zero padding (exact correction), 1: pad with +1 (Larq pad_values=1)
+    output: str  # "binary" or "int8"
+    thresholds: tuple[int, ...] = ()  # binary output, per output channel
+    flip: tuple[int, ...] = ()  # binary output, 0 or 1 per output channel
+    multiplier: tuple[int, ...] = ()  # int8 output, per output channel (may be negative)
+    shift: tuple[int, ...] = ()
+    bias: tuple[int, ...] = ()  # int8 output units, including the output zero point
+    act_min: int = -128
+    act_max: int = 127
+
+
+# -- output stage shared with bfully_connected ------------------------------------------------------
+def output_shape(prefix: tuple[int, ...], cout: int, mode: str) -> tuple[tuple[int, ...], DType]:
+    if mode == "binary":
+        return prefix + (bitpack.words_for(cout),), DType.UINT32
+    return prefix + (cout,), DType.INT8
+
+
+def check_output_stage(a, cout: int) -> None:
+    """`a` has the output-stage fields of BConv2dAttrs (output, thresholds, flip, multiplier, ...)."""
+    if a.output not in OUTPUT_MODES:
+        raise ValueError(f"output must be one of {OUTPUT_MODES}, got {a.output!r}")
+    if a.output == "binary":
+        if len(a.thresholds) != cout or len(a.flip) != cout:
+            raise ValueError("binary output needs one threshold and one flip per output channel")
+        if any(f not in (0, 1) for f in a.flip):
+            raise ValueError("flip entries must be 0 or 1")
+        if any(not fx.INT32_MIN <= t <= fx.INT32_MAX for t in a.thresholds):
+            raise ValueError("thresholds must fit int32")
+    else:
+        if not (len(a.multiplier) == len(a.shift) == len(a.bias) == cout):
+            raise ValueError("int8 output needs one multiplier, shift and bias per output channel")
+        if not -128 <= a.act_min <= a.act_max <= 127:
+            raise ValueError(f"activation range [{a.act_min}, {a.act_max}] is not inside int8")
+        if any(not fx.INT32_MIN < m <= fx.INT32_MAX for m in a.multiplier):
+            raise ValueError("multipliers must lie in (INT32_MIN, INT32_MAX]")
+        if any(not -31 <= s <= 30 for s in a.shift):
+            raise ValueError("shifts must lie in [-31, 30]")
+        if any(not fx.INT32_MIN <= b <= fx.INT32_MAX for b in a.bias):
+            raise ValueError("biases must fit int32")
+
+
+def output_stage(dot: np.ndarray, a) -> np.ndarray:
+    """int32 dot products [..., Cout] -> packed bits or int8, per the module docstring."""
+    if a.output == "binary":
+        thr = np.asarray(a.thresholds, np.int64)
+        flip = np.asarray(a.flip, bool)
+        bits = np.where(flip, dot > thr, dot < thr)
+        return bitpack.pack_bits(bits)
+    out = fx.requantize(dot, np.asarray(a.multiplier, np.int64), np.asarray(a.shift, np.int64))
+    out = out + np.asarray(a.bias, np.int64)
+    return np.clip(out, a.act_min, a.act_max).astype(np.int8)
+
+
+def output_fields(a) -> list:
+    """Params-struct fields of the output stage; the other mode's arrays are left NULL."""
+    if a.output == "binary":
+        return [("output_binary", 1),
+                ("thresholds", c_values(a.thresholds, "int32_t")),
+                ("flip", c_values(a.flip, "uint8_t"))]
+    return [("output_binary", 0),
+            ("multiplier", c_values(a.multiplier, "int32_t")),
+            ("shift", c_values(a.shift, "int32_t")),
+            ("bias", c_values(a.bias, "int32_t")),
+            ("act_min", a.act_min), ("act_max", a.act_max)]
+
+
+def check_packed_weights(w, in_channels: int) -> None:
+    if w.dtype != DType.UINT32 or not w.is_const:
+        raise ValueError("binary weights must be a constant uint32 tensor")
+    if w.shape[-1] != bitpack.words_for(in_channels):
+        raise ValueError(f"{in_channels} input channels take {bitpack.words_for(in_channels)} words, "
+                         f"weights have {w.shape[-1]}")
+    if not bitpack.padding_bits_zero(w.data, in_channels):
+        raise ValueError("padding bits of the packed weights must be 0")
+
+
+# -- folds producing output-stage parameters ---------------------------------------------------------
+def bn_sign_thresholds(alpha, gamma, beta, mean, var, eps: float,
+                       k_max: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Fold `sign(BN(alpha * dot))` into (thresholds, flip) per output channel, exactly.
+
+    The folded expression is the float64 evaluation of
+        y(dot) = gamma * (alpha * dot - mean) / sqrt(var + eps) + beta,   y >= 0 -> +1 (bit 0)
+    for every integer dot in [-k_max, k_max] (k_max = kh*kw*Cin). Each operation is a monotone
+    rounding, so y is monotone in dot: non-decreasing when alpha*gamma > 0 (bit = dot < t),
+    non-increasing when alpha*gamma < 0 (flip, bit = dot > t) and constant when it is 0. The
+    threshold is found by evaluating y over the whole range, so it agrees with the float
+    expression at every dot, ties included. Constant channels get t = +-(k_max + 1), with flip 0:
+    dot < k_max + 1 is always true (-1), dot < -(k_max + 1) never (+1). Arguments broadcast to
+    one value per output channel.
+    """
+    alpha, gamma, beta, mean, var = np.broadcast_arrays(*(np.atleast_1d(np.asarray(v, np.float64))
+                                                          for v in (alpha, gamma, beta, mean, var)))
+    k = int(k_max)
+    dots = np.arange(-k, k + 1, dtype=np.float64)
+    direction = np.sign(alpha) * np.sign(gamma)
+    thresholds, flips = [], []
+    for c in range(alpha.size):
+        with np.errstate(invalid="raise", divide="raise"):
+            y = gamma[c] * (alpha[c] * dots - mean[c]) / np.sqrt(var[c] + np.float64(eps)) + beta[c]
+        col = y < 0  # bit 1 (-1)
+        n = int(col.sum())
+        if n == 0 or n == 2 * k + 1:
+            thresholds.append(k + 1 if n else -(k + 1))
+            flips.append(0)
+            continue
+        if direction[c] > 0:  # -1 for the n smallest dots: dot < -k + n
+            t, f, expect = -k + n, 0, np.arange(2 * k + 1) < n
+        elif direction[c] < 0:  # -1 for the n largest dots: dot > k - n
+            t, f, expect = k - n, 1, np.arange(2 * k + 1) >= 2 * k + 1 - n
+        else:
+            raise AssertionError("a constant channel cannot change sign")
+        if not np.array_equal(col, expect):
+            raise ValueError(f"channel {c}: sign(BN) is not monotone in dot (NaN or inf parameters?)")
+        thresholds.append(t)
+        flips.append(f)
+    return tuple(thresholds), tuple(flips)
+
+
+def int8_output_params(a, b, s_out: float, zp_out: int) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """(multiplier, shift, bias) so that the int8 output stage approximates y = a[c]*dot + b[c]
+    quantized with scale s_out and zero point zp_out:
+        multiplier, shift ~= a[c] / s_out (negative a gives a negative multiplier)
+        bias[c] = round_half_away(b[c] / s_out) + zp_out
+    """
+    a, b = np.broadcast_arrays(np.atleast_1d(np.asarray(a, np.float64)), np.atleast_1d(np.asarray(b, np.float64)))
+    mult, shift = [], []
+    for ac in a:
+        m, s = fx.quantize_multiplier(abs(float(ac)) / float(s_out))
+        mult.append(-m if ac < 0 else m)
+        shift.append(s)
+    bias = fx.round_half_away(b / float(s_out)).astype(np.int64) + int(zp_out)
+    return tuple(mult), tuple(shift), tuple(int(v) for v in bias)
+
+
+# -- the op --------------------------------------------------------------------------------------------
+def out_hw(x_shape, w_shape, a: BConv2dAttrs) -> tuple[int, int]:
+    _, h, w, _ = x_shape
+    _, kh, kw, _ = w_shape
+    return (
+        conv_out_size(h, kh, a.stride[0], a.padding[0], a.padding[1], a.dilation[0]),
+        conv_out_size(w, kw, a.stride[1], a.padding[2], a.padding[3], a.dilation[1]),
+    )
+
+
+def binary_conv_dot(x: np.ndarray, w: np.ndarray, a: BConv2dAttrs) -> np.ndarray:
+    """The int32 dot products [N,oh,ow,Cout] of the module docstring."""
+    n, h, wd, _ = x.shape
+    cout, kh, kw, _ = w.shape
+    oh, ow = out_hw(x.shape, w.shape, a)
+    # Out-of-image words are 0 (+1); with pad_value 0 their taps are then masked out.
+    win = windows(pad_nhwc(np.asarray(x, np.uint32), a.padding, 0), kh, kw, a.stride, a.dilation, oh, ow)
+    inside = windows(pad_nhwc(np.ones((1, h, wd, 1), np.int32), a.padding, 0), kh, kw, a.stride, a.dilation, oh, ow)
+    dot = np.zeros((n, oh, ow, cout), np.int32)
+    chunk = max(1, _TEMP_WORDS // max(1, oh * ow * cout * w.shape[3]))  # samples per step: bounded temporaries
+    for b in range(0, n, chunk):
+        for i in range(kh):
+            for j in range(kw):
+                tap = bitpack.binary_dot(win[b:b + chunk, :, :, i, j, None, :], w[:, i, j, :], a.in_channels)
+                dot[b:b + chunk] += tap * inside[:, :, :, i, j] if a.pad_value == 0 else tap  # [n,oh,ow,Cout]
+    return dot
+
+
+@register
+class BConv2d(OpDef):
+    name = "bconv2d"
+    attrs_type = BConv2dAttrs
+
+    def check(self, node, graph):
+        x, w = (graph.t(i) for i in node.inputs)
+        o = graph.t(node.outputs[0])
+        a: BConv2dAttrs = node.attrs
+        if len(node.inputs) != 2:
+            raise ValueError("bconv2d takes (input, weight)")
+        if x.dtype != DType.UINT32 or len(x.shape) != 4 or len(w.shape) != 4:
+            raise ValueError("bconv2d takes packed uint32 NHWC input and OHWI weights")
+        if x.shape[3] != bitpack.words_for(a.in_channels):
+            raise ValueError(f"{a.in_channels} input channels take {bitpack.words_for(a.in_channels)} words, "
+                             f"input has {x.shape[3]}")
+        check_packed_weights(w, a.in_channels)
+        if a.pad_value not in (0, 1):
+            raise ValueError("pad_value must be 0 (zero padding) or 1 (+1 padding)")
+        if min(a.stride) < 1 or min(a.dilation) < 1 or min(a.padding) < 0:
+            raise ValueError("stride and dilation must be >= 1 and padding >= 0")
+        cout = w.shape[0]
+        check_output_stage(a, cout)
+        oh, ow = out_hw(x.shape, w.shape, a)
+        shape, dtype = output_shape((x.shape[0], oh, ow), cout, a.output)
+        if o.shape != shape or o.dtype != dtype:
+            raise ValueError(f"output should be {dtype.value} {list(shape)}")
+
+    def reference(self, node, graph, inputs):
+        x, w = inputs
+        return [output_stage(binary_conv_dot(x, w, node.attrs), node.attrs)]
+
+    def macs(self, node, graph):
+        w = graph.t(node.inputs[1])
+        o = graph.t(node.outputs[0])
+        oh, ow = o.shape[1:3]
+        return int(o.shape[0] * oh * ow * w.shape[0] * w.shape[1] * w.shape[2] * node.attrs.in_channels)
+
+    def emit(self, node, graph):
+        x, w = (graph.t(i) for i in node.inputs)
+        o = graph.t(node.outputs[0])
+        a: BConv2dAttrs = node.attrs
+        cout, kh, kw, _ = w.shape
+        oh, ow = out_hw(x.shape, w.shape, a)
+        fields = [
+            ("in_h", x.shape[1]), ("in_w", x.shape[2]), ("in_c", a.in_channels),
+            ("out_h", oh), ("out_w", ow), ("out_c", cout),
+            ("k_h", kh), ("k_w", kw),
+            ("stride_h", a.stride[0]), ("stride_w", a.stride[1]),
+            ("dil_h", a.dilation[0]), ("dil_w", a.dilation[1]),
+            ("pad_t", a.padding[0]), ("pad_l", a.padding[2]), ("pad_value", a.pad_value),
+            ("weight", c_values(w.data.reshape(-1), "uint32_t", f"OHWI {list(w.shape)}, 32 channels per word")),
+            *output_fields(a),
+        ]
+        return KernelCall(
+            "tg_bconv2d_b1_ref", "tg_bconv2d.h", "tg_bconv2d_params", fields, [node.inputs[0]], list(node.outputs),
+            comment=f"bconv2d {kh}x{kw}/{a.stride[0]} {a.in_channels}->{cout} {a.output} out"
+            + (", +1 padding" if a.pad_value and any(a.padding) else ""),
+        )

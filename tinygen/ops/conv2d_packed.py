@@ -1,0 +1,139 @@
+"""conv2d_packed: int8 convolution with sub-byte (1, 2 or 4-bit) packed weights.
+
+Exactly conv2d (tinygen/ops/conv2d.py) on the decoded weights
+
+    w[o, i, j, c] = code * step + offset   (bitpack.weight_step_offset: (-2, 1) for 1 bit,
+                                            (1, weight_offset) for 2 and 4 bits)
+
+where code is element (i*kw + j)*Cin_g + c of output channel o's packed row (tinygen/reference/
+bitpack.py: little-endian within bytes, each row starting on a byte boundary). Input NHWC int8,
+weight uint8 [Cout, ceil(kh*kw*Cin_g*bits/8)], bias int32 [Cout], output int8. No scratch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinygen.ir.graph import DType, Node
+from tinygen.ops.base import KernelCall, OpDef, c_values, register
+from tinygen.ops.common import conv_out_size
+from tinygen.ops.conv2d import Conv2d, Conv2dAttrs
+from tinygen.reference import bitpack
+
+
+@dataclass(frozen=True)
+class Conv2dPackedAttrs:
+    stride: tuple[int, int]
+    padding: tuple[int, int, int, int]  # top, bottom, left, right
+    dilation: tuple[int, int]
+    groups: int
+    input_offset: int  # -input zero point
+    output_offset: int  # output zero point
+    multiplier: tuple[int, ...]  # per output channel
+    shift: tuple[int, ...]
+    kernel: tuple[int, int]  # kh, kw (the packed weight tensor is 2-D)
+    weight_bits: int  # 1, 2 or 4
+    weight_offset: int  # value = code + weight_offset for 2 and 4 bits; must be 0 for 1 bit
+    act_min: int = -128
+    act_max: int = 127
+
+
+def conv2d_attrs(a: Conv2dPackedAttrs) -> Conv2dAttrs:
+    return Conv2dAttrs(a.stride, a.padding, a.dilation, a.groups, a.input_offset, a.output_offset,
+                       a.multiplier, a.shift, a.act_min, a.act_max)
+
+
+def row_elements(in_c: int, a: Conv2dPackedAttrs) -> int:
+    return a.kernel[0] * a.kernel[1] * (in_c // a.groups)
+
+
+def check_packed_weights(w, count: int, bits: int, weight_offset: int) -> None:
+    """Shared with fully_connected_packed: w is uint8 [Cout, ceil(count*bits/8)], padding bits 0."""
+    if bits not in bitpack.SUBBYTE_BITS:
+        raise ValueError(f"weight_bits must be one of {bitpack.SUBBYTE_BITS}, got {bits}")
+    if bits == 1 and weight_offset != 0:
+        raise ValueError("1-bit weights are +-1 (value = 1 - 2*code): weight_offset must be 0")
+    if w.dtype != DType.UINT8 or not w.is_const or len(w.shape) != 2:
+        raise ValueError("packed weights must be a constant uint8 [Cout, row_bytes] tensor")
+    if w.shape[1] != bitpack.row_bytes(count, bits):
+        raise ValueError(f"{count} {bits}-bit weights per output channel take {bitpack.row_bytes(count, bits)} "
+                         f"bytes, got {w.shape[1]}")
+    if not bitpack.row_padding_zero(w.data, bits, count):
+        raise ValueError("unused bits of the packed weight rows must be 0")
+
+
+def packed_weight_fields(w, bits: int, weight_offset: int, count: int) -> list:
+    step, offset = bitpack.weight_step_offset(bits, weight_offset)
+    return [
+        ("weight_bits", bits), ("weight_step", step), ("weight_offset", offset),
+        ("row_bytes", w.shape[1]),
+        ("weight", c_values(w.data.reshape(-1), "uint8_t",
+                            f"{w.shape[0]} rows of {count} {bits}-bit codes, value = code*{step} + {offset}")),
+    ]
+
+
+@register
+class Conv2dPacked(OpDef):
+    name = "conv2d_packed"
+    attrs_type = Conv2dPackedAttrs
+
+    def check(self, node, graph):
+        x, w, b = (graph.t(i) for i in node.inputs)
+        a: Conv2dPackedAttrs = node.attrs
+        if x.dtype != DType.INT8 or len(x.shape) != 4:
+            raise ValueError("conv2d_packed takes an int8 NHWC input")
+        cout = w.shape[0]
+        if a.groups < 1 or x.shape[3] % a.groups or cout % a.groups:
+            raise ValueError(f"channels {x.shape[3]} -> {cout} do not fit groups={a.groups}")
+        check_packed_weights(w, row_elements(x.shape[3], a), a.weight_bits, a.weight_offset)
+        if b.shape != (cout,) or len(a.multiplier) != cout or len(a.shift) != cout:
+            raise ValueError("bias/multiplier/shift must have one entry per output channel")
+        oh, ow = out_hw(x.shape, a)
+        if graph.t(node.outputs[0]).shape != (x.shape[0], oh, ow, cout):
+            raise ValueError(f"output shape should be {(x.shape[0], oh, ow, cout)}")
+
+    def reference(self, node, graph, inputs):
+        x, w, b = inputs
+        a: Conv2dPackedAttrs = node.attrs
+        cg = x.shape[3] // a.groups
+        values = bitpack.unpack_weights(w, a.weight_bits, a.weight_offset, row_elements(x.shape[3], a))
+        values = values.reshape(w.shape[0], a.kernel[0], a.kernel[1], cg)
+        conv = Node(node.name, "conv2d", node.inputs, node.outputs, conv2d_attrs(a))
+        return Conv2d().reference(conv, graph, [x, values, b])
+
+    def macs(self, node, graph):
+        x = graph.t(node.inputs[0])
+        o = graph.t(node.outputs[0])
+        return int(o.size * row_elements(x.shape[3], node.attrs))
+
+    def emit(self, node, graph):
+        x, w, b = (graph.t(i) for i in node.inputs)
+        o = graph.t(node.outputs[0])
+        a: Conv2dPackedAttrs = node.attrs
+        kh, kw = a.kernel
+        fields = [
+            ("in_h", x.shape[1]), ("in_w", x.shape[2]), ("in_c", x.shape[3]),
+            ("out_h", o.shape[1]), ("out_w", o.shape[2]), ("out_c", o.shape[3]),
+            ("k_h", kh), ("k_w", kw),
+            ("stride_h", a.stride[0]), ("stride_w", a.stride[1]),
+            ("dil_h", a.dilation[0]), ("dil_w", a.dilation[1]),
+            ("pad_t", a.padding[0]), ("pad_l", a.padding[2]), ("groups", a.groups),
+            ("input_offset", a.input_offset), ("output_offset", a.output_offset),
+            ("act_min", a.act_min), ("act_max", a.act_max),
+            *packed_weight_fields(w, a.weight_bits, a.weight_offset, row_elements(x.shape[3], a)),
+            ("bias", c_values(b.data, "int32_t")),
+            ("multiplier", c_values(a.multiplier, "int32_t")),
+            ("shift", c_values(a.shift, "int32_t")),
+        ]
+        return KernelCall(
+            "tg_conv2d_packed_s8_ref", "tg_conv2d_packed.h", "tg_conv2d_packed_params", fields,
+            [node.inputs[0]], list(node.outputs),
+            comment=f"conv2d_packed {kh}x{kw}/{a.stride[0]} {x.shape[3]}->{o.shape[3]} {a.weight_bits}-bit weights"
+            + (f" groups={a.groups}" if a.groups > 1 else ""),
+        )
+
+
+def out_hw(x_shape, a: Conv2dPackedAttrs) -> tuple[int, int]:
+    _, h, w, _ = x_shape
+    return (conv_out_size(h, a.kernel[0], a.stride[0], a.padding[0], a.padding[1], a.dilation[0]),
+            conv_out_size(w, a.kernel[1], a.stride[1], a.padding[2], a.padding[3], a.dilation[1]))

@@ -1,0 +1,87 @@
+"""fully_connected_packed: int8 fully connected layer with sub-byte (1, 2 or 4-bit) packed weights.
+
+Exactly fully_connected (tinygen/ops/fully_connected.py) on the decoded weights
+
+    w[o, k] = code * step + offset   (bitpack.weight_step_offset: (-2, 1) for 1 bit,
+                                      (1, weight_offset) for 2 and 4 bits)
+
+where code is element k of output channel o's packed row (tinygen/reference/bitpack.py). Input
+[N,K] int8, weight uint8 [Cout, ceil(K*bits/8)], bias int32 [Cout], output [N,Cout] int8.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinygen.ir.graph import DType, Node
+from tinygen.ops.base import KernelCall, OpDef, c_values, register
+from tinygen.ops.conv2d_packed import check_packed_weights, packed_weight_fields
+from tinygen.ops.fully_connected import FullyConnected, FullyConnectedAttrs
+from tinygen.reference import bitpack
+
+
+@dataclass(frozen=True)
+class FullyConnectedPackedAttrs:
+    input_offset: int  # -input zero point
+    output_offset: int  # output zero point
+    multiplier: tuple[int, ...]  # per output channel
+    shift: tuple[int, ...]
+    weight_bits: int  # 1, 2 or 4
+    weight_offset: int  # value = code + weight_offset for 2 and 4 bits; must be 0 for 1 bit
+    act_min: int = -128
+    act_max: int = 127
+
+
+def fully_connected_attrs(a: FullyConnectedPackedAttrs) -> FullyConnectedAttrs:
+    return FullyConnectedAttrs(a.input_offset, a.output_offset, a.multiplier, a.shift, a.act_min, a.act_max)
+
+
+@register
+class FullyConnectedPacked(OpDef):
+    name = "fully_connected_packed"
+    attrs_type = FullyConnectedPackedAttrs
+
+    def check(self, node, graph):
+        if len(node.inputs) != 3:
+            raise ValueError("fully_connected_packed takes (input, weight, bias)")
+        x, w, b = (graph.t(i) for i in node.inputs)
+        a: FullyConnectedPackedAttrs = node.attrs
+        if x.dtype != DType.INT8 or len(x.shape) != 2:
+            raise ValueError("fully_connected_packed takes an int8 [N,K] input")
+        check_packed_weights(w, x.shape[1], a.weight_bits, a.weight_offset)
+        cout = w.shape[0]
+        if not b.is_const or b.shape != (cout,) or len(a.multiplier) != cout or len(a.shift) != cout:
+            raise ValueError("bias/multiplier/shift must have one entry per output channel")
+        if graph.t(node.outputs[0]).shape != (x.shape[0], cout):
+            raise ValueError(f"output shape should be {(x.shape[0], cout)}")
+        if not -128 <= a.act_min <= a.act_max <= 127:
+            raise ValueError(f"bad activation range [{a.act_min}, {a.act_max}]")
+
+    def reference(self, node, graph, inputs):
+        x, w, b = inputs
+        a: FullyConnectedPackedAttrs = node.attrs
+        values = bitpack.unpack_weights(w, a.weight_bits, a.weight_offset, x.shape[1])
+        fc = Node(node.name, "fully_connected", node.inputs, node.outputs, fully_connected_attrs(a))
+        return FullyConnected().reference(fc, graph, [x, values, b])
+
+    def macs(self, node, graph):
+        x, w = graph.t(node.inputs[0]), graph.t(node.inputs[1])
+        return int(x.shape[0] * x.shape[1] * w.shape[0])
+
+    def emit(self, node, graph):
+        x, w, b = (graph.t(i) for i in node.inputs)
+        a: FullyConnectedPackedAttrs = node.attrs
+        fields = [
+            ("batches", x.shape[0]), ("in_features", x.shape[1]), ("out_features", w.shape[0]),
+            ("input_offset", a.input_offset), ("output_offset", a.output_offset),
+            ("act_min", a.act_min), ("act_max", a.act_max),
+            *packed_weight_fields(w, a.weight_bits, a.weight_offset, x.shape[1]),
+            ("bias", c_values(b.data, "int32_t")),
+            ("multiplier", c_values(a.multiplier, "int32_t")),
+            ("shift", c_values(a.shift, "int32_t")),
+        ]
+        return KernelCall(
+            "tg_fully_connected_packed_s8_ref", "tg_fully_connected_packed.h", "tg_fully_connected_packed_params",
+            fields, [node.inputs[0]], list(node.outputs),
+            comment=f"fully_connected_packed {x.shape[1]}->{w.shape[0]} {a.weight_bits}-bit weights",
+        )
