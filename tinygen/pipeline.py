@@ -23,7 +23,8 @@ from tinygen.passes.assign_quant import assign_quant
 from tinygen.passes.fold_batch_norm import fold_batch_norm
 from tinygen.passes.fuse_activation import fuse_activation
 from tinygen.passes.lower import lower
-from tinygen.plan import plan_memory
+from tinygen.build_report import write_report
+from tinygen.plan import plan_with_schedule
 from tinygen.program import Program
 
 FLOAT_PASSES: list[Callable[[Graph], Graph]] = [fold_batch_norm, fuse_activation]
@@ -85,8 +86,8 @@ def build(model: Any, board: str = "host", out_dir: str | Path | None = None, *,
     source = model_name
     progress("lowering to integer ops")
     graph = lower_model(float_graph, source, Path(dump_dir) if dump_dir else None)
-    progress("planning memory")
-    plan = plan_memory(graph)
+    progress("scheduling and planning memory")
+    graph, plan = plan_with_schedule(graph)
     progress("generating C")
     gen = generate(graph, plan, source)
 
@@ -102,10 +103,7 @@ def build(model: Any, board: str = "host", out_dir: str | Path | None = None, *,
         if board == "host":
             progress("compiling for the host")
             program._host_model()
-        from tinygen.build_report import write_report
-
-        report = write_report(tmp, graph, plan, gen, board)
-        report["build_seconds"] = round(time.perf_counter() - t0, 3)
+        report = write_report(tmp, graph, plan, gen, board, time.perf_counter() - t0)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         tmp.rename(out_dir)

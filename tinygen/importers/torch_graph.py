@@ -114,11 +114,13 @@ def _target_name(target) -> str:
 
 
 def import_torch(path: Path, input_shape=None, trust_pickle: bool = False) -> Graph:
-    return import_exported_program(load_exported_program(path, input_shape, trust_pickle), Path(path))
+    ep, traced = load_exported_program(path, input_shape, trust_pickle)
+    return import_exported_program(ep, Path(path), traced)
 
 
-def import_exported_program(ep, path: Path) -> Graph:
-    """Translate an in-memory ExportedProgram; `path` names the model in messages and output."""
+def import_exported_program(ep, path: Path, traced: bool = False) -> Graph:
+    """Translate an in-memory ExportedProgram; `path` names the model in messages and output.
+    `traced`: the program was traced here from a concrete input, so symbolic sizes are concrete."""
     sig = ep.graph_signature
     const_of: dict[str, Any] = {}
     for ph, name in {**sig.inputs_to_parameters, **sig.inputs_to_buffers}.items():
@@ -138,11 +140,10 @@ def import_exported_program(ep, path: Path) -> Graph:
                 val = node.meta.get("val")
                 if val is None:
                     raise ctx.error("input without shape information")
-                try:
-                    shape = tuple(int(d) for d in val.shape)
-                except (TypeError, ValueError):
-                    raise TinygenError(f"{path}: input '{node.name}' has a dynamic shape {tuple(val.shape)}; "
-                                       "export with a static example input") from None
+                if not traced and not all(isinstance(d, int) for d in val.shape):
+                    raise TinygenError(f"{path}: input '{node.name}' has a dynamic shape {list(val.shape)}; export "
+                                       "with static shapes (no dynamic_shapes), batch 1")
+                shape = tuple(int(d) for d in val.shape)
                 if shape and shape[0] != 1:
                     raise TinygenError(f"{path}: input '{node.name}' has batch {shape[0]}; export with batch 1")
                 graph.add_tensor(Tensor(node.name, shape, DType.FLOAT32))

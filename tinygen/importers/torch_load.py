@@ -58,12 +58,14 @@ def _example(input_shape, what: str, path: Path):
 
 
 def load_exported_program(path: Path, input_shape=None, trust_pickle: bool = False):
+    """Return (program, traced): traced programs were made here from a concrete example input, so
+    symbolic sizes in them stand for that example's sizes."""
     import torch
 
     kind = _archive_kind(path)
     try:
         if kind == "export":
-            return torch.export.load(str(path))
+            return torch.export.load(str(path)), False
         if kind == "torchscript":
             _register_fake_quant_meta()
             from torch._export.converter import TS2EPConverter
@@ -73,7 +75,7 @@ def load_exported_program(path: Path, input_shape=None, trust_pickle: bool = Fal
                 p.requires_grad_(False)
             example = _example(input_shape, "TorchScript archive", path)
             with torch.no_grad():
-                return TS2EPConverter(module, example).convert()
+                return TS2EPConverter(module, example).convert(), True
         if not trust_pickle:
             raise TinygenError(
                 f"{path}: this is a torch.save pickle; loading it runs code from the file. Export the model with "
@@ -85,7 +87,7 @@ def load_exported_program(path: Path, input_shape=None, trust_pickle: bool = Fal
             raise TinygenError(f"{path}: the pickle holds a {type(module).__name__}, not an nn.Module (a state_dict "
                                "has no graph; save the model with torch.export instead)")
         example = _example(input_shape, "pickled module", path)
-        return torch.export.export(module.eval(), example)
+        return torch.export.export(module.eval(), example), True
     except TinygenError:
         raise
     except Exception as e:  # torch raises many types for unreadable files

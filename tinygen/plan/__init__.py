@@ -1,5 +1,11 @@
-"""Memory planning: lifetimes in, arena offsets out. See plan/liveness.py and plan/greedy.py."""
+"""Memory planning: node order, lifetimes and arena offsets.
 
-from tinygen.plan.memory_plan import MemoryPlan, plan_memory
+Pipeline: `schedule` (a topological order with less live memory) -> `apply_schedule` ->
+`plan_memory` (liveness with in-place aliases and scratch -> offsets), or `plan_with_schedule`
+for both at once. See liveness.py, greedy.py, exact.py, assign.py and schedule.py.
+"""
 
-__all__ = ["MemoryPlan", "plan_memory"]
+from tinygen.plan.memory_plan import MemoryPlan, plan_memory, plan_with_schedule
+from tinygen.plan.schedule import apply_schedule, order_peak, schedule
+
+__all__ = ["MemoryPlan", "apply_schedule", "order_peak", "plan_memory", "plan_with_schedule", "schedule"]

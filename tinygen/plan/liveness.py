@@ -1,15 +1,20 @@
-"""Turn a lowered graph into buffers with lifetimes [first, last] in node-index units.
+"""Turn a lowered graph into arena buffers with lifetimes [first, last] in node-index units.
 
-Graph inputs and outputs live in the caller's buffers, not in the arena. A node's scratch buffer
-lives only during that node. A tensor produced by an op that may run in place on one of its
-inputs shares that input's buffer (an alias) when the input dies at that node.
+* Graph inputs and outputs live in the caller's buffers and constants live in flash: neither is
+  in the arena.
+* An activation tensor is live from the node that writes it to the last node that reads it (a
+  tensor nobody reads is live only at its producer).
+* A node's scratch buffer (`OpDef.scratch_bytes`) is live only during that node.
+* In place: when `OpDef.inplace_input` names an input, the node's first output shares that input's
+  storage (an alias) if, in this order, nothing reads the input afterwards (see `find_aliases`).
+* Sizes are rounded up to `ALIGN` bytes so every offset the planner produces stays aligned.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tinygen.ir.graph import Graph
+from tinygen.ir.graph import Graph, Node
 from tinygen.ops.base import get
 
 ALIGN = 16
@@ -21,59 +26,107 @@ def align(n: int, a: int = ALIGN) -> int:
 
 @dataclass(frozen=True)
 class Buffer:
-    name: str  # tensor name, or "<node>/scratch"
+    name: str  # tensor name (the root of an alias chain), or "<node>/scratch"
     size: int  # bytes, aligned
     first: int  # index of the node that writes it first
     last: int  # index of the last node that reads it
 
+    def live_at(self, i: int) -> bool:
+        return self.first <= i <= self.last
+
+
+def scratch_name(node: Node) -> str:
+    return f"{node.name}/scratch"
+
+
+def external(graph: Graph) -> set[str]:
+    """Tensors held by the caller (graph inputs and outputs): never placed in the arena."""
+    return set(graph.inputs) | set(graph.outputs)
+
+
+def inplace_candidate(graph: Graph, node: Node, ext: set[str]) -> tuple[str, str] | None:
+    """(input, output) the op may run in place on, when the order-independent conditions hold.
+
+    The input must be an arena activation (not a constant in flash, not the caller's const input),
+    the output must be an arena tensor (not the caller's output buffer), both must have the same
+    byte size, and the node must read the input once (a second operand read through the same
+    pointer would see already overwritten values)."""
+    k = get(node.op).inplace_input(node, graph)
+    if k is None or not node.outputs:
+        return None
+    src, dst = node.inputs[k], node.outputs[0]
+    s, d = graph.t(src), graph.t(dst)
+    if s.is_const or src in ext or dst in ext or s.nbytes != d.nbytes or node.inputs.count(src) != 1:
+        return None
+    return src, dst
+
 
 def find_aliases(graph: Graph) -> dict[str, str]:
-    """tensor -> tensor whose storage it reuses (in-place ops)."""
+    """tensor -> root tensor whose storage it reuses (in-place ops), for the graph's node order.
+
+    A node may overwrite its in-place input only when that node is the input's last reader: the
+    input then dies at the node, so the shared storage holds exactly one live tensor at any time,
+    and a chain A -> B -> C (each member dying where the next is born) never lets an op overwrite
+    a value that something later still reads."""
     last_use: dict[str, int] = {}
     for i, n in enumerate(graph.nodes):
         for t in n.inputs:
             last_use[t] = i
-    external = set(graph.inputs) | set(graph.outputs)
+    ext = external(graph)
     aliases: dict[str, str] = {}
     for i, n in enumerate(graph.nodes):
-        k = get(n.op).inplace_input(n, graph)
-        if k is None:
+        cand = inplace_candidate(graph, n, ext)
+        if cand is None:
             continue
-        src, dst = n.inputs[k], n.outputs[0]
-        root = aliases.get(src, src)
-        if dst in external or root in external or last_use.get(src) != i:
+        src, dst = cand
+        if last_use.get(src) != i:
             continue
-        if graph.t(src).nbytes != graph.t(dst).nbytes or n.inputs.count(src) > 1:
-            continue
-        aliases[dst] = root
+        aliases[dst] = aliases.get(src, src)
     return aliases
 
 
 def buffers(graph: Graph, aliases: dict[str, str]) -> list[Buffer]:
+    """Arena buffers (alias chains merged into their root) followed by scratch buffers."""
     first: dict[str, int] = {}
     last: dict[str, int] = {}
-    external = set(graph.inputs) | set(graph.outputs)
+    size: dict[str, int] = {}
+    ext = external(graph)
     for i, n in enumerate(graph.nodes):
         for t in n.outputs:
+            if t in ext:
+                continue
             root = aliases.get(t, t)
             first.setdefault(root, i)
             last[root] = max(last.get(root, i), i)
+            size[root] = max(size.get(root, 0), align(graph.t(t).nbytes))
         for t in n.inputs:
-            if graph.t(t).is_const:
+            if t in ext or graph.t(t).is_const:
                 continue
             root = aliases.get(t, t)
             last[root] = max(last.get(root, i), i)
-    out = [Buffer(t, align(graph.t(t).nbytes), first[t], last[t]) for t in first if t not in external]
+    out = [Buffer(t, size[t], first[t], last[t]) for t in first]
     for i, n in enumerate(graph.nodes):
         s = get(n.op).scratch_bytes(n, graph)
         if s:
-            out.append(Buffer(f"{n.name}/scratch", align(s), i, i))
+            out.append(Buffer(scratch_name(n), align(s), i, i))
     return out
 
 
-def lower_bound(bufs: list[Buffer], num_nodes: int) -> int:
-    """Largest total size of buffers live at one node: no placement can use less."""
-    best = 0
+def live_bytes(bufs: list[Buffer], num_nodes: int) -> list[int]:
+    """Bytes of buffers live at each node index (a sweep over start/end events)."""
+    delta = [0] * (num_nodes + 1)
+    for b in bufs:
+        delta[b.first] += b.size
+        delta[b.last + 1] -= b.size
+    out, run = [], 0
     for i in range(num_nodes):
-        best = max(best, sum(b.size for b in bufs if b.first <= i <= b.last))
-    return best
+        run += delta[i]
+        out.append(run)
+    return out
+
+
+def lower_bound(bufs: list[Buffer], num_nodes: int | None = None) -> int:
+    """Largest total size of buffers live at one node: no placement can use less."""
+    if num_nodes is None:
+        num_nodes = max((b.last + 1 for b in bufs), default=0)
+    return max(live_bytes(bufs, num_nodes), default=0)

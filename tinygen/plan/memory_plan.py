@@ -1,28 +1,53 @@
-"""The plan handed to codegen: where every arena tensor and scratch buffer lives."""
+"""The plan handed to codegen: where every arena tensor and scratch buffer lives.
+
+`plan_memory(graph)` plans the graph in its node order: liveness (with in-place aliases and
+scratch) -> buffers -> `assign.assign_offsets`. `plan_with_schedule(graph)` first looks for a
+node order with less live memory (`schedule`) and keeps whichever order gives the smaller arena.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from tinygen.ir.graph import Graph
-from tinygen.plan import greedy, liveness
+from tinygen.plan import assign, liveness
+from tinygen.plan.schedule import apply_schedule, schedule
 
 
 @dataclass
 class MemoryPlan:
-    offsets: dict[str, int]  # arena tensor or "<node>/scratch" -> byte offset
+    offsets: dict[str, int]  # arena tensor (alias root) or "<node>/scratch" -> byte offset
     arena_bytes: int
-    lower_bound: int
+    lower_bound: int  # largest sum of simultaneously live buffers: no plan of this order is smaller
     aliases: dict[str, str] = field(default_factory=dict)  # tensor -> tensor sharing its storage
     buffers: list[liveness.Buffer] = field(default_factory=list)
+    method: str = ""  # which placement won, e.g. "size/first-fit" or "exact"
+    optimal: bool = False  # proved minimal for this order (equals the lower bound or exact search)
 
     def offset_of(self, tensor: str) -> int:
         return self.offsets[self.aliases.get(tensor, tensor)]
+
+    def live_bytes(self, num_nodes: int) -> list[int]:
+        """Arena bytes live at each node index."""
+        return liveness.live_bytes(self.buffers, num_nodes)
 
 
 def plan_memory(graph: Graph) -> MemoryPlan:
     aliases = liveness.find_aliases(graph)
     bufs = liveness.buffers(graph, aliases)
-    offsets = greedy.greedy_by_size(bufs)
-    greedy.check_no_overlap(bufs, offsets)
-    return MemoryPlan(offsets, greedy.peak(bufs, offsets), liveness.lower_bound(bufs, len(graph.nodes)), aliases, bufs)
+    placed = assign.assign_offsets(bufs)
+    return MemoryPlan(placed.offsets, placed.arena_bytes, liveness.lower_bound(bufs, len(graph.nodes)),
+                      aliases, bufs, placed.method, placed.optimal)
+
+
+def plan_with_schedule(graph: Graph) -> tuple[Graph, MemoryPlan]:
+    """(graph in the chosen order, its plan): the scheduled order unless the given one plans smaller."""
+    given = plan_memory(graph)
+    order = schedule(graph)
+    if order == list(range(len(graph.nodes))):
+        return graph, given
+    reordered = apply_schedule(graph, order)
+    plan = plan_memory(reordered)
+    if plan.arena_bytes <= given.arena_bytes:
+        return reordered, plan
+    return graph, given

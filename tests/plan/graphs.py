@@ -1,0 +1,203 @@
+"""Graphs for planner tests: a test-only op that declares scratch and in-place facts through its
+attrs, a seeded random DAG generator, and independent checkers of a plan."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinygen.ir.graph import DType, Graph, Node, Tensor
+from tinygen.ops.base import REGISTRY, OpDef, get
+from tinygen.plan import liveness
+
+TEST_OP = "_test_elementwise"
+
+
+@dataclass(frozen=True)
+class TestAttrs:
+    scratch: int = 0
+    inplace: int | None = None
+    macs: int = 0
+
+
+class _TestOp(OpDef):
+    """Declares whatever its attrs say; the planner must learn it only through OpDef methods."""
+
+    name = TEST_OP
+    attrs_type = TestAttrs
+
+    def scratch_bytes(self, node, graph):
+        return node.attrs.scratch
+
+    def inplace_input(self, node, graph):
+        return node.attrs.inplace
+
+    def macs(self, node, graph):
+        return node.attrs.macs
+
+    def reference(self, node, graph, inputs):
+        return [np.zeros(graph.t(o).shape, graph.t(o).dtype.np) for o in node.outputs]
+
+
+@contextlib.contextmanager
+def registered_test_op():
+    """Register the test op for the duration of a test, then remove it again."""
+    added = TEST_OP not in REGISTRY
+    if added:
+        REGISTRY[TEST_OP] = _TestOp()
+    try:
+        yield
+    finally:
+        if added:
+            del REGISTRY[TEST_OP]
+
+
+class Builder:
+    """Small lowered graphs of test ops, tensors of shape [1, nbytes] int8."""
+
+    def __init__(self, name: str = "g"):
+        self.g = Graph(name, dialect="lowered")
+
+    def tensor(self, name: str, nbytes: int, const: bool = False) -> str:
+        data = np.zeros((1, nbytes), np.int8) if const else None
+        self.g.add_tensor(Tensor(name, (1, nbytes), DType.INT8, None, data))
+        return name
+
+    def input(self, name: str, nbytes: int) -> str:
+        self.g.inputs.append(self.tensor(name, nbytes))
+        return name
+
+    def node(self, inputs: list[str], outputs: list[tuple[str, int]], scratch: int = 0,
+             inplace: int | None = None, macs: int = 0) -> list[str]:
+        outs = [self.tensor(n, b) for n, b in outputs]
+        self.g.add_node(Node(f"n{len(self.g.nodes)}", TEST_OP, list(inputs), outs, TestAttrs(scratch, inplace, macs)))
+        return outs
+
+    def output(self, name: str) -> None:
+        self.g.outputs.append(name)
+
+
+def random_graph(seed: int, n_nodes: int, max_bytes: int = 256) -> Graph:
+    """A random DAG: 1-3 activation inputs per node (mostly recent tensors, so there are long and
+    short lifetimes, residual-like skips and branches), optional constant input, 1-2 outputs,
+    random scratch, in-place declared on a random input, output sizes often equal to an input's."""
+    rng = np.random.default_rng(seed)
+    b = Builder(f"rand{seed}")
+    avail = [b.input("x", int(rng.integers(1, max_bytes)))]
+    for i in range(n_nodes):
+        k = int(rng.integers(1, 4))
+        window = avail[-4:] if rng.random() < 0.7 else avail
+        ins = [window[int(rng.integers(len(window)))] for _ in range(k)]
+        if rng.random() < 0.1:
+            ins.append(ins[0])  # the same tensor read twice
+        if rng.random() < 0.3:
+            ins.append(b.tensor(f"w{i}", int(rng.integers(1, 64)), const=True))
+            if rng.random() < 0.5:
+                ins[0], ins[-1] = ins[-1], ins[0]  # a constant first: in-place on it must be refused
+        first_size = b.g.t(ins[0]).nbytes
+        outs = []
+        for j in range(1 if rng.random() < 0.85 else 2):
+            size = first_size if rng.random() < 0.5 else int(rng.integers(1, max_bytes))
+            outs.append((f"t{i}_{j}", size))
+        scratch = int(rng.integers(1, 128)) if rng.random() < 0.3 else 0
+        inplace = int(rng.integers(len(ins))) if rng.random() < 0.5 else None
+        avail += b.node(ins, outs, scratch, inplace)
+    b.output(avail[-1])
+    if rng.random() < 0.4 and len(avail) > 3:
+        extra = avail[int(rng.integers(1, len(avail) - 1))]
+        if extra not in b.g.outputs:
+            b.output(extra)
+    return b.g
+
+
+def topological_orders(graph: Graph):
+    """Every topological order of the nodes (for brute force on small graphs)."""
+    producer = {t: i for i, n in enumerate(graph.nodes) for t in n.outputs}
+    preds = [{producer[t] for t in n.inputs if t in producer} for n in graph.nodes]
+
+    def rec(done: list[int], left: set[int]):
+        if not left:
+            yield list(done)
+            return
+        for m in sorted(left):
+            if preds[m] <= set(done):
+                done.append(m)
+                yield from rec(done, left - {m})
+                done.pop()
+
+    yield from rec([], set(range(len(graph.nodes))))
+
+
+def brute_force_arena(bufs: list[liveness.Buffer]) -> int:
+    """Smallest peak over all 16-byte-aligned placements: try every offset of every buffer for
+    peak H = lower bound, lower bound + 16, ... until one placement fits."""
+    u = liveness.ALIGN
+    units = [b.size // u for b in bufs]
+    live_with = [[j for j, c in enumerate(bufs) if j != i and b.first <= c.last and c.first <= b.last]
+                 for i, b in enumerate(bufs)]
+    order = sorted(range(len(bufs)), key=lambda i: -units[i])
+
+    def fits(height: int) -> bool:
+        off: dict[int, int] = {}
+
+        def rec(k: int) -> bool:
+            if k == len(order):
+                return True
+            i = order[k]
+            for o in range(height - units[i] + 1):
+                if all(o + units[i] <= off[j] or off[j] + units[j] <= o for j in live_with[i] if j in off):
+                    off[i] = o
+                    if rec(k + 1):
+                        return True
+                    del off[i]
+            return False
+
+        return rec(0)
+
+    for height in itertools.count(liveness.lower_bound(bufs) // u):
+        if fits(height):
+            return height * u
+
+
+def check_plan(graph: Graph, plan) -> None:
+    """Independent check of a whole plan by simulating the arena, node by node.
+
+    Every arena cell remembers which tensor last wrote it. Before node i runs, each arena input
+    must still be intact (nothing overwrote it since it was written); while it runs, its outputs
+    and scratch must not overlap its inputs, except an output planned in place on that input."""
+    ext = set(graph.inputs) | set(graph.outputs)
+    owner = np.full(max(plan.arena_bytes, 1), -1, np.int64)
+    ids = {name: k for k, name in enumerate(graph.tensors)}
+    assert plan.arena_bytes == max((plan.offsets[b.name] + b.size for b in plan.buffers), default=0)
+
+    def region(name: str, nbytes: int) -> tuple[int, int]:
+        lo = plan.offset_of(name)
+        assert lo % liveness.ALIGN == 0 and lo + nbytes <= plan.arena_bytes, name
+        return lo, lo + nbytes
+
+    for i, node in enumerate(graph.nodes):
+        reads = {}
+        for t in node.inputs:
+            if t in ext or graph.t(t).is_const:
+                continue
+            lo, hi = region(t, graph.t(t).nbytes)
+            assert (owner[lo:hi] == ids[t]).all(), f"{t} was overwritten before {node.name} read it"
+            reads[t] = (lo, hi)
+        writes = [(o, *region(o, graph.t(o).nbytes)) for o in node.outputs if o not in ext]
+        s = get(node.op).scratch_bytes(node, graph)
+        if s:
+            lo = plan.offsets[liveness.scratch_name(node)]
+            writes.append((None, lo, lo + s))
+        for k, (o, lo, hi) in enumerate(writes):
+            for t, (rlo, rhi) in reads.items():
+                if lo < rhi and rlo < hi:
+                    shared = o is not None and plan.aliases.get(o) is not None and \
+                        plan.aliases[o] == plan.aliases.get(t, t) and (lo, hi) == (rlo, rhi)
+                    assert shared, f"{node.name} writes {o or 'scratch'} over its input {t}"
+            for o2, lo2, hi2 in writes[k + 1:]:
+                assert hi <= lo2 or hi2 <= lo, f"{node.name}: {o} and {o2} overlap"
+        for o, lo, hi in writes:
+            owner[lo:hi] = ids[o] if o is not None else -2
