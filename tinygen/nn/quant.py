@@ -45,8 +45,9 @@ class QuantAct(nn.Module):
         self.register_buffer("scale", torch.tensor(1.0))
         self.register_buffer("zero_point", torch.tensor(0, dtype=torch.int32))
         if learned:
-            self.learned_scale = nn.Parameter(torch.tensor(1.0))
-            self.learned_zero = nn.Parameter(torch.tensor(0.0))
+            # shape [1]: PyTorch's learnable fake-quant op wants 1-element tensors, not scalars
+            self.learned_scale = nn.Parameter(torch.ones(1))
+            self.learned_zero = nn.Parameter(torch.zeros(1))
 
     @torch.no_grad()
     def _observe(self, x: torch.Tensor) -> None:
@@ -57,8 +58,8 @@ class QuantAct(nn.Module):
             self.initialized.fill_(1)
             if self.learned:
                 s, z = self._qparams(lo, hi)
-                self.learned_scale.copy_(s)
-                self.learned_zero.copy_(z.float())
+                self.learned_scale.copy_(s.reshape(1))
+                self.learned_zero.copy_(z.float().reshape(1))
         else:
             self.min_val.lerp_(lo, self.momentum)
             self.max_val.lerp_(hi, self.momentum)
