@@ -1,1 +1,0 @@
-"""Compile generated C: for the host (shared library, called through cffi) or for a board."""

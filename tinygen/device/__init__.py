@@ -1,0 +1,1 @@
+"""Talking to built firmware: serial protocol, QEMU runner, serial ports, validation, flashing."""
