@@ -29,7 +29,8 @@ def cmd_build(args) -> int:
     from tinygen.pipeline import build
 
     program = build(args.model, board=args.board, out_dir=args.output, input_shape=args.input_shape,
-                    trust_pickle=args.trust_pickle, dump_dir=args.dump_dir, progress=_progress)
+                    trust_pickle=args.trust_pickle, dump_dir=args.dump_dir, progress=_progress,
+                    calibration=args.calibration)
     rep = program.report
     text = program.out_dir / "report.txt"
     if text.exists():
@@ -53,7 +54,8 @@ def cmd_validate(args) -> int:
         except ImportError:
             raise TinygenError("device validation (--qemu/--port) is not available in this build") from None
         result = validate(program, qemu=args.qemu, port=args.port, inputs=args.inputs, count=args.count,
-                          seed=args.seed, profile=args.profile, progress=tty_progress("validating"))
+                          seed=args.seed, profile=args.profile, progress=tty_progress("validating"),
+                          board=args.board, emulator=args.emulator, baud=args.baud, timeout=args.timeout)
     print(result.summary_text())
     return 0 if result.passed else 1
 
@@ -75,7 +77,8 @@ def cmd_flash(args) -> int:
         from tinygen.device.flash import flash
     except ImportError:
         raise TinygenError("flashing is not available in this build") from None
-    flash(args.dir, tool=args.tool)
+    result = flash(args.dir, board=args.board, tool=args.tool, probe=args.probe)
+    print(f"flashed {result.image} to {result.board} with {result.tool}")
     return 0
 
 
@@ -85,8 +88,8 @@ def cmd_boards(args) -> int:
     except ImportError:
         print("host")
         return 0
-    for b in list_boards():
-        print(b)
+    for name in list_boards():
+        print(name)
     return 0
 
 
@@ -96,12 +99,17 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build", help="import, lower, plan, generate and compile a model")
-    b.add_argument("model", help="torch.export archive (.pt2/.pt), TorchScript archive, or pickle with --trust-pickle")
+    b.add_argument("model", help="torch.export archive (.pt2/.pt), TorchScript archive, pickle with --trust-pickle, "
+                   ".tflite (int8, or Larq/LCE), or Keras .keras/.h5")
     b.add_argument("--board", default="host", help="target board (host builds a shared library); see `tinygen boards`")
     b.add_argument("-o", "--output", type=Path, help="output directory (default build/<model stem>)")
     b.add_argument("--input-shape", type=_shape, help="input shape when the file does not record it, e.g. 1,3,32,32")
     b.add_argument("--trust-pickle", action="store_true", help="allow torch.save pickles (runs code from the file)")
+    b.add_argument("--calibration", type=Path,
+                   help="float32 .npy of [N, *input shape] samples to quantize a float Keras model (.keras/.h5) to int8")
     b.add_argument("--dump-dir", type=Path, help="write the graph after every stage here")
+    b.add_argument("--emulate", action="store_true",
+                   help="build the firmware for the board's QEMU stand-in (same model code and flags, real memory limits)")
     b.set_defaults(fn=cmd_build)
 
     v = sub.add_parser("validate", help="run inputs through the built program and the reference; exit 1 on any difference")
@@ -114,11 +122,18 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--count", type=int, default=100, help="number of inputs (default 100)")
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--profile", action="store_true", help="per-layer latency (device only)")
+    v.add_argument("--board", help="board the firmware targets (default: the one it was built for)")
+    v.add_argument("--emulator", help="QEMU stand-in to use with --qemu (default: the board's, e.g. mps2-an500)")
+    v.add_argument("--baud", type=int, default=115200, help="serial speed with --port")
+    v.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for one reply")
     v.set_defaults(fn=cmd_validate)
 
     f = sub.add_parser("flash", help="write the firmware to a connected board")
     f.add_argument("dir", type=Path)
-    f.add_argument("--tool", choices=["openocd", "stlink", "pyocd", "drive"], default=None)
+    f.add_argument("--tool", choices=["openocd", "stlink", "pyocd", "drive"], default=None,
+                   help="default: the first of the board's tools that is installed")
+    f.add_argument("--board", help="default: the board the directory was built for")
+    f.add_argument("--probe", help="ST-LINK serial number when several boards are connected")
     f.set_defaults(fn=cmd_flash)
 
     r = sub.add_parser("report", help="print a build's memory and size report")

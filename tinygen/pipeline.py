@@ -20,26 +20,33 @@ from tinygen.ir import serialize
 from tinygen.ir.graph import Graph
 from tinygen.ir.verify import verify
 from tinygen.passes.assign_quant import assign_quant
+from tinygen.passes.binary_weights import binary_weights
 from tinygen.passes.fold_batch_norm import fold_batch_norm
 from tinygen.passes.fuse_activation import fuse_activation
+from tinygen.passes.fuse_sign import fuse_sign
 from tinygen.passes.lower import lower
+from tinygen.passes.propagate_binary import propagate_binary
 from tinygen.build_report import write_report
 from tinygen.plan import plan_with_schedule
 from tinygen.program import Program
 
-FLOAT_PASSES: list[Callable[[Graph], Graph]] = [fold_batch_norm, fuse_activation]
+# Each pass is called as pass(graph, source). Binary weights are recognised first, and BN + sign
+# chains are fused before fold_batch_norm would fold their BatchNorm into the weights.
+FLOAT_PASSES: list[Callable[[Graph, str], Graph]] = [binary_weights, fuse_sign, propagate_binary, fold_batch_norm,
+                                                     fuse_activation]
 
 
 def _quiet(msg: str) -> None:
     pass
 
 
-def import_any(model: Any, input_shape=None, trust_pickle: bool = False) -> tuple[Graph, str]:
-    """A path, an ExportedProgram or an nn.Module (with input_shape) -> (float graph, model name)."""
+def import_any(model: Any, input_shape=None, trust_pickle: bool = False, calibration=None) -> tuple[Graph, str]:
+    """A path, an ExportedProgram or an nn.Module (with input_shape) -> (float graph, model name).
+    `calibration` (samples or an .npy path) quantizes a float Keras model file."""
     if isinstance(model, (str, os.PathLike)):
         from tinygen.importers import import_model
 
-        return import_model(model, input_shape, trust_pickle), Path(model).name
+        return import_model(model, input_shape, trust_pickle, calibration), Path(model).name
     from tinygen.importers.torch_graph import import_exported_program
 
     import torch
@@ -61,8 +68,10 @@ def lower_model(graph: Graph, source: str, dump_dir: Path | None = None) -> Grap
 
     verify(graph)
     dump("0_imported", graph)
+    if graph.dialect == "lowered":  # already integer ops (a .tflite import): no float passes, no lowering
+        return graph
     for i, p in enumerate(FLOAT_PASSES, 1):
-        graph = p(graph)
+        graph = p(graph, source)
         verify(graph)
         dump(f"{i}_{p.__name__}", graph)
     graph = assign_quant(graph, source)
@@ -78,10 +87,10 @@ def lower_model(graph: Graph, source: str, dump_dir: Path | None = None) -> Grap
 
 def build(model: Any, board: str = "host", out_dir: str | Path | None = None, *, input_shape=None,
           trust_pickle: bool = False, dump_dir: str | Path | None = None,
-          progress: Callable[[str], None] = _quiet) -> Program:
+          progress: Callable[[str], None] = _quiet, calibration=None, emulate: bool = False) -> Program:
     t0 = time.perf_counter()
     progress("importing model")
-    float_graph, model_name = import_any(model, input_shape, trust_pickle)
+    float_graph, model_name = import_any(model, input_shape, trust_pickle, calibration)
     out_dir = Path(out_dir) if out_dir is not None else Path("build") / Path(model_name).stem
     source = model_name
     progress("lowering to integer ops")
@@ -103,7 +112,9 @@ def build(model: Any, board: str = "host", out_dir: str | Path | None = None, *,
         if board == "host":
             progress("compiling for the host")
             program._host_model()
-        report = write_report(tmp, graph, plan, gen, board, time.perf_counter() - t0)
+            report = write_report(tmp, graph, plan, gen, board, time.perf_counter() - t0)
+        else:
+            report = _build_firmware(tmp, graph, plan, gen, board, progress, t0, emulate)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         tmp.rename(out_dir)
@@ -112,3 +123,34 @@ def build(model: Any, board: str = "host", out_dir: str | Path | None = None, *,
         raise
     program = Program(out_dir, graph, gen.prefix, board, report)
     return program
+
+
+def _build_firmware(tmp: Path, graph: Graph, plan, gen, board_name: str, progress, t0: float,
+                    emulate: bool = False) -> dict:
+    """Cross-compile the validation firmware (for the board's QEMU stand-in with `emulate`, linked
+    against the real board's memory sizes), then decide fit from the linked ELF.
+
+    The estimate is checked first only to explain a failure: when the linker refuses the image,
+    the error names the largest contributors from the plan and the weights."""
+    from tinygen.boards import load_board
+    from tinygen.compile.firmware import build_firmware
+    from tinygen.report import check_fit
+
+    board = load_board(board_name)
+    where = f"{board.emulator} standing in for {board.name}" if emulate and board.emulator else board.name
+    progress(f"compiling firmware for {where} with arm-none-eabi-gcc")
+    try:
+        fw = build_firmware(tmp, gen.prefix, board, emulate=emulate)
+    except TinygenError as e:
+        estimate = write_report(tmp, graph, plan, gen, board.name, None, board.ram_bytes, board.flash_bytes)
+        check_fit(estimate, board.ram_bytes, board.flash_bytes)  # raises with the contributors when it is a fit problem
+        raise e
+    sizes = fw.sizes
+    elf = {"text": sizes.text, "rodata": sizes.rodata, "data": sizes.data, "bss": sizes.bss,
+           "stack": fw.stack_reserved + fw.handler_stack_reserved}
+    report = write_report(tmp, graph, plan, gen, board.name, time.perf_counter() - t0, board.ram_bytes,
+                          board.flash_bytes, elf)
+    report["firmware"] = fw.to_json()
+    (tmp / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    check_fit(report, board.ram_bytes, board.flash_bytes)
+    return report

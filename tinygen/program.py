@@ -77,6 +77,8 @@ class Program:
         x = np.asarray(x, dtype=np.float32)
         if layout == "NCHW":
             x = np.moveaxis(x, -3, -1)
+        if s.dtype == np.float32:  # a float input (e.g. a Larq/LCE model): nothing to quantize
+            return x
         inv = np.float32(1.0) / np.float32(s.scale)
         q = np.rint(x * inv) + s.zero_point
         return np.clip(q, s.qmin, s.qmax).astype(s.dtype)

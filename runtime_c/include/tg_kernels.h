@@ -15,12 +15,18 @@
 #include "tg_conv2d.h"
 #include "tg_conv2d_packed.h"
 #include "tg_elementwise.h"
+#include "tg_float.h"
 #include "tg_fully_connected.h"
 #include "tg_fully_connected_packed.h"
+#include "tg_group_max.h"
 #include "tg_lut.h"
+#include "tg_maximum.h"
 #include "tg_mean.h"
+#include "tg_pad.h"
 #include "tg_pool.h"
 #include "tg_reshape.h"
 #include "tg_slice.h"
+#include "tg_softmax.h"
+#include "tg_variance.h"
 
 #endif /* TG_KERNELS_H */

@@ -11,12 +11,16 @@
  *        count_include_pad, else the number of in-image taps (never 0);
  *        out = clamp(requant(acc, multiplier[count], shift[count]) + output_offset, act_min, act_max).
  *        multiplier/shift have k_h*k_w + 1 entries, indexed by count (entry 0 unused).
+ *        divide != 0 (TFLite Micro's int8 average pool) replaces the requantization:
+ *        out = clamp(acc / count rounded half away from zero + output_offset, act_min, act_max);
+ *        multiplier/shift are then unused.
  * No scratch. */
 typedef struct {
     int32_t in_h, in_w, channels, out_h, out_w;
     int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_t, pad_l;
     int32_t act_min, act_max;
     int32_t count_include_pad, input_offset, output_offset; /* avg only */
+    int32_t divide;                                          /* avg only: 1 = divide, 0 = requantize */
     const int32_t *multiplier;                               /* avg only */
     const int32_t *shift;                                    /* avg only */
 } tg_pool_params;

@@ -6,6 +6,7 @@ quantization step on >= 99% of output values. Training is shortened to keep CI f
 criteria do not depend on how well the model is trained."""
 
 import importlib.util
+import shutil
 import sys
 from pathlib import Path
 
@@ -25,15 +26,21 @@ def _digits():
     return mod
 
 
-@pytest.mark.slow
-@pytest.mark.host
-def test_digits_int8_example(tmp_path):
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
     digits = _digits()
     torch.set_num_threads(2)
     split = digits.load_digits()
     model = digits.train(split, epochs=4, log=None)
-    path = tmp_path / "digits_q8.pt2"
+    path = tmp_path_factory.mktemp("digits") / "digits_q8.pt2"
     digits.export(model, path)
+    return digits, split, path
+
+
+@pytest.mark.slow
+@pytest.mark.host
+def test_digits_int8_example(trained, tmp_path):
+    digits, split, path = trained
     program = tinygen.build(path, out_dir=tmp_path / "out")
     a = digits.compare(program, torch.export.load(str(path)).module(), split)
     print(a.table())
@@ -42,3 +49,23 @@ def test_digits_int8_example(tmp_path):
     assert a.top1_agreement >= 0.99
     assert a.within_one_step >= 0.99
     assert a.int8_accuracy > 0.8  # 4 epochs reach ~0.95; this only guards against a broken pipeline
+
+
+@pytest.mark.slow
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["f446re", "f746zg"])  # stand-ins: mps2-an386 (M4), mps2-an500 (M7)
+def test_digits_int8_example_on_qemu(trained, tmp_path, board):
+    if shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None:
+        pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm (scripts/setup.sh installs them)")
+    from tinygen.device.validate import validate
+
+    digits, split, path = trained
+    program = tinygen.build(path, board=board, out_dir=tmp_path / "out")
+    assert program.report["estimate"] is False and program.report["sram_bytes"] <= program.report["sram_capacity_bytes"]
+    q = program.quantize(split.x_test[:12], layout="NCHW")
+    inputs = tmp_path / "x.npy"
+    import numpy as np
+
+    np.save(inputs, q)
+    result = validate(program, qemu=True, inputs=inputs, count=12)
+    assert result.passed, result.summary_text()

@@ -101,3 +101,58 @@ def test_avg_pool2d_rejects_empty_window():
     g = single_op_graph("avg_pool2d", a, [act("x", (1, 3, 3, 1))], (1, 4, 2, 1))
     with pytest.raises(ValueError, match="no tap inside"):
         verify(g)
+
+
+# -- rounding "divide": TFLite Micro's int8 average pool (raw sum / count, rounded half away) ---------
+def _divide_attrs(case, rng):
+    from tinygen.ops.avg_pool2d import AvgPool2dAttrs
+
+    _, _, _, k, s, p, cip = case
+    lo, hi = sorted(int(v) for v in rng.integers(-128, 128, 2)) if rng.random() < 0.5 else (-128, 127)
+    return AvgPool2dAttrs(k, s, p, cip, 0, 0, (), (), lo, hi, "divide")
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "_".join("x".join(map(str, v)) if isinstance(v, tuple) else str(v) for v in c))
+def test_avg_pool2d_divide_bit_exact(case, tmp_path):
+    h, w, c = case[:3]
+    rng = np.random.default_rng(h * 100 + w * 10 + c + 5)
+    graph = _graph(case, _divide_attrs(case, rng))
+    xin = rng.integers(-128, 128, (1, h, w, c)).astype(np.int8)
+    (ref,), (host,) = reference_and_host(graph, [xin], tmp_path)
+    np.testing.assert_array_equal(host, ref)
+
+
+@pytest.mark.parametrize("cip", [False, True])
+def test_avg_pool2d_divide_matches_direct_loop(cip):
+    """round half away from zero of the raw sum over the divisor count, C-style integer division."""
+    from tinygen.ops.avg_pool2d import AvgPool2dAttrs
+
+    rng = np.random.default_rng(61 + cip)
+    h, w, c, (kh, kw), (sh, sw), (pt, pb, pl, pr) = 5, 6, 3, (3, 2), (2, 2), (1, 1, 1, 1)
+    a = AvgPool2dAttrs((kh, kw), (sh, sw), (pt, pb, pl, pr), cip, 0, 0, (), (), -100, 110, "divide")
+    graph = _graph((h, w, c), a)
+    x = rng.integers(-128, 128, (3, h, w, c)).astype(np.int8)
+    x[0] = 1  # sums that tie (e.g. 3/2, -3/2) exercise the rounding direction
+    x[1] = -1
+    (ref,) = interpreter.run(graph, [x])
+    oh, ow = ref.shape[1:3]
+    for n in range(3):
+        for oy in range(oh):
+            for ox in range(ow):
+                for ch in range(c):
+                    taps = [int(x[n, oy * sh - pt + i, ox * sw - pl + j, ch]) for i in range(kh) for j in range(kw)
+                            if 0 <= oy * sh - pt + i < h and 0 <= ox * sw - pl + j < w]
+                    cnt = kh * kw if cip else len(taps)
+                    acc = sum(taps)
+                    v = (acc + cnt // 2) // cnt if acc >= 0 else -((-acc + cnt // 2) // cnt)
+                    assert ref[n, oy, ox, ch] == max(-100, min(110, v))
+
+
+def test_avg_pool2d_divide_rejects_multipliers():
+    from tinygen.ir.verify import verify
+    from tinygen.ops.avg_pool2d import AvgPool2dAttrs
+
+    a = AvgPool2dAttrs((2, 2), (2, 2), (0, 0, 0, 0), False, 0, 0, (0,) * 5, (0,) * 5, -128, 127, "divide")
+    with pytest.raises(ValueError, match="none for 'divide'"):
+        verify(_graph((4, 4, 1), a))

@@ -3,7 +3,8 @@
 Walks the exported aten graph once. Any call whose tensor inputs are all constants (weight
 quantizer scales, reshapes of parameters, ...) is evaluated with torch right here, except
 fake-quant of a constant, which becomes an integer constant with its quantization parameters.
-Every other call is translated by the handler registered for its aten op in `HANDLERS`.
+Every other call is translated by the handler registered for its aten op in `HANDLERS`; the
+sign patterns of binarized networks are recognised by the handlers in torch_sign.py.
 """
 
 from __future__ import annotations
@@ -72,7 +73,10 @@ class Ctx:
 
         if isinstance(a, torch.fx.Node):
             if a.name in self.names:
-                return self.names[a.name]
+                v = self.names[a.name]
+                if hasattr(v, "refuse"):  # a symbolic piece of a sign pattern (torch_sign.py)
+                    raise self.error(v.refuse(), UnsupportedOpError)
+                return v
             if a.name in self.consts:
                 return self.const_tensor(a)
         raise self.error(f"expected a tensor argument, got {a!r}")
@@ -114,6 +118,8 @@ def _target_name(target) -> str:
 
 
 def import_torch(path: Path, input_shape=None, trust_pickle: bool = False) -> Graph:
+    import tinygen.nn  # noqa: F401  (registers tinygen::sign_ste, which torch.export.load must resolve)
+
     ep, traced = load_exported_program(path, input_shape, trust_pickle)
     return import_exported_program(ep, Path(path), traced)
 
@@ -460,3 +466,7 @@ def _mean(ctx, node, args, kw):
     dims = tuple(range(rank)) if dims is None else tuple(sorted(int(d) % rank for d in dims))
     keep = bool(_arg(args, kw, 2, "keepdim", False))
     return ctx.emit("mean", [ctx.act(args[0])], F.Mean(dims, keep))
+
+
+from tinygen.importers import torch_sign  # noqa: E402,F401  (registers the sign handlers)
+from tinygen.importers import torch_handlers_extra  # noqa: E402,F401  (max-out, variance, softmax, conv1d, ...)

@@ -1,6 +1,7 @@
 """Attributes of the float dialect: what importers produce and lowering passes consume.
 
 Activations here are in the framework's layout (NCHW for 4-D tensors, as PyTorch has them).
+Binary (+-1) tensors are marked with dtype uint32 (see the section at the end).
 Padding is always explicit (top, bottom, left, right). A fused `activation` on conv/linear/add is
 one of "none", "relu", "relu6".
 """
@@ -93,3 +94,40 @@ class Unary:
 @dataclass(frozen=True)
 class Reshape:
     shape: tuple[int, ...]
+
+
+# -- binary (+-1) layers ----------------------------------------------------------------------------
+# A float-dialect tensor whose dtype is DType.UINT32 is binary: every value is -1 or +1 (its shape
+# stays logical, NCHW). Binary tensors come from `sign` and carry no quantization parameters; on
+# the device they are bit-packed along channels (tinygen/reference/bitpack.py).
+
+
+@dataclass(frozen=True)
+class Sign:
+    """+1 where x >= 0, -1 elsewhere (0 maps to +1)."""
+
+
+@dataclass(frozen=True)
+class BatchNormParams:
+    """Inference BatchNorm per channel: gamma * (x - mean) / sqrt(var + eps) + beta."""
+
+    gamma: tuple[float, ...]
+    beta: tuple[float, ...]
+    mean: tuple[float, ...]
+    var: tuple[float, ...]
+    eps: float
+
+
+@dataclass(frozen=True)
+class Conv2dSign:
+    """conv2d_sign: sign(BN(conv2d(x, w) + bias)) in one node (BN optional); binary output."""
+
+    conv: Conv2d
+    bn: BatchNormParams | None = None
+
+
+@dataclass(frozen=True)
+class LinearSign:
+    """linear_sign: sign(BN(linear(x, w) + bias)) in one node (BN optional); binary output."""
+
+    bn: BatchNormParams | None = None

@@ -3,7 +3,7 @@
 * `QuantAct`: asymmetric int8 activation quantizer, real = s * (q - zp), q in [-128, 127].
   Its range is an exponential moving average of batch min/max during training (the default) or
   learned (LSQ-style, `learned=True`); in eval mode it is frozen.
-* `QConv2d` / `QLinear`: weights fake-quantized symmetric per output channel to [-127, 127]
+* `QConv2d` / `QConv1d` / `QLinear`: weights fake-quantized symmetric per output channel to [-127, 127]
   (scale_c = max|w_c| / 127), as TFLite/TFLM expect. Inputs and outputs are quantized by the
   `QuantAct`s the user places around them; bias stays float and is quantized by tinygen to
   int32 with scale s_in * s_w.
@@ -90,6 +90,13 @@ class QuantAct(nn.Module):
 
 class QConv2d(nn.Conv2d):
     """nn.Conv2d with per-channel symmetric int8 fake-quantized weights."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._conv_forward(x, quantize_weight_per_channel(self.weight), self.bias)
+
+
+class QConv1d(nn.Conv1d):
+    """nn.Conv1d with per-channel symmetric int8 fake-quantized weights (e.g. ECA's channel convolution)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._conv_forward(x, quantize_weight_per_channel(self.weight), self.bias)

@@ -6,6 +6,15 @@
 
 multipliers/shifts hold one (m, shift) per possible count (index 0 unused); the real multiplier
 for count c is s_in / (s_out * c). Padded taps contribute 0 to acc, i.e. the input zero point.
+
+rounding = "divide" (TFLite Micro's int8 AVERAGE_POOL_2D, input and output on one grid) replaces the
+requantization by an integer division rounded half away from zero:
+
+    out = clamp(div_round_half_away(acc, count) + output_offset, act_min, act_max)
+
+and leaves multipliers/shifts empty. TFLM sums the raw values (input_offset = output_offset = 0);
+the offsets are kept for generality, but rounding half away does not commute with shifting by a
+zero point, so an importer matching TFLM must set both to 0.
 """
 
 from __future__ import annotations
@@ -32,6 +41,18 @@ class AvgPool2dAttrs:
     shifts: tuple[int, ...]
     act_min: int = -128
     act_max: int = 127
+    rounding: str = "requantize"  # or "divide" (see the module docstring)
+
+
+ROUNDINGS = ("requantize", "divide")
+
+
+def div_round_half_away(acc: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """acc / count rounded to nearest, ties away from zero (C: (acc +- count/2) / count, truncating)."""
+    acc = np.asarray(acc, np.int64)
+    count = np.asarray(count, np.int64)
+    mag = (np.abs(acc) + count // 2) // count
+    return np.where(acc < 0, -mag, mag)
 
 
 def avg_pool_params(kernel, stride, padding, count_include_pad, s_in, zp_in, s_out, zp_out,
@@ -64,8 +85,13 @@ class AvgPool2d(OpDef):
         a: AvgPool2dAttrs = node.attrs
         oh, ow = check_pool_geometry(x, o, a.kernel, a.stride, a.padding, (1, 1), a.act_min, a.act_max)
         n = a.kernel[0] * a.kernel[1] + 1
+        if a.rounding not in ROUNDINGS:
+            raise ValueError(f"rounding must be one of {ROUNDINGS}, got {a.rounding!r}")
+        if a.rounding == "divide":
+            n = 0
         if len(a.multipliers) != n or len(a.shifts) != n:
-            raise ValueError(f"multipliers/shifts need {n} entries (one per divisor count)")
+            raise ValueError(f"multipliers/shifts need {n} entries (one per divisor count for 'requantize', "
+                             "none for 'divide')")
         if not all(0 <= m < 2**31 for m in a.multipliers) or not all(-31 <= s <= 30 for s in a.shifts):
             raise ValueError("multiplier outside [0, 2^31) or shift outside [-31, 30]")
         if (divisor_counts(x.shape, a, oh, ow) == 0).any():
@@ -78,6 +104,9 @@ class AvgPool2d(OpDef):
         xp = pad_nhwc(x.astype(np.int32) + a.input_offset, a.padding, 0)
         acc = windows(xp, a.kernel[0], a.kernel[1], a.stride, (1, 1), oh, ow).sum(axis=(3, 4), dtype=np.int64)
         count = divisor_counts(x.shape, a, oh, ow)
+        if a.rounding == "divide":
+            out = div_round_half_away(acc, count[None, :, :, None]) + a.output_offset
+            return [np.clip(out, a.act_min, a.act_max).astype(np.int8)]
         m = np.asarray(a.multipliers)[count][None, :, :, None]
         s = np.asarray(a.shifts)[count][None, :, :, None]
         return [requantize_to_int8(acc, m, s, a.output_offset, a.act_min, a.act_max)]
@@ -90,7 +119,7 @@ class AvgPool2d(OpDef):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
         a: AvgPool2dAttrs = node.attrs
         fields = pool_fields(x, o, a.kernel, a.stride, a.padding, (1, 1), a.act_min, a.act_max) + [
-            ("count_include_pad", int(a.count_include_pad)),
+            ("count_include_pad", int(a.count_include_pad)), ("divide", int(a.rounding == "divide")),
             ("input_offset", a.input_offset), ("output_offset", a.output_offset),
             ("multiplier", c_values(a.multipliers, "int32_t", "indexed by divisor count")),
             ("shift", c_values(a.shifts, "int32_t")),
@@ -98,5 +127,5 @@ class AvgPool2d(OpDef):
         return KernelCall(
             "tg_avg_pool2d_s8_ref", "tg_pool.h", "tg_pool_params", fields, [node.inputs[0]], list(node.outputs),
             comment=f"avg_pool {a.kernel[0]}x{a.kernel[1]}/{a.stride[0]}x{a.stride[1]} pad {list(a.padding)}"
-            + (" count_include_pad" if a.count_include_pad else ""),
+            + (" count_include_pad" if a.count_include_pad else "") + (" divide" if a.rounding == "divide" else ""),
         )

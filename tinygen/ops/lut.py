@@ -12,6 +12,9 @@ which is torch.fake_quantize_per_tensor_affine's rounding. Element-wise arithmet
 max) is IEEE-exact and matches torch bit for bit. exp/tanh are evaluated in float64 and rounded
 to float32 once (torch's vectorised CPU paths may differ from that by a few ulp before
 quantization; after quantization they agree unless y lands within those ulps of a rounding tie).
+
+Tables registered with `int_table_fn` instead run an integer algorithm over all 256 inputs (the
+"tflm_*" functions reproduce TFLite Micro's int8 kernels bit for bit; see tinygen/reference/tflm.py).
 """
 
 from __future__ import annotations
@@ -89,11 +92,53 @@ def _hardsigmoid(x):  # torch: clamp(x + 3, 0, 6) / 6
     return np.minimum(np.maximum(x + F32(3), F32(0)), F32(6)) / F32(6)
 
 
+# name -> integer table function (s_in, zp_in, s_out, zp_out, **params) -> 256 int values, for
+# functions whose reference arithmetic is integer (TFLite Micro's kernels), not a float formula.
+INT_TABLE_FNS: dict[str, Callable[..., np.ndarray]] = {}
+
+
+def int_table_fn(name: str):
+    def add(f):
+        INT_TABLE_FNS[name] = f
+        return f
+    return add
+
+
+@int_table_fn("tflm_logistic")
+def _tflm_logistic(s_in, zp_in, s_out, zp_out):
+    """TFLM int8 LOGISTIC (gemmlowp fixed point); TFLM fixes the output grid to 1/256, zero point -128."""
+    from tinygen.reference import tflm
+
+    if float(np.float32(s_out)) != 1.0 / 256 or int(zp_out) != -128:
+        raise ValueError(f"TFLM's int8 logistic writes scale 1/256 zero point -128, not {s_out}, {zp_out}")
+    return tflm.logistic_table(s_in, zp_in)
+
+
+@int_table_fn("tflm_hard_swish")
+def _tflm_hard_swish(s_in, zp_in, s_out, zp_out):
+    """TFLM int8 HARD_SWISH (int16 fixed point)."""
+    from tinygen.reference import tflm
+
+    return tflm.hard_swish_table(s_in, zp_in, s_out, zp_out)
+
+
+@int_table_fn("tflm_requantize")
+def _tflm_requantize(s_in, zp_in, s_out, zp_out):
+    """TFLM int8 -> int8 QUANTIZE: MultiplyByQuantizedMultiplier(q - zp_in, s_in / s_out) + zp_out."""
+    from tinygen.reference import tflm
+
+    return tflm.requantize_table(s_in, zp_in, s_out, zp_out)
+
+
 def make_table(fn: str, s_in, zp_in, s_out, zp_out, qmin=-128, qmax=127, **params) -> tuple[int, ...]:
-    if fn not in TABLE_FNS:
-        raise ValueError(f"no table function {fn!r} (known: {', '.join(sorted(TABLE_FNS))})")
     if not -128 <= qmin <= qmax <= 127:
         raise ValueError(f"output range [{qmin}, {qmax}] is not inside int8")
+    if fn in INT_TABLE_FNS:
+        vals = np.asarray(INT_TABLE_FNS[fn](s_in, zp_in, s_out, zp_out, **params), np.int64)
+        return tuple(int(v) for v in np.clip(vals, qmin, qmax))
+    if fn not in TABLE_FNS:
+        known = sorted(TABLE_FNS) + sorted(INT_TABLE_FNS)
+        raise ValueError(f"no table function {fn!r} (known: {', '.join(known)})")
     q = np.arange(-128, 128, dtype=np.int32)
     x = F32(s_in) * (q - int(zp_in)).astype(F32)
     y = np.asarray(TABLE_FNS[fn](x, **params), dtype=F32)

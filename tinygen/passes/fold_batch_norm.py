@@ -4,8 +4,10 @@
 
 With per-channel symmetric integer weights w_q and scales s_w, k * (s_w * w_q) = (s_w * |k|) *
 (sign(k) * w_q): the integers keep their magnitude and only the scale changes, so the fold is exact.
-A channel with k == 0 becomes constant (weights 0, bias beta). Float (unquantized) weights are
-scaled directly; the quantization check later refuses them with a clear error.
+A channel with k == 0 becomes constant (weights 0, bias beta). A negative k widens the integer
+range to hold the flipped values ([-2, 1] becomes [-2, 2]; symmetric ranges are unchanged).
+Float (unquantized) weights are scaled directly; the quantization check later refuses them.
+BatchNorms that feed a sign were already taken into conv2d_sign/linear_sign (fuse_sign).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from tinygen.errors import QuantizationError
 from tinygen.ir.graph import Graph, QuantParams
 
 
-def fold_batch_norm(graph: Graph) -> Graph:
+def fold_batch_norm(graph: Graph, source: str = "model") -> Graph:
     for bn in [n for n in graph.nodes if n.op == "batch_norm"]:
         x = bn.inputs[0]
         prod = graph.producer(x)
@@ -54,5 +56,6 @@ def _fold_quantized(graph: Graph, w, k: np.ndarray, bn):
         raise QuantizationError(f"{bn.describe()}: negative BatchNorm scale flips weight -128 to 128, which int8 "
                                 "cannot hold; quantize weights to [-127, 127] (tinygen.nn does)")
     new_scales = np.where(k == 0, 1.0, scales * np.abs(k))
-    quant = QuantParams(tuple(float(s) for s in new_scales), (0,) * cout, q.qmin, q.qmax, 0)
+    qmin, qmax = (min(q.qmin, -q.qmax), max(q.qmax, -q.qmin)) if np.any(k < 0) else (q.qmin, q.qmax)
+    quant = QuantParams(tuple(float(s) for s in new_scales), (0,) * cout, qmin, qmax, 0, q.bits)
     return graph.add_const(w.name + "_bn", ints.astype(np.int8), quant)

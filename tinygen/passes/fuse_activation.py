@@ -21,7 +21,7 @@ def _kind(attrs) -> str | None:
     return None
 
 
-def fuse_activation(graph: Graph) -> Graph:
+def fuse_activation(graph: Graph, source: str = "model") -> Graph:
     for node in [n for n in graph.nodes if n.op == "clamp"]:
         kind = _kind(node.attrs)
         prod = graph.producer(node.inputs[0])

@@ -10,14 +10,25 @@ from tinygen.errors import QuantizationError, UnsupportedOpError
 from tinygen.ir.graph import DType, Graph, Node, QuantParams, Tensor
 
 LOWERINGS: dict[str, Callable[["LowerCtx", Node], None]] = {}
+# Lowerings of float ops whose activation input is binary (+-1, dtype uint32): the driver picks
+# this table for such nodes, so no lowering function branches on its input's kind.
+BINARY_LOWERINGS: dict[str, Callable[["LowerCtx", Node], None]] = {}
 
 
-def lowers(*ops: str):
+def lowers(*ops: str, binary: bool = False):
+    table = BINARY_LOWERINGS if binary else LOWERINGS
+
     def deco(fn):
         for op in ops:
-            LOWERINGS[op] = fn
+            table[op] = fn
         return fn
     return deco
+
+
+def reads_binary(graph: Graph, node: Node) -> bool:
+    """True when the node's first activation input is a binary tensor."""
+    acts = [graph.t(i) for i in node.inputs if not graph.t(i).is_const]
+    return bool(acts) and acts[0].dtype == DType.UINT32
 
 
 def nhwc_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -61,6 +72,12 @@ class LowerCtx:
 
     def new_act(self, base: str, shape, quant: QuantParams, dtype: DType = DType.INT8) -> Tensor:
         return self.dst.add_tensor(Tensor(self.dst.unique_name(base), tuple(shape), dtype, quant))
+
+    def out_binary(self, src_name: str, shape) -> Tensor:
+        """The lowered (bit-packed uint32, no quantization) tensor for a binary source output."""
+        t = self.dst.add_tensor(Tensor(self.dst.unique_name(src_name), tuple(shape), DType.UINT32))
+        self.names[src_name] = t.name
+        return t
 
     def out(self, src_name: str, shape=None) -> Tensor:
         """The lowered tensor for a source output (NHWC shape unless given)."""
@@ -124,10 +141,16 @@ def lower(graph: Graph, source: str = "model") -> Graph:
         ctx.names[name] = name
     for node in graph.nodes:
         ctx.node = node
-        fn = LOWERINGS.get(node.op)
-        if fn is None:
-            raise UnsupportedOpError(f"{source}: {node.describe()}: no integer lowering for '{node.op}'; supported: "
-                                     f"{', '.join(sorted(LOWERINGS))}")
+        if reads_binary(graph, node):
+            fn = BINARY_LOWERINGS.get(node.op)
+            if fn is None:
+                raise UnsupportedOpError(f"{source}: {node.describe()}: '{node.op}' on a binary (+-1) tensor is not "
+                                         f"supported; binary tensors feed: {', '.join(sorted(BINARY_LOWERINGS))}")
+        else:
+            fn = LOWERINGS.get(node.op)
+            if fn is None:
+                raise UnsupportedOpError(f"{source}: {node.describe()}: no integer lowering for '{node.op}'; "
+                                         f"supported: {', '.join(sorted(LOWERINGS))}")
         fn(ctx, node)
     for name in graph.outputs:
         low = ctx.names[name]
@@ -144,8 +167,7 @@ def lower(graph: Graph, source: str = "model") -> Graph:
 def check_symmetric_weights(ctx: LowerCtx, w: Tensor, what: str) -> np.ndarray:
     """Per-output-channel weight scales of a symmetric quantized weight tensor."""
     if w.quant is None:
-        raise ctx.error(f"{what} weights are not quantized; use tinygen.nn.QConv2d/QLinear or "
-                        "torch.fake_quantize_per_channel_affine on the weights", QuantizationError)
+        raise ctx.error(not_quantized_message(w, what), QuantizationError)
     q = w.quant
     if any(z != 0 for z in q.zero_point) or q.axis not in (None, 0):
         raise ctx.error(f"{what} weights must be symmetric (zero point 0) and quantized per output channel or "
@@ -153,3 +175,12 @@ def check_symmetric_weights(ctx: LowerCtx, w: Tensor, what: str) -> np.ndarray:
     if w.data.dtype != np.int8:
         raise ctx.error(f"{what} weights use more than 8 bits", QuantizationError)
     return np.broadcast_to(np.asarray(q.scale, np.float64), (w.shape[0],)).copy()
+
+
+def not_quantized_message(w: Tensor, what: str) -> str:
+    from tinygen.passes.binary_weights import binary_scales
+
+    _, why = binary_scales(w.data)
+    return (f"{what} weights are not quantized, nor binary ({why}); use tinygen.nn.QConv2d/QLinear (int8), "
+            "KBitConv2d/KBitLinear (2 or 4 bits), BinaryConv2d/BinaryLinear (1 bit), or "
+            "torch.fake_quantize_per_channel_affine on the weights")

@@ -1,4 +1,5 @@
-"""conv2d and linear -> int8 conv2d / fully_connected with per-channel requantization.
+"""conv2d and linear on int8 inputs -> conv2d / fully_connected (or their packed forms for 1/2/4-bit
+weights, see packed.py) with per-channel requantization.
 
     bias_q[o]   = round(bias[o] / (s_in * s_w[o]))            (int32, ties away from zero)
     M[o]        = s_in * s_w[o] / s_out  -> (multiplier, shift)  (fixedpoint.quantize_multiplier)
@@ -10,6 +11,7 @@ import numpy as np
 
 from tinygen.errors import QuantizationError
 from tinygen.passes.lower.context import LowerCtx, act_range, check_symmetric_weights, lowers
+from tinygen.passes.lower.packed import emit_conv, emit_fully_connected
 from tinygen.reference.fixedpoint import quantize_multiplier, round_half_away
 
 
@@ -25,25 +27,18 @@ def _bias_and_requant(ctx: LowerCtx, node, s_w: np.ndarray, s_in: float, s_out: 
 
 @lowers("conv2d")
 def lower_conv2d(ctx: LowerCtx, node) -> None:
-    from tinygen.ops.conv2d import Conv2dAttrs
-
     x = ctx.x(node.inputs[0])
     w = ctx.src.t(node.inputs[1])
     s_w = check_symmetric_weights(ctx, w, "conv2d")
     qx, qo = ctx.quant(node.inputs[0]), ctx.quant(node.outputs[0])
     bias, mult, shift = _bias_and_requant(ctx, node, s_w, qx.scale[0], qo.scale[0])
-    a = node.attrs
-    lo, hi = act_range(qo, a.activation)
-    attrs = Conv2dAttrs(a.stride, a.padding, a.dilation, a.groups, -qx.zero_point[0], qo.zero_point[0], mult, shift, lo, hi)
-    wt = ctx.const(w.name, np.ascontiguousarray(w.data.transpose(0, 2, 3, 1)), w.quant)  # OIHW -> OHWI
-    bt = ctx.const(node.name + "_bias", bias)
-    ctx.emit("conv2d", [x.name, wt.name, bt.name], [ctx.out(node.outputs[0]).name], attrs)
+    lo, hi = act_range(qo, node.attrs.activation)
+    emit_conv(ctx, x.name, w.data, w.quant, bias, node.attrs, -qx.zero_point[0], qo.zero_point[0], mult, shift, lo, hi,
+              ctx.out(node.outputs[0]).name, w.name)
 
 
 @lowers("linear")
 def lower_linear(ctx: LowerCtx, node) -> None:
-    from tinygen.ops.fully_connected import FullyConnectedAttrs
-
     x = ctx.x(node.inputs[0], allow_perm=True)
     if len(x.shape) != 2:
         raise ctx.error(f"linear on a rank-{len(x.shape)} input; flatten to [1, features] first")
@@ -55,7 +50,5 @@ def lower_linear(ctx: LowerCtx, node) -> None:
     if x.name in ctx.perm:  # the input's features are stored channels-last: reorder the columns to match
         data = data[:, ctx.perm[x.name]]
     lo, hi = act_range(qo, node.attrs.activation)
-    attrs = FullyConnectedAttrs(-qx.zero_point[0], qo.zero_point[0], mult, shift, lo, hi)
-    wt = ctx.const(w.name, np.ascontiguousarray(data), w.quant)
-    bt = ctx.const(node.name + "_bias", bias)
-    ctx.emit("fully_connected", [x.name, wt.name, bt.name], [ctx.out(node.outputs[0]).name], attrs)
+    emit_fully_connected(ctx, x.name, data, w.quant, bias, -qx.zero_point[0], qo.zero_point[0], mult, shift, lo, hi,
+                         ctx.out(node.outputs[0]).name, w.name)

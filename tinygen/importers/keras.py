@@ -1,0 +1,154 @@
+"""Keras model files (.keras, .h5) -> .tflite bytes, converted with TensorFlow, then imported as TFLite.
+
+* A model with Larq layers is converted with Larq Compute Engine's converter
+  (`larq_compute_engine.convert_keras_model`), which needs no data: its binary layers are exact and
+  its remaining float layers stay float32 (see tinygen/importers/lce_ops.py for what tinygen runs).
+* Any other model is quantized to full int8 with TFLiteConverter (post-training quantization).
+  That needs real input samples to calibrate the activation ranges: pass `calibration`, a float32
+  array (or .npy file) of shape [N, *input_shape[1:]] (N around 100-500 typical inputs). Without it
+  the conversion is refused, because tinygen builds integer code only and guessing ranges would
+  silently lose accuracy. (A quantization-aware-trained model converts without calibration.)
+
+TensorFlow is imported here only, and with TF_USE_LEGACY_KERAS=1 (Larq needs tf.keras 2) unless the
+caller already imported TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from tinygen.errors import TinygenError
+
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def is_keras_file(path: Path) -> bool:
+    """A Keras v3 archive (.keras: zip with config.json and model.weights.h5) or an HDF5 (.h5) model."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head == HDF5_MAGIC:
+        return True
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+        return "config.json" in names and any(n.endswith(".weights.h5") for n in names)
+    return False
+
+
+def _tensorflow():
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        import tensorflow as tf
+    except ImportError as e:
+        raise TinygenError("converting Keras models needs TensorFlow: pip install 'tinygen[tf]'") from e
+    return tf
+
+
+def _load(path: Path, tf):
+    """Load with tf.keras (Keras 2, with Larq's layers when larq is installed), else Keras 3."""
+    errors = []
+    custom = {}
+    try:
+        import larq
+
+        custom = {name: obj for name, obj in vars(larq.layers).items() if isinstance(obj, type)}
+        custom.update({name: obj for name, obj in vars(larq.quantizers).items() if isinstance(obj, type)})
+    except Exception:  # larq is optional (and needs tf.keras 2)
+        pass
+    try:
+        return tf.keras.models.load_model(str(path), custom_objects=custom, compile=False)
+    except Exception as e:
+        errors.append(f"tf.keras: {e}")
+    try:
+        import keras
+
+        return keras.saving.load_model(str(path), compile=False)
+    except Exception as e:
+        errors.append(f"keras: {e}")
+    raise TinygenError(f"{path.name}: TensorFlow could not load the Keras model ({'; '.join(errors)[:400]})")
+
+
+def _uses_larq(model) -> bool:
+    return any(type(layer).__module__.startswith("larq") for layer in _layers(model))
+
+
+def _layers(model):
+    for layer in getattr(model, "layers", []):
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _layers(layer)
+
+
+def _calibration(calibration, input_shape, name: str) -> np.ndarray:
+    x = np.load(calibration) if isinstance(calibration, (str, os.PathLike)) else np.asarray(calibration)
+    x = np.asarray(x, np.float32)
+    want = tuple(int(d) for d in input_shape[1:])
+    if x.shape[1:] != want or len(x) == 0:
+        raise TinygenError(f"{name}: calibration samples have shape {list(x.shape)}, expected [N, "
+                           f"{', '.join(map(str, want))}] float32 inputs of the model")
+    return x
+
+
+def keras_to_tflite(path: str | Path, calibration=None) -> bytes:
+    """Convert a Keras model file to .tflite bytes (see the module docstring)."""
+    path = Path(path)
+    tf = _tensorflow()
+    model = _load(path, tf)
+    if _uses_larq(model):
+        import larq_compute_engine as lce
+
+        return bytes(lce.convert_keras_model(model))
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    if calibration is not None:
+        x = _calibration(calibration, model.inputs[0].shape, path.name)
+
+        def samples():
+            for i in range(len(x)):
+                yield [x[i:i + 1]]
+
+        converter.representative_dataset = samples
+    try:
+        return bytes(converter.convert())
+    except Exception as e:
+        if calibration is None:
+            raise TinygenError(
+                f"{path.name}: a float Keras model needs calibration samples to be quantized to int8: pass "
+                "--calibration samples.npy (float32 [N, *input shape], ~100-500 real inputs), or convert it to a "
+                "full-integer .tflite yourself (TFLiteConverter with a representative_dataset, "
+                "supported_ops=[TFLITE_BUILTINS_INT8], int8 input and output)") from None
+        raise TinygenError(f"{path.name}: TensorFlow could not convert the model to int8: {str(e)[:400]}") from None
+
+
+def import_keras(path: str | Path, calibration=None):
+    """Convert with TensorFlow, then import the .tflite bytes."""
+    from tinygen.importers.tflite import import_tflite
+
+    path = Path(path)
+    return import_tflite(path, data=keras_to_tflite(path, calibration))
+
+
+def main(argv=None) -> int:
+    """python -m tinygen.importers.keras MODEL [--calibration X.npy] -o OUT.tflite"""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m tinygen.importers.keras", description=main.__doc__)
+    p.add_argument("model", type=Path)
+    p.add_argument("--calibration", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True)
+    args = p.parse_args(argv)
+    args.output.write_bytes(keras_to_tflite(args.model, args.calibration))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

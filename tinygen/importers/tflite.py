@@ -1,0 +1,307 @@
+"""TFLite flatbuffer (.tflite) -> lowered graph, bit-exact with TensorFlow Lite Micro.
+
+A full-integer TFLite model already is what tinygen's lowered dialect describes: int8 NHWC tensors
+with affine quantization and integer kernels. The importer therefore skips the float passes and
+writes lowered nodes directly, computing every integer parameter the way TFLM's kernels do at
+Prepare time (in double precision from the float32 scales stored in the file, with TFLM's
+QuantizeMultiplier). Per-op details live in the handler modules:
+
+* `tflite_ops`    builtin int8 ops (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, MUL, pools,
+                  MEAN, RESHAPE, SOFTMAX, LOGISTIC, HARD_SWISH, CONCATENATION, PAD, QUANTIZE, ...)
+* `lce_ops`       Larq Compute Engine's custom ops and the float32 ops of LCE models
+
+Graph edges: a float32 input whose only reader is a QUANTIZE to int8, and a float32 output written
+by a DEQUANTIZE from int8, are stripped; the program then takes and returns int8 with the
+quantization parameters of the file (`Program.inputs[i].scale` / `.zero_point`).
+
+Everything a user can get wrong (not a flatbuffer, truncated, a float model, an op or op version
+tinygen does not know, a custom op other than LCE's) raises one TinygenError naming the operator
+and its index.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from tinygen.errors import QuantizationError, TinygenError, UnsupportedOpError
+from tinygen.importers.tflite_reader import TflModel, TflOp, TflTensor, read_tflite, schema
+from tinygen.ir.graph import DType, Graph, Node, QuantParams, Tensor
+from tinygen.ir.verify import verify
+
+HOW_TO_QUANTIZE = (
+    "tinygen builds integer code: quantize the model fully to int8 with TensorFlow, e.g. "
+    "c = tf.lite.TFLiteConverter.from_keras_model(model); c.optimizations = [tf.lite.Optimize.DEFAULT]; "
+    "c.representative_dataset = <generator of ~100 real input samples>; "
+    "c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]; "
+    "c.inference_input_type = c.inference_output_type = tf.int8 "
+    "(or pass the Keras model to `tinygen build` with --calibration samples.npy)")
+
+
+@dataclass(frozen=True)
+class Handler:
+    fn: Callable[["TflImport", TflOp], None]
+    max_version: int
+
+
+# builtin code -> handler, chosen by the dtype of the op's first activation input
+INT_HANDLERS: dict[int, Handler] = {}
+FLOAT_HANDLERS: dict[int, Handler] = {}  # float32 ops, accepted only in Larq (LCE) models
+# custom op name -> handler
+CUSTOM_HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*ops: str, max_version: int, table: dict | None = None):
+    """Register a handler for builtin ops named as in the schema (CONV_2D, ...)."""
+    codes = schema().BuiltinOperator
+
+    def deco(fn):
+        for name in ops:
+            (INT_HANDLERS if table is None else table)[getattr(codes, name)] = Handler(fn, max_version)
+        return fn
+    return deco
+
+
+def handles_custom(*names: str, max_version: int = 1):
+    def deco(fn):
+        for name in names:
+            CUSTOM_HANDLERS[name] = Handler(fn, max_version)
+        return fn
+    return deco
+
+
+def _short(name: str) -> str:
+    """A readable tensor name: the first of TFLite's ';'-joined names, without the model prefix."""
+    first = name.split(";")[0]
+    first = re.sub(r"^(model|functional|sequential|StatefulPartitionedCall)[^/]*/", "", first)
+    first = re.sub(r"^serving_default_", "", first)
+    return re.sub(r"[^0-9A-Za-z_/.]", "_", first)[-60:] or "t"
+
+
+class TflImport:
+    """State shared by the handlers while one model is imported."""
+
+    def __init__(self, model: TflModel, name: str):
+        self.m = model
+        self.source = model.source
+        self.g = Graph(re.sub(r"[^0-9A-Za-z_]", "_", name) or "model", dialect="lowered")
+        self.names: dict[int, str] = {}  # TFLite tensor index -> graph tensor name
+        self.op: TflOp | None = None
+        self.skip: set[int] = set()  # operator indices already accounted for (edges, folds)
+        self.pending_pad: dict[int, tuple[str, tuple[int, int, int, int]]] = {}  # folded PAD outputs
+        self.lce = any(op.builtin is None and op.name.startswith("Lce") for op in model.ops)
+        self.codes = schema().BuiltinOperator
+
+    # -- errors ---------------------------------------------------------------------------------
+    def where(self, op: TflOp | None = None) -> str:
+        op = op or self.op
+        return f"{self.source}: operator {op.index} ({op.name} v{op.version})"
+
+    def error(self, msg: str, cls: type[TinygenError] = UnsupportedOpError) -> TinygenError:
+        return cls(f"{self.where()}: {msg}")
+
+    # -- TFLite tensors -------------------------------------------------------------------------
+    def t(self, idx: int) -> TflTensor:
+        return self.m.tensors[idx]
+
+    def qp(self, idx: int) -> tuple[float, int]:
+        """Per-tensor (scale, zero point) of an activation, scale as the float32 of the file."""
+        t = self.t(idx)
+        if not t.quantized:
+            raise self.error(f"tensor '{t.name}' ({t.type_name}) is not quantized; " + HOW_TO_QUANTIZE,
+                             QuantizationError)
+        if len(t.scale) != 1:
+            raise self.error(f"activation '{t.name}' is quantized per channel; TFLite Micro expects per-tensor "
+                             "activations", QuantizationError)
+        return float(t.scale[0]), int(t.zero_point[0])
+
+    def quant(self, idx: int) -> QuantParams:
+        s, zp = self.qp(idx)
+        return QuantParams.per_tensor(s, zp)
+
+    def const_data(self, idx: int, what: str) -> np.ndarray:
+        if idx < 0 or not self.t(idx).is_const:
+            raise self.error(f"{what} must be a constant tensor stored in the file")
+        return self.t(idx).data
+
+    def require(self, idx: int, type_name: str, what: str) -> TflTensor:
+        t = self.t(idx)
+        if t.type_name != type_name:
+            extra = "; " + HOW_TO_QUANTIZE if t.type_name == "float32" and type_name == "int8" else ""
+            raise self.error(f"{what} '{t.name}' is {t.type_name}, tinygen needs {type_name}{extra}",
+                             QuantizationError if extra else UnsupportedOpError)
+        return t
+
+    def same_grid(self, a: int, b: int, what: str) -> None:
+        if self.qp(a) != self.qp(b):
+            raise self.error(f"{what}: input {self.qp(a)} and output {self.qp(b)} quantization differ (TFLite Micro "
+                             "requires them equal here)", QuantizationError)
+
+    # -- graph tensors --------------------------------------------------------------------------
+    def act(self, idx: int) -> str:
+        """Graph name of an activation (or constant) input."""
+        if idx in self.names:
+            return self.names[idx]
+        t = self.t(idx)
+        if t.is_const:
+            return self.const_tensor(idx)
+        raise self.error(f"reads tensor '{t.name}' that no earlier operator writes")
+
+    def const_tensor(self, idx: int) -> str:
+        t = self.t(idx)
+        if t.dtype is None:
+            raise self.error(f"constant '{t.name}' has type {t.type_name}")
+        q = QuantParams.per_tensor(*self.qp(idx)) if t.quantized and len(t.scale) == 1 else None
+        name = self.g.add_const(_short(t.name), np.ascontiguousarray(t.data), q).name
+        self.names[idx] = name
+        return name
+
+    def out(self, idx: int, dtype: DType | None = None, shape=None, quant: QuantParams | None = None) -> str:
+        """Create the graph tensor for TFLite output tensor idx."""
+        t = self.t(idx)
+        dtype = dtype or DType(t.type_name)
+        if quant is None and dtype == DType.INT8:
+            quant = self.quant(idx)
+        shape = tuple(shape if shape is not None else t.shape)
+        self.check_batch(shape, t.name)
+        name = self.g.add_tensor(Tensor(self.g.unique_name(_short(t.name)), shape, dtype, quant)).name
+        self.names[idx] = name
+        return name
+
+    def tmp(self, base: str, shape, dtype: DType, quant: QuantParams | None = None) -> str:
+        return self.g.add_tensor(Tensor(self.g.unique_name(base), tuple(shape), dtype, quant)).name
+
+    def const(self, base: str, data: np.ndarray, quant: QuantParams | None = None) -> str:
+        return self.g.add_const(base, data, quant).name
+
+    def check_batch(self, shape, name: str) -> None:
+        if len(shape) < 2 or shape[0] != 1:
+            raise self.error(f"tensor '{name}' has shape {list(shape)}; tinygen needs a leading batch "
+                             "dimension of 1 and rank 2..4")
+
+    def emit(self, op: str, inputs: list[str], outputs: list[str], attrs, suffix: str = "") -> None:
+        o = self.op
+        name = self.g.unique_name(f"op{o.index}_{o.name.lower()}{suffix}", "node")
+        self.g.add_node(Node(name, op, list(inputs), list(outputs), attrs, source=f"operator {o.index} {o.name}"))
+
+    def consumers(self, idx: int) -> list[TflOp]:
+        return [self.m.ops[i] for i in self.m.consumers.get(idx, [])]
+
+    # -- the import -----------------------------------------------------------------------------
+    def run(self) -> Graph:
+        self._custom_ops_known()
+        self._inputs()
+        outputs = self._outputs()
+        for op in self.m.ops:
+            if op.index in self.skip:
+                continue
+            self.op = op
+            handler = self._handler(op)
+            if op.version > handler.max_version:
+                raise self.error(f"version {op.version} is newer than tinygen knows (up to {handler.max_version}); "
+                                 "convert with a TensorFlow version that emits it, or report the model")
+            handler.fn(self, op)
+        for idx in outputs:
+            if idx not in self.names:
+                raise TinygenError(f"{self.source}: output '{self.t(idx).name}' is never written")
+            name = self.names[idx]
+            if name in self.g.inputs or name in self.g.outputs:
+                raise TinygenError(f"{self.source}: output '{self.t(idx).name}' is also an input or another output")
+            self.g.outputs.append(name)
+        self.g.prune()
+        try:
+            verify(self.g)
+        except ValueError as e:
+            raise TinygenError(f"{self.source}: internal error after import: {e}") from e
+        return self.g
+
+    def _handler(self, op: TflOp) -> Handler:
+        if op.builtin is None:
+            return CUSTOM_HANDLERS[op.name]  # checked by _custom_ops_known
+        acts = [self.t(i) for i in op.inputs if i >= 0 and not self.t(i).is_const]
+        floating = bool(acts) and acts[0].type_name == "float32"
+        table = FLOAT_HANDLERS if floating else INT_HANDLERS
+        h = table.get(op.builtin)
+        if h is not None and (not floating or self.lce):
+            return h
+        if floating and self.lce:
+            known = sorted(self._name(c) for c in FLOAT_HANDLERS)
+            raise self.error(f"float32 {op.name} is not supported in Larq models; tinygen runs these float ops "
+                             f"there: {', '.join(known)}")
+        if floating:
+            raise self.error(f"computes in float32: {self.source} is not a full-integer model. " + HOW_TO_QUANTIZE,
+                             QuantizationError)
+        known = sorted(self._name(c) for c in INT_HANDLERS)
+        raise self.error(f"is not supported; tinygen imports these TFLite ops: {', '.join(known)}")
+
+    def _name(self, code: int) -> str:
+        return next(k for k, v in vars(self.codes).items() if v == code and not k.startswith("_"))
+
+    def _custom_ops_known(self) -> None:
+        for op in self.m.ops:
+            if op.builtin is None and op.name not in CUSTOM_HANDLERS:
+                raise UnsupportedOpError(
+                    f"{self.where(op)}: custom op '{op.name}' is not supported; tinygen understands the builtin "
+                    f"ops and Larq Compute Engine's custom ops ({', '.join(sorted(CUSTOM_HANDLERS))})")
+
+    def _inputs(self) -> None:
+        for idx in self.m.inputs:
+            t = self.t(idx)
+            readers = self.consumers(idx)
+            quantizers = [op for op in readers if op.builtin == self.codes.QUANTIZE
+                          and self.t(op.outputs[0]).type_name == "int8"]
+            if t.type_name == "float32" and readers and len(quantizers) == len(readers) == 1:
+                q = quantizers[0]  # float input -> QUANTIZE: the program takes the int8 tensor
+                self.op = q
+                name = self.out(q.outputs[0])
+                self.g.inputs.append(name)
+                self.skip.add(q.index)
+                continue
+            self.op = readers[0] if readers else None
+            if t.type_name == "int8":
+                self.check_batch(t.shape, t.name)
+                name = self.g.add_tensor(Tensor(self.g.unique_name(_short(t.name)), tuple(t.shape), DType.INT8,
+                                                self.quant(idx))).name
+            elif t.type_name == "float32" and self.lce:
+                self.check_batch(t.shape, t.name)
+                name = self.g.add_tensor(Tensor(self.g.unique_name(_short(t.name)), tuple(t.shape),
+                                                DType.FLOAT32)).name
+            elif t.type_name == "int32" and self.lce:  # a bit-packed input of a Larq model
+                self.check_batch(t.shape, t.name)
+                name = self.g.add_tensor(Tensor(self.g.unique_name(_short(t.name)), tuple(t.shape),
+                                                DType.UINT32)).name
+            elif t.type_name == "float32":
+                raise QuantizationError(f"{self.source}: input '{t.name}' is float32 and feeds float ops: the model "
+                                        "is not a full-integer model. " + HOW_TO_QUANTIZE)
+            else:
+                raise UnsupportedOpError(f"{self.source}: input '{t.name}' is {t.type_name}; tinygen takes int8 "
+                                         "(or float32 in Larq models)")
+            self.names[idx] = name
+            self.g.inputs.append(name)
+
+    def _outputs(self) -> list[int]:
+        result = []
+        for idx in self.m.outputs:
+            t = self.t(idx)
+            p = self.m.producer(idx)
+            if (t.type_name == "float32" and p is not None and p.builtin == self.codes.DEQUANTIZE
+                    and self.t(p.inputs[0]).type_name == "int8" and len(self.consumers(idx)) == 0):
+                self.skip.add(p.index)  # int8 -> DEQUANTIZE -> float output: return the int8 tensor
+                result.append(p.inputs[0])
+                continue
+            result.append(idx)
+        return result
+
+
+def import_tflite(path: str | Path, data: bytes | None = None) -> Graph:
+    """Read a .tflite file (or its bytes) and return the lowered graph."""
+    from tinygen.importers import lce_ops, tflite_ops  # noqa: F401  (fill the handler tables)
+
+    path = Path(path)
+    raw = path.read_bytes() if data is None else data
+    model = read_tflite(raw, path.name)
+    return TflImport(model, path.stem).run()

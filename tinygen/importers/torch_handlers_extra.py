@@ -1,0 +1,236 @@
+"""aten handlers for FlyNet-style networks, registered into torch_graph.HANDLERS.
+
+* max-out: `y.view(N, m, h, H, W).amax(2)` (or `.max(2).values`) of a grouped convolution's
+  output becomes one `group_max` over consecutive channel groups of the 4-D map (the 5-D view is
+  then unused and pruned); amax over the channel axis of a 4-D map or the last axis of a
+  2-/3-D tensor is a `group_max` with one group. `torch.maximum` of two activations: `maximum`.
+* `torch.var` / `torch.var_mean` (any correction): `variance` (+ `mean`).
+* `torch.stack`: an unsqueeze (`reshape`) of each input and a `concat`.
+* `conv1d` (and `convolution` on 3-D inputs): `conv1d`.
+* `softmax`: `softmax`; a preceding division (or multiplication) by a positive number is folded
+  into its beta, so softmax(s / T) needs no quantizer between the two.
+* multiplication or division of an activation by a number: `scale` (an int8 table after
+  lowering); multiplication by a tensor keeps its handler from torch_graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinygen.errors import UnsupportedOpError
+from tinygen.importers.torch_graph import HANDLERS, _arg, _target_name, handles
+from tinygen.ir import float_ops as F
+from tinygen.ir import float_ops_extra as FX
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """A value the model may not use (e.g. the indices of a max)."""
+
+    what: str
+
+    def refuse(self) -> str:
+        return self.what
+
+
+def _dims(dims, rank: int) -> list[int]:
+    if dims is None:
+        return list(range(rank))
+    if isinstance(dims, int):
+        dims = [dims]
+    return sorted(int(d) % rank for d in dims)
+
+
+# -- max-out ---------------------------------------------------------------------------------------
+def _out_shape(ctx, index: int | None = None) -> tuple[int, ...]:
+    val = ctx.fx_node.meta["val"]
+    return tuple(int(d) for d in (val[index] if index is not None else val).shape)
+
+
+def _max_over(ctx, x, dims, keepdim: bool, out_shape: tuple[int, ...]) -> str:
+    shape = ctx.shape(x)
+    rank = len(shape)
+    dims = _dims(dims, rank)
+    name = ctx.act(x)
+    if len(dims) != 1:
+        raise ctx.error(f"max over dims {dims}: only one dim at a time is supported", UnsupportedOpError)
+    d = dims[0]
+    prod = ctx.graph.producer(name)
+    if rank == 5 and d == 2 and prod is not None and prod.op == "reshape":
+        src = prod.inputs[0]
+        s4 = tuple(ctx.graph.t(src).shape)
+        if len(s4) == 4 and s4[0] == shape[0] and s4[1] == shape[1] * shape[2] and s4[2:] == tuple(shape[3:]):
+            if keepdim:
+                raise ctx.error("max-out with keepdim=True leaves a 5-D tensor; use keepdim=False", UnsupportedOpError)
+            return ctx.emit("group_max", [src], FX.GroupMax(1, shape[2]), shape=out_shape)
+    if (rank == 4 and d == 1) or (rank in (2, 3) and d == rank - 1):
+        return ctx.emit("group_max", [name], FX.GroupMax(d, shape[d]), shape=out_shape)
+    raise ctx.error(
+        f"max over dim {d} of a rank-{rank} tensor is not supported; supported: the channel dim of a 4-D map, the "
+        "last dim of a 2-/3-D tensor, and max-out y.view(N, m, h, H, W).amax(2) of a 4-D map", UnsupportedOpError)
+
+
+@handles("aten.amax.default")
+def _amax(ctx, node, args, kw):
+    return _max_over(ctx, args[0], _arg(args, kw, 1, "dim", None), bool(_arg(args, kw, 2, "keepdim", False)),
+                     _out_shape(ctx))
+
+
+@handles("aten.max.dim")
+def _max_dim(ctx, node, args, kw):
+    out = _max_over(ctx, args[0], _arg(args, kw, 1, "dim"), bool(_arg(args, kw, 2, "keepdim", False)),
+                    _out_shape(ctx, 0))
+    return [out, _Refused("the indices of a max are not supported; use the values only (or amax)")]
+
+
+@handles("aten.maximum.default")
+def _maximum(ctx, node, args, kw):
+    a, b = args[:2]
+    if ctx.is_const(a) or ctx.is_const(b):
+        raise ctx.error("maximum with a constant is not supported; use clamp (or relu) for a lower bound",
+                        UnsupportedOpError)
+    return ctx.emit("maximum", [ctx.act(a), ctx.act(b)], F.Elementwise())
+
+
+# -- variance --------------------------------------------------------------------------------------
+def _correction(ctx, value) -> int:
+    c = 1.0 if value is None else float(value)
+    if c != int(c) or c < 0:
+        raise ctx.error(f"variance correction {value} must be a non-negative integer", UnsupportedOpError)
+    return int(c)
+
+
+@handles("aten.var.correction", "aten.var.dim", "aten.var_mean.correction", "aten.var_mean.dim")
+def _var(ctx, node, args, kw):
+    target = _target_name(node.target)
+    rank = len(ctx.shape(args[0]))
+    dims = _dims(_arg(args, kw, 1, "dim", None), rank)
+    if target.endswith(".dim"):  # (self, dim, unbiased=True, keepdim=False)
+        corr = 1 if bool(_arg(args, kw, 2, "unbiased", True)) else 0
+        keep = bool(_arg(args, kw, 3, "keepdim", False))
+    else:  # (self, dim=None, *, correction=None, keepdim=False)
+        corr = _correction(ctx, kw.get("correction", args[2] if len(args) > 2 else None))
+        keep = bool(kw.get("keepdim", args[3] if len(args) > 3 else False))
+    x = ctx.act(args[0])
+    if "var_mean" not in target:
+        return ctx.emit("variance", [x], FX.Variance(tuple(dims), keep, corr))
+    var_shape, mean_shape = _out_shape(ctx, 0), _out_shape(ctx, 1)
+    var = ctx.emit("variance", [x], FX.Variance(tuple(dims), keep, corr), shape=var_shape)
+    mean = ctx.emit("mean", [x], F.Mean(tuple(dims), keep), shape=mean_shape)
+    return [var, mean]
+
+
+# -- stack -----------------------------------------------------------------------------------------
+@handles("aten.stack.default")
+def _stack(ctx, node, args, kw):
+    tensors = args[0]
+    rank = len(ctx.shape(tensors[0]))
+    dim = int(_arg(args, kw, 1, "dim", 0)) % (rank + 1)
+    parts = []
+    for t in tensors:
+        shape = list(ctx.shape(t))
+        shape.insert(dim, 1)
+        parts.append(ctx.emit("reshape", [ctx.act(t)], F.Reshape(tuple(shape)), shape=tuple(shape)))
+    return ctx.emit("concat", parts, F.Concat(dim))
+
+
+# -- conv1d ----------------------------------------------------------------------------------------
+def _one(v) -> int:
+    if isinstance(v, (list, tuple)):
+        return int(v[0]) if v else 0
+    return int(v)
+
+
+def _conv1d(ctx, x, w, b, stride, padding, dilation, groups) -> str:
+    if len(ctx.shape(x)) != 3:
+        raise ctx.error("conv1d takes a [N, C, L] input", UnsupportedOpError)
+    k = ctx.graph.t(ctx.act(w)).shape[2]
+    dil = _one(dilation)
+    if isinstance(padding, str):
+        total = dil * (k - 1) if padding == "same" else 0
+        pad = (total // 2, total - total // 2)
+    else:
+        p = _one(padding)
+        pad = (p, p)
+    inputs = [ctx.act(x), ctx.act(w)] + ([ctx.act(b)] if b is not None else [])
+    return ctx.emit("conv1d", inputs, FX.Conv1d(_one(stride), pad, dil, int(groups)))
+
+
+@handles("aten.conv1d.default", "aten.conv1d.padding")
+def _conv1d_handler(ctx, node, args, kw):
+    return _conv1d(ctx, args[0], args[1], _arg(args, kw, 2, "bias"), _arg(args, kw, 3, "stride", 1),
+                   _arg(args, kw, 4, "padding", 0), _arg(args, kw, 5, "dilation", 1), _arg(args, kw, 6, "groups", 1))
+
+
+def _wrap_convolution(name: str):
+    previous = HANDLERS[name]
+
+    def handler(ctx, node, args, kw):
+        if len(ctx.shape(args[0])) != 3:
+            return previous(ctx, node, args, kw)
+        x, w, b, stride, padding, dilation, transposed, _output_padding, groups = args[:9]
+        if transposed:
+            raise ctx.error("transposed convolution is not supported", UnsupportedOpError)
+        return _conv1d(ctx, x, w, b, stride, padding, dilation, groups)
+    HANDLERS[name] = handler
+
+
+for _name in ("aten.convolution.default", "aten._convolution.default"):
+    _wrap_convolution(_name)
+
+
+# -- softmax and multiplication by a number ---------------------------------------------------------
+def _number(ctx, v) -> float | None:
+    """v as a Python float when it is a number or a one-element unquantized constant."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return float(v)
+    if ctx.is_const(v):
+        c = ctx.const(v)
+        if hasattr(c, "numel") and c.numel() == 1 and c.is_floating_point():
+            return float(c.reshape(-1)[0])
+    return None
+
+
+@handles("aten.softmax.int", "aten._softmax.default")
+def _softmax(ctx, node, args, kw):
+    rank = len(ctx.shape(args[0]))
+    axis = int(_arg(args, kw, 1, "dim")) % rank
+    name, beta = ctx.act(args[0]), 1.0
+    prod = ctx.graph.producer(name)
+    if prod is not None and prod.op == "scale":
+        f = 1.0 / prod.attrs.factor if prod.attrs.divide else prod.attrs.factor
+        if f > 0:
+            name, beta = prod.inputs[0], f
+    return ctx.emit("softmax", [name], FX.Softmax(axis, beta))
+
+
+@handles("aten.div.Tensor", "aten.div.Scalar")
+def _div(ctx, node, args, kw):
+    c = _number(ctx, args[1])
+    if c is None or ctx.is_const(args[0]):
+        raise ctx.error("division is supported only of an activation by a number (e.g. a softmax temperature)",
+                        UnsupportedOpError)
+    if c == 0:
+        raise ctx.error("division by zero", UnsupportedOpError)
+    return ctx.emit("scale", [ctx.act(args[0])], FX.Scale(c, divide=True))
+
+
+def _wrap_mul(name: str):
+    previous = HANDLERS.get(name)
+
+    def handler(ctx, node, args, kw):
+        a, b = args[:2]
+        for x, y in ((a, b), (b, a)):
+            c = _number(ctx, y)
+            if c is not None and not ctx.is_const(x):
+                return ctx.emit("scale", [ctx.act(x)], FX.Scale(c))
+        if previous is None:
+            raise ctx.error("multiplication of two tensors is not supported here", UnsupportedOpError)
+        return previous(ctx, node, args, kw)
+    HANDLERS[name] = handler
+
+
+for _name in ("aten.mul.Tensor", "aten.mul_.Tensor", "aten.mul.Scalar"):
+    _wrap_mul(_name)
