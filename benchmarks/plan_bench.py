@@ -3,7 +3,9 @@
 For each model: the plan in the given node order, then after `schedule` (`plan_with_schedule`).
 The target is an arena within 5% of the lower bound. Models are synthetic lowered graphs for now
 (real conv2d / add / concat nodes with zero weights: the planner only looks at shapes and op
-facts); later they will come from real PyTorch models through tinygen.build.
+facts), then real PyTorch models imported and lowered by tinygen: MobileNetV2 0.35 at 96x96 (random
+weights, int8 QAT modules) and the examples' exported models when they have been built
+(examples/*/build/*.pt2; `bash scripts/run.sh` makes them).
 
     .venv/bin/python benchmarks/plan_bench.py
 """
@@ -109,13 +111,35 @@ def inception_like(size: int = 96) -> Graph:
     return nb.finish(nb.conv(x, 64, 1))
 
 
-MODELS = [mobilenet_v2, inception_like]
+def _lowered(path_or_model, name: str, input_shape=None) -> Graph:
+    from tinygen.pipeline import import_any, lower_model
+
+    graph, _ = import_any(path_or_model, input_shape)
+    g = lower_model(graph, name)
+    g.name = name
+    return g
+
+
+def torch_mobilenet_v2() -> Graph:
+    from tests.torch_models import mobilenet_v2 as torch_mnv2
+
+    model, shape = torch_mnv2(0.35, 96)
+    return _lowered(model, "torch_mobilenetv2_035_96", shape)
+
+
+def example_models() -> list:
+    root = Path(__file__).resolve().parents[1] / "examples"
+    found = sorted(root.glob("*/build/*.pt2")) + sorted(root.glob("*/build/*.pt"))
+    return [lambda p=p: _lowered(p, p.stem) for p in found]
+
+
+MODELS = [mobilenet_v2, inception_like, torch_mobilenet_v2]
 
 
 def main() -> int:
     print(f"{'model':<24} {'nodes':>5} {'order':<9} {'arena':>9} {'lower bd':>9} {'ratio':>6}  {'method':<18} {'ms':>6}")
     worst = 0.0
-    for make in MODELS:
+    for make in MODELS + example_models():
         g = make()
         for label, run in (("given", lambda: (g, plan_memory(g))), ("scheduled", lambda: plan_with_schedule(g))):
             t0 = time.perf_counter()

@@ -139,3 +139,57 @@ def make(name: str, seed: int = 0) -> tuple[nn.Module, tuple[int, ...]]:
     cls, shape = MODELS[name]
     torch.manual_seed(seed)
     return calibrate(cls(), shape, seed), shape
+
+
+def _divisible(v: float, d: int = 8) -> int:
+    return max(d, int(v + d / 2) // d * d)
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int, expand: int):
+        super().__init__()
+        mid = cin * expand
+        layers = []
+        if expand != 1:
+            layers += [QConv2d(cin, mid, 1, bias=False), nn.BatchNorm2d(mid), nn.ReLU6(), QuantAct()]
+        layers += [QConv2d(mid, mid, 3, stride, 1, groups=mid, bias=False), nn.BatchNorm2d(mid), nn.ReLU6(), QuantAct(),
+                   QConv2d(mid, cout, 1, bias=False), nn.BatchNorm2d(cout), QuantAct()]
+        self.body = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+        self.q_add = QuantAct() if self.residual else None
+
+    def forward(self, x):
+        y = self.body(x)
+        return self.q_add(x + y) if self.residual else y
+
+
+class MobileNetV2(nn.Module):
+    """MobileNetV2 (Sandler et al.) with tinygen's int8 QAT modules; random weights are fine for
+    memory planning and fit studies."""
+
+    CONFIG = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
+
+    def __init__(self, width: float = 0.35, classes: int = 1000):
+        super().__init__()
+        c = _divisible(32 * width)
+        layers = [QuantAct(), QConv2d(3, c, 3, 2, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU6(), QuantAct()]
+        for t, ch, n, s in self.CONFIG:
+            out = _divisible(ch * width)
+            for i in range(n):
+                layers.append(InvertedResidual(c, out, s if i == 0 else 1, t))
+                c = out
+        last = 1280
+        layers += [QConv2d(c, last, 1, bias=False), nn.BatchNorm2d(last), nn.ReLU6(), QuantAct()]
+        self.features = nn.Sequential(*layers)
+        self.q_pool = QuantAct()
+        self.fc, self.q_out = QLinear(last, classes), QuantAct()
+
+    def forward(self, x):
+        x = self.q_pool(F.adaptive_avg_pool2d(self.features(x), 1).flatten(1))
+        return self.q_out(self.fc(x))
+
+
+def mobilenet_v2(width: float = 0.35, size: int = 96, classes: int = 1000, seed: int = 0):
+    torch.manual_seed(seed)
+    shape = (1, 3, size, size)
+    return calibrate(MobileNetV2(width, classes), shape, seed, steps=2), shape

@@ -24,6 +24,7 @@ from tinygen.passes.binary_weights import binary_weights
 from tinygen.passes.fold_batch_norm import fold_batch_norm
 from tinygen.passes.fuse_activation import fuse_activation
 from tinygen.passes.fuse_sign import fuse_sign
+from tinygen.passes.hoist_fake_quant import hoist_fake_quant
 from tinygen.passes.lower import lower
 from tinygen.passes.propagate_binary import propagate_binary
 from tinygen.build_report import write_report
@@ -33,7 +34,7 @@ from tinygen.program import Program
 # Each pass is called as pass(graph, source). Binary weights are recognised first, and BN + sign
 # chains are fused before fold_batch_norm would fold their BatchNorm into the weights.
 FLOAT_PASSES: list[Callable[[Graph, str], Graph]] = [binary_weights, fuse_sign, propagate_binary, fold_batch_norm,
-                                                     fuse_activation]
+                                                     fuse_activation, hoist_fake_quant]
 
 
 def _quiet(msg: str) -> None:
@@ -51,11 +52,11 @@ def import_any(model: Any, input_shape=None, trust_pickle: bool = False, calibra
 
     import torch
 
+    name = type(model).__name__.lower()
     if isinstance(model, torch.nn.Module):
         if input_shape is None:
             raise TinygenError("building an nn.Module needs input_shape, e.g. (1, 1, 16, 16)")
         model = torch.export.export(model.eval(), (torch.zeros(tuple(input_shape)),))
-    name = type(model).__name__.lower()
     return import_exported_program(model, Path(name)), name
 
 
