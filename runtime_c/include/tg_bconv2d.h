@@ -10,8 +10,8 @@
  * Output stage per output channel as in tg_bitpack.h:
  * output_binary 1: output uint32_t [out_h][out_w][ceil(out_c/32)] from thresholds and flip,
  *   padding bits 0 (multiplier, shift, bias unused, may be NULL);
- * output_binary 0: output int8_t [out_h][out_w][out_c] from multiplier, shift, bias, act_min and
- *   act_max (thresholds, flip unused, may be NULL).
+ * output_binary 0: output int8_t [out_h][out_w][out_c] from pre_shift, bias, multiplier, shift,
+ *   output_offset, act_min and act_max (thresholds, flip unused, may be NULL).
  * |dot| <= k_h*k_w*in_c. No scratch. */
 typedef struct {
     int32_t in_h, in_w, in_c, out_h, out_w, out_c;
@@ -22,7 +22,8 @@ typedef struct {
     const uint8_t *flip;
     const int32_t *multiplier;
     const int32_t *shift;
-    const int32_t *bias;
+    const int32_t *bias; /* units of 2^-pre_shift dot */
+    int32_t pre_shift, output_offset;
     int32_t act_min, act_max;
 } tg_bconv2d_params;
 

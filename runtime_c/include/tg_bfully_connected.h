@@ -7,7 +7,8 @@
  * input uint32_t [ceil(in_features/32)]; weight uint32_t [out_c][ceil(in_features/32)].
  * dot = in_features - 2*popcount(in ^ w). Output stage per output channel as in tg_bitpack.h:
  * output_binary 1: output uint32_t [ceil(out_c/32)] from thresholds and flip (padding bits 0);
- * output_binary 0: output int8_t [out_c] from multiplier, shift, bias, act_min, act_max. No scratch. */
+ * output_binary 0: output int8_t [out_c] from pre_shift, bias, multiplier, shift, output_offset,
+ *   act_min, act_max. |dot| <= in_features. No scratch. */
 typedef struct {
     int32_t in_features, out_c;
     const uint32_t *weight;
@@ -16,7 +17,8 @@ typedef struct {
     const uint8_t *flip;
     const int32_t *multiplier;
     const int32_t *shift;
-    const int32_t *bias;
+    const int32_t *bias; /* units of 2^-pre_shift dot */
+    int32_t pre_shift, output_offset;
     int32_t act_min, act_max;
 } tg_bfully_connected_params;
 

@@ -9,8 +9,11 @@
  *
  * Output stage of a binary dot product (per output channel c):
  *   binary: out bit = flip[c] ? dot > threshold[c] : dot < threshold[c]   (1 means -1)
- *   int8:   out = clamp(tg_requantize(dot, multiplier[c], shift[c]) + bias[c], act_min, act_max)
- *           (multiplier may be negative; bias is in output units and includes the zero point)
+ *   int8:   acc = dot * 2^pre_shift + bias[c]   (int32: the generator keeps
+ *                                                 |dot|max * 2^pre_shift + |bias| < 2^31)
+ *           out = clamp(tg_requantize(acc, multiplier[c], shift[c]) + output_offset, act_min, act_max)
+ *           (bias is in units of 2^-pre_shift dot, so nothing is rounded before the requantization;
+ *           multiplier may be negative; pre_shift and output_offset are per layer)
  *
  * Sub-byte weights (k = 1, 2, 4 bits): element j of a row sits at bits (j*k) % 8 of byte
  *   (j*k) / 8 (little-endian within bytes); every row starts on a byte boundary; unused bits are
@@ -76,10 +79,11 @@ static inline uint32_t tg_threshold_bit(int32_t dot, int32_t threshold, uint8_t 
 }
 
 /* int8 output of a dot product (see the output stage above). */
-static inline int8_t tg_bdot_to_s8(int32_t dot, int32_t multiplier, int32_t shift, int32_t bias,
-                                   int32_t act_min, int32_t act_max)
+static inline int8_t tg_bdot_to_s8(int32_t dot, int32_t pre_shift, int32_t bias, int32_t multiplier, int32_t shift,
+                                   int32_t output_offset, int32_t act_min, int32_t act_max)
 {
-    int64_t v = (int64_t)tg_requantize(dot, multiplier, shift) + bias;
+    const int32_t acc = dot * ((int32_t)1 << pre_shift) + bias;
+    const int64_t v = (int64_t)tg_requantize(acc, multiplier, shift) + output_offset;
     return (int8_t)(v < act_min ? act_min : (v > act_max ? act_max : v));
 }
 

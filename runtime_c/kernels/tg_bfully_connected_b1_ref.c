@@ -16,7 +16,8 @@ void tg_bfully_connected_b1_ref(const tg_bfully_connected_params *p, const uint3
                 word = 0;
             }
         } else {
-            out_s8[o] = tg_bdot_to_s8(dot, p->multiplier[o], p->shift[o], p->bias[o], p->act_min, p->act_max);
+            out_s8[o] = tg_bdot_to_s8(dot, p->pre_shift, p->bias[o], p->multiplier[o], p->shift[o],
+                                      p->output_offset, p->act_min, p->act_max);
         }
     }
 }

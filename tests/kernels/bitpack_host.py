@@ -22,11 +22,11 @@ from tinygen.compile.host import HostModel, compile_shared
 from tinygen.codegen import generate
 from tinygen.ir.graph import Graph, Node, QuantParams, Tensor
 from tinygen.ir.verify import verify
+from tinygen.ops.bconv2d import int8_output_params
 from tinygen.paths import RUNTIME_INCLUDE
 from tinygen.plan import plan_memory
 from tinygen.program import specs_of
 from tinygen.reference import bitpack, interpreter
-from tinygen.testing import random_requant
 
 EDGE_CHANNELS = (1, 31, 32, 33, 63, 64, 65)
 
@@ -55,19 +55,23 @@ def random_packed(rng: np.random.Generator, prefix: tuple[int, ...], channels: i
 
 def random_output_stage(rng: np.random.Generator, mode: str, cout: int, k: int) -> dict:
     """Output-stage attrs for dot products over k bits (|dot| ~ sqrt(k)) that give varied outputs:
-    thresholds near the dots with random flips and a few constant channels, or int8 parameters
-    with multipliers of both signs mapping sqrt(k) to about 40 steps."""
+    thresholds near the dots with random flips and a few constant channels, or int8 parameters from
+    `int8_output_params` for y = a*dot + b with a of both signs mapping sqrt(k) to about 10 to 60
+    steps, a few zero (constant channels), and a near-maximal pre_shift (|acc| close to 2^31)."""
     spread = max(1, int(np.sqrt(k)))
     if mode == "binary":
         thr = rng.integers(-spread, spread + 1, cout)
         const = rng.random(cout) < 0.1
         thr = np.where(const, rng.choice([-(k + 1), k + 1], cout), thr)
         return {"thresholds": tuple(int(t) for t in thr), "flip": tuple(int(f) for f in rng.integers(0, 2, cout))}
-    mult, shift = random_requant(rng, cout, 10.0 / spread, 60.0 / spread)
-    sign = rng.choice([-1, 1], cout)
-    return {"multiplier": tuple(int(m * s) for m, s in zip(mult, sign)), "shift": shift,
-            "bias": tuple(int(b) for b in rng.integers(-30, 31, cout)),
-            "act_min": int(rng.choice([-128, -100])), "act_max": int(rng.choice([127, 90]))}
+    s_out = float(np.exp(rng.uniform(np.log(0.01), np.log(1.0))))
+    a = s_out * np.exp(rng.uniform(np.log(10.0 / spread), np.log(60.0 / spread), cout)) * rng.choice([-1, 1], cout)
+    a[rng.random(cout) < 0.1] = 0.0
+    b = s_out * rng.uniform(-30, 30, cout)
+    lo, hi = int(rng.choice([-128, -100])), int(rng.choice([127, 90]))
+    stage = int8_output_params(a, b, s_out, int(rng.integers(-20, 21)), k, lo, hi).fields()
+    del stage["output"]
+    return stage
 
 
 def cases_graph(op: str, cases: Sequence[tuple], name: str = "t") -> Graph:

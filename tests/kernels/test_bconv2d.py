@@ -11,12 +11,13 @@ from tinygen.ir import serialize
 from tinygen.ir.graph import DType, Graph, Node, QuantParams, Tensor
 from tinygen.ops import bconv2d
 from tinygen.ops.base import get
-from tinygen.ops.bconv2d import (BConv2dAttrs, binary_conv_dot, bn_sign_thresholds, int8_output_params, out_hw,
-                                 output_shape, output_stage)
+from tinygen.ops.bconv2d import (PRE_SHIFT_MAX, BConv2dAttrs, binary_conv_dot, bn_sign_thresholds,
+                                 int8_output_params, out_hw, output_shape, output_stage)
 from tinygen.ops.binarize import BinarizeAttrs
 from tinygen.ops.bmax_pool2d import BMaxPool2dAttrs
 from tinygen.plan import plan_memory
 from tinygen.reference import bitpack, interpreter
+from tinygen.reference import fixedpoint as fx
 from tinygen.testing import act, const, single_op_graph
 
 from tests.kernels.bitpack_host import (EDGE_CHANNELS, assert_cases_bit_exact, cases_graph, random_output_stage,
@@ -143,24 +144,141 @@ def test_bn_sign_thresholds_scalar_and_direction():
         bn_sign_thresholds(1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 10)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_int8_output_params_track_the_affine_map(seed):
-    """Against the float map: the requantized dot and the bias are rounded separately, so the
-    output may be 1 step off round(a*dot + b), never more."""
+def int8_target(a, b, s_out, zp, dots, lo=-128, hi=127):
+    """The float map the int8 stage approximates: [dots, C] values of y/s_out and their outputs."""
+    v = (a * dots + b) / s_out  # float64
+    return v, np.clip(fx.round_half_away(v) + zp, lo, hi).astype(np.int64)
+
+
+def tie_distance(v):
+    """Distance of v to the nearest half-integer (a rounding tie)."""
+    return np.abs(v - np.floor(v) - 0.5)
+
+
+def int8_stage_output(stage, dots):
+    return output_stage(dots, SimpleNamespace(**stage.fields())).astype(np.int64)
+
+
+# (k, |a|*sqrt(k)/s_out range in steps): binary FC and conv sizes, narrow and wide output ranges
+INT8_REGIMES = [(32, (5, 40)), (65, (10, 60)), (288, (10, 60)), (576, (2, 20)), (1152, (10, 80)), (4608, (10, 60))]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_int8_output_params_round_once(seed):
+    """For every dot in [-k, k] the int8 stage gives clamp(round_half_away(y/s_out) + zp), y = a*dot + b,
+    except where y/s_out is within the proven tolerance of a tie (then one step off at most); zero a
+    (constant channels) is exact. The tolerance (1.5 * 2^shift) is ~1e-6 to 1e-5 steps here; no
+    output of these sweeps is actually off. The old stage (bias rounded to output units, then
+    added) was one step off on ~20% of such outputs."""
     rng = np.random.default_rng(seed)
-    c, k = 16, 576
-    a = rng.uniform(0.001, 0.05, c) * rng.choice([-1, 1], c)
-    a[0] = 0.0
-    b = rng.normal(0, 1, c)
-    s_out, zp = 0.05, int(rng.integers(-20, 20))
-    mult, shift, bias = int8_output_params(a, b, s_out, zp)
-    assert mult[0] == 0 and all((m < 0) == (x < 0) for m, x in zip(mult[1:], a[1:]))
-    dots = np.arange(-k, k + 1, 3)[:, None]
-    got = output_stage(dots, SimpleNamespace(output="int8", multiplier=mult, shift=shift, bias=bias,
-                                             act_min=-128, act_max=127))
-    want = np.clip(np.rint((a * dots + b) / s_out) + zp, -128, 127)
-    assert np.abs(got.astype(np.int64) - want).max() <= 1
+    k, (lo_steps, hi_steps) = INT8_REGIMES[seed]
+    c = 48
+    s_out = float(np.exp(rng.uniform(np.log(1e-3), np.log(2.0))))
+    a = s_out * np.exp(rng.uniform(np.log(lo_steps), np.log(hi_steps), c)) / np.sqrt(k) * rng.choice([-1, 1], c)
+    a[:4] = 0.0
+    a[4] = -0.0
+    b = s_out * rng.normal(0, 40, c)
+    b[0] = 0.0
+    b[1] = s_out * 1e4  # a constant channel beyond the clamp
+    zp = int(rng.integers(-40, 41))
+    act_min, act_max = (-128, 127) if seed % 2 else (int(zp), 100)  # fused ReLU (and a clipped top)
+    stage = int8_output_params(a, b, s_out, zp, k, act_min, act_max)
+    assert stage.output_offset == zp and (stage.act_min, stage.act_max) == (act_min, act_max)
+    dots = np.arange(-k, k + 1)[:, None]
+    v, want = int8_target(a, b, s_out, zp, dots, act_min, act_max)
+    got = int8_stage_output(stage, dots)
+    tol = np.asarray(stage.tolerance)
+    changing = (want != want[0]).any(axis=0)
+    assert changing.sum() > c // 2 and not changing[:5].any()
+    assert all((stage.multiplier[i] < 0) == (a[i] < 0) for i in np.flatnonzero(changing))  # negative a: negative M
+    off = got != want
+    assert np.abs(got - want).max() <= 1
+    assert (tol[~changing] == 0).all() and not off[:, ~changing].any()  # constant channels (zero a...) are exact
+    near_tie = tie_distance(v) <= tol + 1e-12 * np.maximum(1.0, np.abs(v))  # + float64 evaluation of v
+    assert not (off & ~near_tie).any(), np.argwhere(off & ~near_tie)[:5]
+    assert tol.max() < 2e-5, tol.max()
+    assert off.mean() < 1e-5
     assert len(np.unique(got)) > 50
+
+    # pre_shift is the largest the int32 accumulator allows: one more overflows some channel
+    p = stage.pre_shift
+    assert k * 2 ** p + max(abs(x) for x in stage.bias) <= fx.INT32_MAX
+    wider = [k * 2 ** (p + 1) + abs(int(fx.round_half_away(b[i] / a[i] * 2.0 ** (p + 1))))
+             for i in np.flatnonzero(changing)]
+    assert p == PRE_SHIFT_MAX or max(wider) > fx.INT32_MAX or 2 * k * 2 ** (p + 1) + 2 > fx.INT32_MAX
+
+
+def test_int8_output_params_old_stage_was_off_by_one_often():
+    """The measurement behind the fix, on the same kind of sweep: rounding b/s_out to the output grid
+    and the requantized dot separately puts ~20% of unclamped outputs one step off."""
+    rng = np.random.default_rng(0)
+    off = total = 0
+    for k, (lo_steps, hi_steps) in INT8_REGIMES:
+        c, s_out, zp = 32, 0.05, 3
+        a = s_out * np.exp(rng.uniform(np.log(lo_steps), np.log(hi_steps), c)) / np.sqrt(k) * rng.choice([-1, 1], c)
+        b = s_out * rng.normal(0, 40, c)
+        dots = np.arange(-k, k + 1)[:, None]
+        v, want = int8_target(a, b, s_out, zp, dots)
+        ms = [fx.quantize_multiplier(abs(x) / s_out) for x in a]
+        mult = np.array([m if x > 0 else -m for (m, _), x in zip(ms, a)])
+        old = fx.requantize(dots, mult, np.array([s for _, s in ms])) + fx.round_half_away(b / s_out) + zp
+        old = np.clip(old, -128, 127)
+        new = int8_stage_output(int8_output_params(a, b, s_out, zp, k), dots)
+        inside = (want > -128) & (want < 127)
+        off += np.array([(old != want)[inside].sum(), (new != want)[inside].sum()])
+        total += inside.sum()
+    assert off[0] / total > 0.1 and off[1] / total < 1e-5, off / total
+
+
+def test_int8_output_params_exact_ties_round_half_away():
+    """Power-of-two parameters make y/s_out exact, ties included: they round half away from zero,
+    like the target, for both signs of a."""
+    k = 64
+    s_out = 0.25
+    a = np.array([0.5, -0.5, 0.25, -0.125]) * s_out  # y/s_out = +-dot/2, +-dot/4, -dot/8 (+ b)
+    b = np.array([0.0, 1.5, -0.25, 0.375]) * s_out
+    stage = int8_output_params(a, b, s_out, -7, k)
+    dots = np.arange(-k, k + 1)[:, None]
+    v, want = int8_target(a, b, s_out, -7, dots)
+    assert (tie_distance(v) == 0).sum() > k  # many exact ties
+    np.testing.assert_array_equal(int8_stage_output(stage, dots), want)
+
+
+def test_int8_output_params_constant_and_extreme_channels():
+    """Channels whose output does not change over the dot range (zero a, saturated, or a far below
+    the output grid) are exact constants and do not limit pre_shift; one whose bias would not fit
+    int32 at any pre_shift becomes constant within its (tiny) tolerance."""
+    k = 1152
+    s_out, zp = 0.1, -5
+    a = np.array([0.0, 0.0, 0.0, 1e-3, 1e-3, 1e-12, 1e-13, 0.02, -0.02])
+    b = np.array([0.0, -0.53, 30.0, 500.0, -500.0, 0.23, 0.05 + 1e-13, 0.1, -0.1])
+    stage = int8_output_params(a, b, s_out, zp, k)
+    dots = np.arange(-k, k + 1)[:, None]
+    v, want = int8_target(a, b, s_out, zp, dots)
+    got = int8_stage_output(stage, dots)
+    np.testing.assert_array_equal(got[:, :6], want[:, :6])
+    np.testing.assert_array_equal(want[0, :6], [zp, zp - 5, 127, 127, -128, zp + 2])
+    assert stage.multiplier[0] == 0 and stage.shift[1] == 30 and stage.multiplier[1] == -5
+    assert stage.tolerance[:6] == (0.0,) * 6
+    # channel 6 changes from 0.5 - 1e-12 to 0.5 + 1e-12 steps: no pre_shift holds b/a = 5e11; constant
+    assert 0 < stage.tolerance[6] < 1e-8 and set(got[:, 6]) == {zp + 1} and set(want[:, 6]) == {zp, zp + 1}
+    # pre_shift: channels 7 and 8 (|b/a| = 5) allow 20 (1157 * 2^20 < 2^31), the saturating constants
+    # need 2 * 1152 * 2^p + 2 < 2^31: 19. Channels 3 to 6 (|b/a| >= 5e5) do not limit it.
+    assert stage.pre_shift == 19
+    near_tie = tie_distance(v[:, 7:]) <= np.asarray(stage.tolerance[7:]) + 1e-12
+    assert not ((got[:, 7:] != want[:, 7:]) & ~near_tie).any()
+
+
+def test_int8_output_stage_checks_the_accumulator_range():
+    graph_attrs = dict(output="int8", multiplier=(1 << 30,), shift=(0,), act_min=-128, act_max=127)
+    ok = SimpleNamespace(bias=(fx.INT32_MAX - 100 * 2 ** 4,), pre_shift=4, output_offset=0, **graph_attrs)
+    bconv2d.check_output_stage(ok, 1, 100)
+    with pytest.raises(ValueError, match="overflow"):
+        bconv2d.check_output_stage(SimpleNamespace(**{**vars(ok), "pre_shift": 5}), 1, 100)
+    with pytest.raises(ValueError, match="overflow"):
+        bconv2d.check_output_stage(ok, 1, 101)
+    with pytest.raises(ValueError, match="pre_shift"):
+        bconv2d.check_output_stage(SimpleNamespace(**{**vars(ok), "pre_shift": -1}), 1, 100)
 
 
 def test_bconv2d_flash_bytes():

@@ -41,8 +41,10 @@ def test_bfully_connected_reference_matches_pm1_matmul():
     k, cout = 65, 33
     x = rng.choice([-1, 1], (4, k))
     w = rng.choice([-1, 1], (cout, k))
-    attrs = BFullyConnectedAttrs(k, "int8", multiplier=(1 << 30,) * cout, shift=(1,) * cout, bias=(3,) * cout)
+    # acc = 4*dot + 12 (bias 3 in units of 1/4 dot); multiplier 2^30 with shift -1 is exactly 1/4
+    attrs = BFullyConnectedAttrs(k, "int8", multiplier=(1 << 30,) * cout, shift=(-1,) * cout, bias=(12,) * cout,
+                                 pre_shift=2, output_offset=-5)
     inputs = [act("x", (1, 3), DType.UINT32), const("w", bitpack.pack_pm1(w))]
     graph = single_op_graph("bfully_connected", attrs, inputs, (1, cout))
-    (out,) = interpreter.run(graph, [bitpack.pack_pm1(x)])  # multiplier 2^30 with shift 1 is exactly 1
-    np.testing.assert_array_equal(out, np.clip(x @ w.T + 3, -128, 127))
+    (out,) = interpreter.run(graph, [bitpack.pack_pm1(x)])
+    np.testing.assert_array_equal(out, np.clip(x @ w.T + 3 - 5, -128, 127))

@@ -225,6 +225,13 @@ class BinaryToInt8(nn.Module):
         return self.q2(self.c2(F.max_pool2d(x, 2)))
 
 
+class BinaryToInt8Head(BinaryToInt8):
+    """BinaryToInt8 up to its first QuantAct: a binary layer with an int8 output stage, alone."""
+
+    def forward(self, x):
+        return self.q1(F.relu(self.b1(self.c1(self.a0(self.q0(x))))))
+
+
 class SubByte(nn.Module):
     """2-bit and 4-bit weights (symmetric and 2^k levels, grouped), 1-bit weights on int8 activations,
     BN with negative and zero gamma folded into 2-bit weights, a 4-bit activation output."""
@@ -249,32 +256,6 @@ class SubByte(nn.Module):
         x = self.q3(self.c3(x))
         x = self.q4(self.c4(x))
         return self.q5(self.f1(x.flatten(1)))
-
-
-def fit_prototypes(model: nn.Module, shape, classes: int = 10, steps: int = 60, seed: int = 0):
-    """Train briefly on noisy class prototypes (so logits have margins, as a trained model's do);
-    returns a sampler of fresh inputs from the same distribution."""
-    g = torch.Generator().manual_seed(seed)
-    protos = torch.randn((classes, *shape[1:]), generator=g)
-
-    def sample(n: int, gen: torch.Generator):
-        y = torch.randint(0, classes, (n,), generator=gen)
-        return protos[y] + 0.7 * torch.randn((n, *shape[1:]), generator=gen), y
-
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny batches: more threads only contend on a shared machine
-    try:
-        model.train()
-        for _ in range(steps):
-            x, y = sample(32, g)
-            opt.zero_grad()
-            F.cross_entropy(model(x), y).backward()
-            opt.step()
-    finally:
-        torch.set_num_threads(threads)
-    model.eval()
-    return lambda n, s: sample(n, torch.Generator().manual_seed(s))[0].numpy()
 
 
 # -- helpers --------------------------------------------------------------------------------------

@@ -6,7 +6,10 @@
                        in-image taps only, which is the exact zero-padding correction);
                        pad_value 1 -> the input is +1 there (Larq pad_values=1): Cin - 2*popcount(w)
     output "binary": bit = flip[o] ? dot > thresholds[o] : dot < thresholds[o]   (1 means -1)
-    output "int8":   out = clamp(requantize(dot, multiplier[o], shift[o]) + bias[o], act_min, act_max)
+    output "int8":   acc = dot * 2^pre_shift + bias[o]        (int32: |dot| <= kh*kw*Cin and the op
+                                                               checks kh*kw*Cin*2^pre_shift + |bias| < 2^31)
+                     out = clamp(requantize(acc, multiplier[o], shift[o]) + output_offset,
+                                 act_min, act_max)
 
 Input uint32 [N,H,W,ceil(Cin/32)], weight uint32 OHWI [Cout,kh,kw,ceil(Cin/32)] (padding bits 0),
 output uint32 [N,oh,ow,ceil(Cout/32)] or int8 [N,oh,ow,Cout]. No scratch.
@@ -17,6 +20,7 @@ the two folds that produce its parameters: `bn_sign_thresholds` and `int8_output
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +32,7 @@ from tinygen.reference import bitpack
 from tinygen.reference import fixedpoint as fx
 
 OUTPUT_MODES = ("binary", "int8")
+PRE_SHIFT_MAX = 30  # int8 output; with |dot| >= 1, dot * 2^pre_shift fitting int32 is the real limit
 _TEMP_WORDS = 1 << 22  # the reference's per-step uint32 temporaries stay around 16 MB for big batches
 
 
@@ -43,7 +48,9 @@ class BConv2dAttrs:
     flip: tuple[int, ...] = ()  # binary output, 0 or 1 per output channel
     multiplier: tuple[int, ...] = ()  # int8 output, per output channel (may be negative)
     shift: tuple[int, ...] = ()
-    bias: tuple[int, ...] = ()  # int8 output units, including the output zero point
+    bias: tuple[int, ...] = ()  # int8 output, added to dot * 2^pre_shift (units of 2^-pre_shift dot)
+    pre_shift: int = 0  # int8 output: left shift of the dot before the bias, one per layer
+    output_offset: int = 0  # int8 output: added after requantization (the output zero point)
     act_min: int = -128
     act_max: int = 127
 
@@ -55,8 +62,9 @@ def output_shape(prefix: tuple[int, ...], cout: int, mode: str) -> tuple[tuple[i
     return prefix + (cout,), DType.INT8
 
 
-def check_output_stage(a, cout: int) -> None:
-    """`a` has the output-stage fields of BConv2dAttrs (output, thresholds, flip, multiplier, ...)."""
+def check_output_stage(a, cout: int, k_max: int) -> None:
+    """`a` has the output-stage fields of BConv2dAttrs (output, thresholds, flip, multiplier, ...);
+    every dot product lies in [-k_max, k_max]."""
     if a.output not in OUTPUT_MODES:
         raise ValueError(f"output must be one of {OUTPUT_MODES}, got {a.output!r}")
     if a.output == "binary":
@@ -75,8 +83,14 @@ def check_output_stage(a, cout: int) -> None:
             raise ValueError("multipliers must lie in (INT32_MIN, INT32_MAX]")
         if any(not -31 <= s <= 30 for s in a.shift):
             raise ValueError("shifts must lie in [-31, 30]")
-        if any(not fx.INT32_MIN <= b <= fx.INT32_MAX for b in a.bias):
-            raise ValueError("biases must fit int32")
+        if not 0 <= a.pre_shift <= PRE_SHIFT_MAX:
+            raise ValueError(f"pre_shift must lie in [0, {PRE_SHIFT_MAX}], got {a.pre_shift}")
+        max_bias = max((abs(b) for b in a.bias), default=0)
+        if k_max * 2 ** a.pre_shift + max_bias > fx.INT32_MAX:
+            raise ValueError(f"dot * 2^{a.pre_shift} + bias can overflow int32 (|dot| <= {k_max}, |bias| up to "
+                             f"{max_bias})")
+        if not fx.INT32_MIN <= a.output_offset <= fx.INT32_MAX:
+            raise ValueError("output_offset must fit int32")
 
 
 def output_stage(dot: np.ndarray, a) -> np.ndarray:
@@ -86,9 +100,9 @@ def output_stage(dot: np.ndarray, a) -> np.ndarray:
         flip = np.asarray(a.flip, bool)
         bits = np.where(flip, dot > thr, dot < thr)
         return bitpack.pack_bits(bits)
-    out = fx.requantize(dot, np.asarray(a.multiplier, np.int64), np.asarray(a.shift, np.int64))
-    out = out + np.asarray(a.bias, np.int64)
-    return np.clip(out, a.act_min, a.act_max).astype(np.int8)
+    acc = np.asarray(dot, np.int64) * (1 << a.pre_shift) + np.asarray(a.bias, np.int64)  # int32 (checked)
+    out = fx.requantize(acc, np.asarray(a.multiplier, np.int64), np.asarray(a.shift, np.int64))
+    return np.clip(out + a.output_offset, a.act_min, a.act_max).astype(np.int8)
 
 
 def output_fields(a) -> list:
@@ -101,6 +115,7 @@ def output_fields(a) -> list:
             ("multiplier", c_values(a.multiplier, "int32_t")),
             ("shift", c_values(a.shift, "int32_t")),
             ("bias", c_values(a.bias, "int32_t")),
+            ("pre_shift", a.pre_shift), ("output_offset", a.output_offset),
             ("act_min", a.act_min), ("act_max", a.act_max)]
 
 
@@ -157,20 +172,126 @@ def bn_sign_thresholds(alpha, gamma, beta, mean, var, eps: float,
     return tuple(thresholds), tuple(flips)
 
 
-def int8_output_params(a, b, s_out: float, zp_out: int) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-    """(multiplier, shift, bias) so that the int8 output stage approximates y = a[c]*dot + b[c]
-    quantized with scale s_out and zero point zp_out:
-        multiplier, shift ~= a[c] / s_out (negative a gives a negative multiplier)
-        bias[c] = round_half_away(b[c] / s_out) + zp_out
+@dataclass(frozen=True)
+class Int8OutputStage:
+    """The int8 output-stage fields made by `int8_output_params`, and how close they get.
+
+    tolerance[c] bounds |Z - y/s_out| for channel c, Z being the value the output stage rounds
+    last (0: the channel is exact); see `int8_output_params`."""
+
+    multiplier: tuple[int, ...]
+    shift: tuple[int, ...]
+    bias: tuple[int, ...]
+    pre_shift: int
+    output_offset: int
+    act_min: int
+    act_max: int
+    tolerance: tuple[float, ...]
+
+    def fields(self) -> dict:
+        """Keyword arguments for BConv2dAttrs / BFullyConnectedAttrs (output "int8")."""
+        return {"output": "int8", "multiplier": self.multiplier, "shift": self.shift, "bias": self.bias,
+                "pre_shift": self.pre_shift, "output_offset": self.output_offset,
+                "act_min": self.act_min, "act_max": self.act_max}
+
+
+def _round_half_away(x: float) -> int:
+    return int(math.copysign(math.floor(abs(x) + 0.5), x))
+
+
+def _fits(a: float, b: float, s_out: float, k_max: int, pre_shift: int) -> bool:
+    """Can a channel with a != 0 use this pre_shift: int32 accumulator, multiplier not flushed to 0."""
+    if abs(b / a) >= fx.INT32_MAX:  # also keeps ldexp finite
+        return False
+    if k_max * 2 ** pre_shift + abs(_round_half_away(math.ldexp(b / a, pre_shift))) > fx.INT32_MAX:
+        return False
+    return fx.quantize_multiplier(math.ldexp(abs(a) / s_out, -pre_shift))[0] != 0
+
+
+def int8_tolerance(shift: int) -> float:
+    """tolerance of a channel computed through its multiplier (see `int8_output_params`)."""
+    return (3.0 if shift <= 0 else 2.0) * math.ldexp(1.0 + 2.0 ** -20, shift - 1)
+
+
+def int8_output_params(a, b, s_out: float, zp_out: int, k_max: int, act_min: int = -128,
+                       act_max: int = 127) -> Int8OutputStage:
+    """Int8 output stage for y = a[c]*dot + b[c] (|dot| <= k_max) quantized with scale s_out and
+    zero point zp_out, rounding once. The target is, for every dot,
+        clamp(round_half_away(y / s_out) + zp_out, act_min, act_max).
+
+    Channels whose target changes over [-k_max, k_max] (y is monotone in dot, so: whose target
+    differs at the two ends) go through the multiplier, with one pre_shift p for the layer:
+        bias[c] = round_half_away(b[c] / a[c] * 2^p)            (a[c] < 0 included)
+        acc     = dot * 2^p + bias[c] = 2^p * (dot + b[c]/a[c]) + d,        |d| <= 1/2
+        M[c]    = a[c] / (s_out * 2^p) -> (multiplier, shift): negative for a[c] < 0
+        acc * M[c] = y / s_out + d * M[c]
+    p is the largest value <= PRE_SHIFT_MAX for which every such channel keeps
+    k_max * 2^p + |bias[c]| inside int32 and |M[c]| >= 2^-32 (representable).
+
+    Error bound. Let s = shift[c] and M' = multiplier * 2^(s-31) (|M' - M| <= 2^(s-32), |M| < 2^s).
+    For s <= 0, requantize first rounds acc * M' to a multiple of 2^s steps (srdhm), then to an
+    integer (divide by 2^-s, half away from zero); for s > 0 srdhm rounds acc * M' to an integer
+    directly (or saturates, far beyond the clamp). The value Z rounded to an integer is within
+        |d| * |M| + |acc| * |M' - M| + [s <= 0] * 2^(s-1)  <  (2 + [s <= 0]) * 2^(s-1)
+    of y/s_out (|acc| < 2^31; `int8_tolerance` adds 2^-20 relative for the float64 evaluation of
+    b/a and |a|/s_out). So the output equals the target wherever y/s_out is further than that from
+    a half-integer, and is one step off at most elsewhere. As p is as large as possible, 2^s < 2M
+    and M < (k_max + max|b/a|) * |a[c]| / s_out * 2^-30 (2^-29 if the saturating constants below
+    cost a bit), so the tolerance is about 1e-6 to 1e-5 steps for layers whose outputs span a few
+    hundred steps.
+
+    Channels whose target is the same at both ends are exact (tolerance 0) with target value t:
+    t == zp_out: multiplier 0; otherwise multiplier t - zp_out, shift 30, bias k_max * 2^p + 2,
+    so acc >= 2, acc * 2^30 saturates to INT32_MAX and srdhm(INT32_MAX, t - zp_out) = t - zp_out.
+    This needs 2 * k_max * 2^p + 2 inside int32, which can cost p one bit. (a[c] == 0 is such a
+    channel: y = b[c].)
+
+    A changing channel that no p >= 0 can hold (|b/a| near 2^31, or |a|/s_out < 2^-32) varies by
+    less than k_max * |a| / s_out (negligible) over the whole range; it is made constant at its
+    target for dot = 0, with that as its tolerance.
     """
     a, b = np.broadcast_arrays(np.atleast_1d(np.asarray(a, np.float64)), np.atleast_1d(np.asarray(b, np.float64)))
-    mult, shift = [], []
-    for ac in a:
-        m, s = fx.quantize_multiplier(abs(float(ac)) / float(s_out))
-        mult.append(-m if ac < 0 else m)
-        shift.append(s)
-    bias = fx.round_half_away(b / float(s_out)).astype(np.int64) + int(zp_out)
-    return tuple(mult), tuple(shift), tuple(int(v) for v in bias)
+    s_out, k, zp = float(s_out), int(k_max), int(zp_out)
+    if not (np.isfinite(a).all() and np.isfinite(b).all() and math.isfinite(s_out) and s_out > 0):
+        raise ValueError("a, b and s_out must be finite, s_out > 0")
+    if k < 1 or 2 * k + 2 > fx.INT32_MAX:
+        raise ValueError(f"k_max {k} out of range")
+    if not -128 <= act_min <= act_max <= 127 or abs(zp) > 1 << 24:
+        raise ValueError(f"activation range [{act_min}, {act_max}] or zero point {zp} out of range")
+
+    def target(dot: int) -> np.ndarray:
+        q = fx.round_half_away((a * np.float64(dot) + b) / s_out) + zp
+        return np.clip(q, act_min, act_max).astype(np.int64)
+
+    changing = target(-k) != target(k)
+    constant = target(0)
+    tolerance = np.zeros(a.size)
+    p_max = {}  # changing channel -> largest pre_shift it allows
+    for c in np.flatnonzero(changing):
+        p = next((p for p in range(PRE_SHIFT_MAX, -1, -1) if _fits(a[c], b[c], s_out, k, p)), -1)
+        if p >= 0:
+            p_max[c] = p
+        else:
+            changing[c] = False
+            tolerance[c] = k * abs(a[c]) / s_out * (1 + 2.0 ** -20)
+    saturating = bool((constant[~changing] != zp).any())
+    pre_shift = min([PRE_SHIFT_MAX, *p_max.values()])
+    while pre_shift > 0 and (2 if saturating else 1) * k * 2 ** pre_shift + (2 if saturating else 0) > fx.INT32_MAX:
+        pre_shift -= 1
+
+    channels = []  # (multiplier, shift, bias)
+    for c in range(a.size):
+        if changing[c]:
+            m, s = fx.quantize_multiplier(math.ldexp(abs(a[c]) / s_out, -pre_shift))
+            channels.append((-m if a[c] < 0 else m, s, _round_half_away(math.ldexp(b[c] / a[c], pre_shift))))
+            tolerance[c] = int8_tolerance(s)
+        elif constant[c] == zp:
+            channels.append((0, 0, 0))
+        else:  # saturating: see above
+            channels.append((int(constant[c]) - zp, 30, k * 2 ** pre_shift + 2))
+    mult, shift, bias = (tuple(v) for v in zip(*channels))
+    return Int8OutputStage(mult, shift, bias, pre_shift, zp, int(act_min), int(act_max),
+                           tuple(float(t) for t in tolerance))
 
 
 # -- the op --------------------------------------------------------------------------------------------
@@ -223,7 +344,7 @@ class BConv2d(OpDef):
         if min(a.stride) < 1 or min(a.dilation) < 1 or min(a.padding) < 0:
             raise ValueError("stride and dilation must be >= 1 and padding >= 0")
         cout = w.shape[0]
-        check_output_stage(a, cout)
+        check_output_stage(a, cout, w.shape[1] * w.shape[2] * a.in_channels)  # |dot| <= kh*kw*Cin
         oh, ow = out_hw(x.shape, w.shape, a)
         shape, dtype = output_shape((x.shape[0], oh, ow), cout, a.output)
         if o.shape != shape or o.dtype != dtype:

@@ -1,7 +1,7 @@
 """bfully_connected: binary (+-1) fully connected layer on bit-packed vectors.
 
     dot[n,o] = K - 2*popcount(in[n, :] ^ w[o, :])      (K = in_features; padding bits cancel)
-    output "binary" or "int8": the output stage of bconv2d (tinygen/ops/bconv2d.py)
+    output "binary" or "int8": the output stage of bconv2d (tinygen/ops/bconv2d.py), |dot| <= K
 
 Input uint32 [N,ceil(K/32)], weight uint32 [Cout,ceil(K/32)] (padding bits 0), output uint32
 [N,ceil(Cout/32)] or int8 [N,Cout]. No scratch.
@@ -25,7 +25,9 @@ class BFullyConnectedAttrs:
     flip: tuple[int, ...] = ()
     multiplier: tuple[int, ...] = ()
     shift: tuple[int, ...] = ()
-    bias: tuple[int, ...] = ()
+    bias: tuple[int, ...] = ()  # units of 2^-pre_shift dot
+    pre_shift: int = 0
+    output_offset: int = 0
     act_min: int = -128
     act_max: int = 127
 
@@ -47,7 +49,7 @@ class BFullyConnected(OpDef):
             raise ValueError(f"{a.in_features} features take {bitpack.words_for(a.in_features)} words, "
                              f"input has {x.shape[1]}")
         check_packed_weights(w, a.in_features)
-        check_output_stage(a, w.shape[0])
+        check_output_stage(a, w.shape[0], a.in_features)  # |dot| <= K
         shape, dtype = output_shape((x.shape[0],), w.shape[0], a.output)
         if o.shape != shape or o.dtype != dtype:
             raise ValueError(f"output should be {dtype.value} {list(shape)}")

@@ -5,7 +5,8 @@
         threshold and direction per channel (negative and zero gamma included), exactly
     conv2d / linear (int8 output: a fake-quant follows, BN already folded into alpha and bias)
                                ->  bconv2d / bfully_connected, int8 output:
-        y = alpha_c * dot + bias_c requantized by ops.bconv2d.int8_output_params
+        y = alpha_c * dot + bias_c requantized by ops.bconv2d.int8_output_params, rounding once
+        (bias_c / alpha_c joins the dot at 2^pre_shift resolution; zero alpha: constant channel)
     max_pool2d                 ->  bmax_pool2d (bit-AND; windows must hold an in-image tap)
     reshape (flatten)          ->  reshape of the packed words: [1,1,1,W] -> [1,W] always; a CxHxW
                                    map with H*W > 1 only when C % 32 == 0 (features in HWC order,
@@ -75,9 +76,9 @@ def _int8_stage(ctx: LowerCtx, node, alpha: np.ndarray, k_max: int) -> dict:
     from tinygen.ops.bconv2d import int8_output_params
 
     qo = ctx.quant(node.outputs[0])
-    mult, shift, bias = int8_output_params(alpha, _bias(ctx, node, len(alpha)), qo.scale[0], qo.zero_point[0])
     lo, hi = act_range(qo, node.attrs.activation)
-    return {"output": "int8", "multiplier": mult, "shift": shift, "bias": bias, "act_min": lo, "act_max": hi}
+    return int8_output_params(alpha, _bias(ctx, node, len(alpha)), qo.scale[0], qo.zero_point[0], k_max,
+                              lo, hi).fields()
 
 
 def _bconv2d(ctx: LowerCtx, node, conv, stage) -> None:
