@@ -62,12 +62,13 @@ IMAGENET = dict(
     ),
 )
 
-# A short FlyNet for 28x28 Fashion-MNIST: 14x14 -> 7x7 -> 4x4, every block kind exercised
-# (crop, concat and downsampling residuals, ECA with and without expansion).
+# A short FlyNet for 28x28 Fashion-MNIST: 14x14 -> 7x7 -> 4x4. At width 0.5 (8 -> 8 -> 16 -> 24
+# -> 24 -> 16 channels) every residual kind occurs: identity, MDW downsampling (m < n, stride 2),
+# concat (m < n), depthwise downsampling (m = n, stride 2) and crop (m > n).
 FASHION = dict(
     stem=16, last=96, hidden=96,
     blocks=(
-        Block(3, 16, 16, False, "relu", 1), Block(3, 48, 24, True, "relu", 2), Block(3, 64, 24, True, "relu", 1),
+        Block(3, 16, 16, False, "relu", 1), Block(3, 48, 24, True, "relu", 2), Block(3, 64, 40, True, "relu", 1),
         Block(5, 72, 40, True, "hswish", 2), Block(3, 96, 32, True, "hswish", 1),
     ),
 )
@@ -137,14 +138,14 @@ class ECA(nn.Module):
         if attention not in ("sigmoid", "softmax"):
             raise ValueError("attention must be 'sigmoid' or 'softmax'")
         self.channels, self.heads, self.attention, self.temperature = channels, heads, attention, temperature
-        self.q_mu, self.q_var, self.q_stack = QuantAct(), QuantAct(), QuantAct()
+        self.q_stack = QuantAct()
         self.conv, self.q_s = QConv1d(2, 1, kernel, padding=kernel // 2, bias=False), QuantAct()
         self.q_att, self.q_out = QuantAct(), QuantAct()
 
     def forward(self, y):
-        mu = self.q_mu(y.mean((2, 3)))
-        var = self.q_var(y.var((2, 3), unbiased=False))
-        s = self.q_s(self.conv(self.q_stack(torch.stack([mu, var], 1))))  # [N, 1, n]
+        # [mu, sigma^2] on one int8 grid: tinygen computes both directly on it (no second rounding)
+        z = self.q_stack(torch.stack([y.mean((2, 3)), y.var((2, 3), unbiased=False)], 1))  # [N, 2, n]
+        s = self.q_s(self.conv(z))  # [N, 1, n]
         if self.attention == "softmax":
             a = torch.softmax(s.view(-1, self.channels // self.heads, self.heads) / self.temperature, dim=-1)
         else:

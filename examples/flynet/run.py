@@ -1,6 +1,7 @@
 """FlyNet end to end: train if needed, `tinygen build`, fit report, validation, accuracy.
 
-    .venv/bin/python examples/flynet/run.py [--board f746zg] [--retrain] [--out examples/flynet/build]
+    .venv/bin/python examples/flynet/run.py [--board f746zg] [--retrain] [--attention sigmoid|softmax]
+                                            [--out examples/flynet/build]
 
 1. If OUT/flynet_q8.pt is missing (or --retrain), train FlyNet-h3 on Fashion-MNIST and export it
    (train.py; a couple of minutes on two cores).
@@ -88,6 +89,7 @@ def main() -> int:
     ap.add_argument("--board", default="f746zg", help="target board (see `tinygen boards`), or host")
     ap.add_argument("--out", type=Path, default=HERE / "build")
     ap.add_argument("--retrain", action="store_true")
+    ap.add_argument("--attention", choices=("sigmoid", "softmax"), default="sigmoid", help="ECA attention when training")
     ap.add_argument("--count", type=int, default=20, help="test images validated on the device")
     ap.add_argument("--ref-count", type=int, default=1000, help="test images compared with the numpy reference")
     args = ap.parse_args()
@@ -96,7 +98,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     model_path = args.out / "flynet_q8.pt"
     if args.retrain or not model_path.exists():
-        flytrain.main(["--out", str(args.out)])
+        flytrain.main(["--out", str(args.out), "--attention", args.attention])
     else:
         print(f"using {model_path} (--retrain to train again)")
 
@@ -107,15 +109,11 @@ def main() -> int:
     print(f"tinygen build for {args.board}: {time.perf_counter() - t0:.1f} s")
 
     split = flytrain.load_fashion()
+    inputs = args.out / "test_images_q8.npy"  # real test images, quantized, channels-last
+    np.save(inputs, tinygen.load(board_dir).quantize(split.x_test[:args.count], layout="NCHW"))
     device = args.board != "host" and importlib.util.find_spec("tinygen.device") is not None
-    if device:
-        program = tinygen.load(board_dir)
-        inputs = args.out / "test_images_q8.npy"
-        np.save(inputs, program.quantize(split.x_test[:args.count], layout="NCHW"))
-        rc = tinygen_cli("validate", str(board_dir), "--qemu", "--inputs", str(inputs), "--count", str(args.count))
-    else:
-        rc = tinygen_cli("validate", str(board_dir), "--host", "--count", str(args.count))
-    if rc != 0:
+    where = "--qemu" if device else "--host"
+    if tinygen_cli("validate", str(board_dir), where, "--inputs", str(inputs), "--count", str(args.count)) != 0:
         return 1
 
     host = tinygen.load(board_dir) if args.board == "host" else \

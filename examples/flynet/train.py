@@ -35,7 +35,7 @@ import torch.nn.functional as F  # noqa: E402
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from flynet import FlyNet, export, flynet_fashion  # noqa: E402
+from flynet import FlyNet, OnGridOf, export, flynet_fashion  # noqa: E402
 
 from tinygen.nn import QuantAct  # noqa: E402
 
@@ -85,18 +85,22 @@ def load_fashion(data_dir: Path = DATA_DIR) -> Split:
 
 
 class _ObserveOnly:
-    """While active, every QuantAct only tracks its range (float activations pass through)."""
+    """While active, every QuantAct only tracks its range and quantizers that borrow another's
+    grid (OnGridOf) pass through: float activations, settling int8 ranges."""
 
     def __init__(self, model: nn.Module):
         self.acts = [m for m in model.modules() if isinstance(m, QuantAct)]
+        self.borrowed = [m for m in model.modules() if isinstance(m, OnGridOf)]
 
     def __enter__(self):
         for q in self.acts:
             q.forward = self._observer(q)
+        for q in self.borrowed:
+            q.forward = _identity
         return self
 
     def __exit__(self, *exc):
-        for q in self.acts:
+        for q in self.acts + self.borrowed:
             del q.forward
 
     @staticmethod
@@ -106,6 +110,10 @@ class _ObserveOnly:
                 q._observe(x)
             return x
         return forward
+
+
+def _identity(x):
+    return x
 
 
 @torch.no_grad()
