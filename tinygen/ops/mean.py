@@ -39,6 +39,16 @@ def mean_out_shape(in_shape, axes, keepdims) -> tuple[int, ...]:
     return tuple(d for i, d in enumerate(in_shape) if i not in axes)
 
 
+def check_reduction(x, out, axes, keepdims: bool, what: str) -> None:
+    """Shared by the int8 reductions over contiguous non-batch axes (mean, variance)."""
+    if not axes or axes[0] < 1 or axes[-1] >= len(x.shape) or list(axes) != list(range(axes[0], axes[-1] + 1)):
+        raise ValueError(f"axes {axes} must be sorted, contiguous and inside 1..{len(x.shape) - 1}")
+    if x.dtype.value != "int8" or out.dtype.value != "int8":
+        raise ValueError(f"{what} takes and returns int8")
+    if out.shape != mean_out_shape(x.shape, axes, keepdims):
+        raise ValueError(f"output shape should be {mean_out_shape(x.shape, axes, keepdims)}")
+
+
 def split_axes(in_shape, axes) -> tuple[int, int, int]:
     """(outer, reduce, inner) sizes of one sample: in viewed as [outer][reduce][inner]."""
     outer = int(np.prod(in_shape[1:axes[0]], dtype=np.int64))
@@ -53,16 +63,10 @@ class Mean(OpDef):
     attrs_type = MeanAttrs
 
     def check(self, node, graph):
-        x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
+        x = graph.t(node.inputs[0])
         a: MeanAttrs = node.attrs
-        ax = a.axes
-        if not ax or ax[0] < 1 or ax[-1] >= len(x.shape) or list(ax) != list(range(ax[0], ax[-1] + 1)):
-            raise ValueError(f"axes {ax} must be sorted, contiguous and inside 1..{len(x.shape) - 1}")
-        if x.dtype.value != "int8" or o.dtype.value != "int8":
-            raise ValueError("mean takes and returns int8")
-        if o.shape != mean_out_shape(x.shape, ax, a.keepdims):
-            raise ValueError(f"output shape should be {mean_out_shape(x.shape, ax, a.keepdims)}")
-        if split_axes(x.shape, ax)[1] * 256 >= 2**31:
+        check_reduction(x, graph.t(node.outputs[0]), a.axes, a.keepdims, "mean")
+        if split_axes(x.shape, a.axes)[1] * 256 >= 2**31:
             raise ValueError("too many values to sum in int32")
         if not 0 <= a.multiplier < 2**31 or not -31 <= a.shift <= 30:
             raise ValueError("multiplier outside [0, 2^31) or shift outside [-31, 30]")

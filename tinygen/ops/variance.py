@@ -26,7 +26,7 @@ import numpy as np
 
 from tinygen.ops.base import KernelCall, OpDef, register
 from tinygen.ops.common import requantize_to_int8
-from tinygen.ops.mean import mean_out_shape, split_axes
+from tinygen.ops.mean import check_reduction, split_axes
 from tinygen.reference.fixedpoint import INT32_MAX, quantize_multiplier
 
 MAX_COUNT = 1 << 22  # count * s2 <= count^2 * 65025 stays inside int64
@@ -86,16 +86,10 @@ class Variance(OpDef):
     attrs_type = VarianceAttrs
 
     def check(self, node, graph):
-        x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
+        x = graph.t(node.inputs[0])
         a: VarianceAttrs = node.attrs
-        ax = a.axes
-        if not ax or ax[0] < 1 or ax[-1] >= len(x.shape) or list(ax) != list(range(ax[0], ax[-1] + 1)):
-            raise ValueError(f"axes {ax} must be sorted, contiguous and inside 1..{len(x.shape) - 1}")
-        if x.dtype.value != "int8" or o.dtype.value != "int8":
-            raise ValueError("variance takes and returns int8")
-        if o.shape != mean_out_shape(x.shape, ax, a.keepdims):
-            raise ValueError(f"output shape should be {mean_out_shape(x.shape, ax, a.keepdims)}")
-        count = split_axes(x.shape, ax)[1]
+        check_reduction(x, graph.t(node.outputs[0]), a.axes, a.keepdims, "variance")
+        count = split_axes(x.shape, a.axes)[1]
         if count > MAX_COUNT:
             raise ValueError(f"{count} values per variance; at most {MAX_COUNT} keep the sums inside int64")
         if a.pre_shift != pre_shift_for(count):
