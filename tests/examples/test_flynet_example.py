@@ -50,3 +50,29 @@ def test_flynet_example(tmp_path):
     # than the 1% of the fully trained example (examples/flynet/run.py); 90% measured here
     assert (host.argmax(1) == t.argmax(1)).mean() >= 0.85
     assert (host.argmax(1) == split.y_test[:500]).mean() > 0.5  # guards against a broken pipeline only
+
+
+@pytest.mark.slow
+@pytest.mark.qemu
+def test_flynet_firmware_on_qemu(tmp_path):
+    """The issue's CI check: `tinygen build flynet_q8.pt --board f746zg` then `validate --qemu`, and the
+    same for the F446RE's stand-in, bit-exact on real test images (a small width keeps it quick)."""
+    import shutil
+
+    if not (Path("/usr/share/datasets/fashion-mnist") / "t10k-images-idx3-ubyte.gz").exists():
+        pytest.skip("dataset-fashion-mnist is not installed (scripts/setup.sh installs it)")
+    if shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None:
+        pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm (scripts/setup.sh installs them)")
+    from tinygen.cli import main
+
+    train = _train_module()
+    assert train.main(["--out", str(tmp_path), "--samples", "2000", "--epochs", "1", "--threads", "1"]) == 0
+    split = train.load_fashion()
+    model_path = tmp_path / "flynet_q8.pt"
+    program = tinygen.build(model_path, out_dir=tmp_path / "host")
+    inputs = tmp_path / "x.npy"
+    np.save(inputs, program.quantize(split.x_test[:8], layout="NCHW"))
+    for board in ("f746zg", "f446re"):
+        out = tmp_path / board
+        assert main(["build", str(model_path), "--board", board, "-o", str(out)]) == 0
+        assert main(["validate", str(out), "--qemu", "--inputs", str(inputs), "--count", "8"]) == 0

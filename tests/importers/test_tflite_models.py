@@ -116,3 +116,20 @@ def test_keras_files_need_calibration(tmp_path):
         np.testing.assert_array_equal(program.reference(x), tflm)
     with pytest.raises(TinygenError, match="calibration samples have shape"):
         tinygen.build(tmp_path / "dense.keras", out_dir=tmp_path / "bad", calibration=samples[:, :3])
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_zoo_model_validates_under_qemu(name, zoo, tmp_path):
+    """The same imported models as Cortex-M4 firmware under QEMU, against the reference."""
+    import shutil
+
+    if shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None:
+        pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm (scripts/setup.sh installs them)")
+    from tinygen.device.validate import validate
+
+    program = tinygen.build(zoo[name], board="f446re", out_dir=tmp_path / "out")
+    x = tmp_path / "x.npy"
+    np.save(x, _inputs(program, n_random=3, n_real=3))
+    result = validate(program, qemu=True, inputs=x, count=6)
+    assert result.passed, result.summary_text()
