@@ -48,16 +48,9 @@ def import_any(model: Any, input_shape=None, trust_pickle: bool = False, calibra
         from tinygen.importers import import_model
 
         return import_model(model, input_shape, trust_pickle, calibration), Path(model).name
-    from tinygen.importers.torch_graph import import_exported_program
+    from tinygen.importers.torch_graph import import_torch_object
 
-    import torch
-
-    name = type(model).__name__.lower()
-    if isinstance(model, torch.nn.Module):
-        if input_shape is None:
-            raise TinygenError("building an nn.Module needs input_shape, e.g. (1, 1, 16, 16)")
-        model = torch.export.export(model.eval(), (torch.zeros(tuple(input_shape)),))
-    return import_exported_program(model, Path(name)), name
+    return import_torch_object(model, input_shape)
 
 
 def lower_model(graph: Graph, source: str, dump_dir: Path | None = None) -> Graph:

@@ -94,13 +94,14 @@ def _direct_add(a: AddAttrs, v1: int, v2: int) -> int:
     return max(a.act_min, min(a.act_max, rq(x1 + x2, a.output_multiplier, a.output_shift) + a.output_offset))
 
 
-def test_add_reference_matches_direct_loop():
-    """The vectorised, batched reference against a literal per-element transcription."""
-    rng = np.random.default_rng(11)
-    shape1, shape2 = (1, 1, 3, 4), (1, 2, 3, 1)
-    qp = random_qparams(rng)
-    attrs = add_params(*qp, -20, 100)
-    graph, _ = binary_graph("add", attrs, (shape1, shape2), "", qp, rng)
+def check_against_direct(op, make_params, direct, shapes, act, seed, qparams=random_qparams):
+    """The vectorised, batched reference of a broadcasting binary op against `direct(attrs, v1, v2)`,
+    a literal per-element transcription of its formula. Shared by the add and mul tests."""
+    rng = np.random.default_rng(seed)
+    shape1, shape2 = shapes
+    qp = qparams(rng)
+    attrs = make_params(*qp, *act)
+    graph, _ = binary_graph(op, attrs, (shape1, shape2), "", qp, rng)
     x1 = rng.integers(-128, 128, (3, *shape1[1:])).astype(np.int8)
     x2 = rng.integers(-128, 128, (3, *shape2[1:])).astype(np.int8)
     (ref,) = interpreter.run(graph, [x1, x2])
@@ -108,7 +109,11 @@ def test_add_reference_matches_direct_loop():
     for idx in np.ndindex(ref.shape):
         i1 = tuple(0 if d == 1 else j for d, j in zip(x1.shape, idx))
         i2 = tuple(0 if d == 1 else j for d, j in zip(x2.shape, idx))
-        assert ref[idx] == _direct_add(attrs, int(x1[i1]), int(x2[i2])), idx
+        assert ref[idx] == direct(attrs, int(x1[i1]), int(x2[i2])), idx
+
+
+def test_add_reference_matches_direct_loop():
+    check_against_direct("add", add_params, _direct_add, ((1, 1, 3, 4), (1, 2, 3, 1)), (-20, 100), 11)
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tests.kernels.test_add import CASES, binary_graph
+from tests.kernels.test_add import CASES, binary_graph, check_against_direct
 from tinygen.ops.mul import MulAttrs, mul_params
 from tinygen.reference import interpreter
 from tinygen.reference.fixedpoint import requantize
@@ -52,20 +52,7 @@ def _direct_mul(a: MulAttrs, v1: int, v2: int) -> int:
 
 
 def test_mul_reference_matches_direct_loop():
-    """The vectorised, batched reference against a literal per-element transcription."""
-    rng = np.random.default_rng(12)
-    shape1, shape2 = (1, 2, 1, 4), (1, 2, 3, 1)
-    qp = random_qparams(rng)
-    attrs = mul_params(*qp, -30, 90)
-    graph, _ = binary_graph("mul", attrs, (shape1, shape2), "", qp, rng)
-    x1 = rng.integers(-128, 128, (3, *shape1[1:])).astype(np.int8)
-    x2 = rng.integers(-128, 128, (3, *shape2[1:])).astype(np.int8)
-    (ref,) = interpreter.run(graph, [x1, x2])
-    assert ref.shape == (3, 2, 3, 4)
-    for idx in np.ndindex(ref.shape):
-        i1 = tuple(0 if d == 1 else j for d, j in zip(x1.shape, idx))
-        i2 = tuple(0 if d == 1 else j for d, j in zip(x2.shape, idx))
-        assert ref[idx] == _direct_mul(attrs, int(x1[i1]), int(x2[i2])), idx
+    check_against_direct("mul", mul_params, _direct_mul, ((1, 2, 1, 4), (1, 2, 3, 1)), (-30, 90), 12, random_qparams)
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -124,6 +124,21 @@ def import_torch(path: Path, input_shape=None, trust_pickle: bool = False) -> Gr
     return import_exported_program(ep, Path(path), traced)
 
 
+def import_torch_object(model, input_shape=None) -> tuple[Graph, str]:
+    """An in-memory nn.Module (exported here with `input_shape`) or ExportedProgram -> (graph, name)."""
+    import torch
+
+    name = type(model).__name__.lower()
+    if isinstance(model, torch.nn.Module):
+        if input_shape is None:
+            raise TinygenError("building an nn.Module needs input_shape, e.g. (1, 1, 16, 16)")
+        model = torch.export.export(model.eval(), (torch.zeros(tuple(input_shape)),))
+    elif not isinstance(model, torch.export.ExportedProgram):
+        raise TinygenError(f"cannot build a {type(model).__name__}: pass a model file path, an nn.Module with "
+                           "input_shape, or a torch.export.ExportedProgram")
+    return import_exported_program(model, Path(name)), name
+
+
 def import_exported_program(ep, path: Path, traced: bool = False) -> Graph:
     """Translate an in-memory ExportedProgram; `path` names the model in messages and output.
     `traced`: the program was traced here from a concrete input, so symbolic sizes are concrete."""
