@@ -25,6 +25,8 @@ sys.path.insert(0, str(ROOT / "examples" / "flynet"))
 import torch  # noqa: E402
 
 import flynet as fly  # noqa: E402
+from tinygen.boards import load_board  # noqa: E402
+from tinygen.select import select_kernels, target_of  # noqa: E402
 from tinygen.codegen import generate  # noqa: E402
 from tinygen.pipeline import import_any, lower_model  # noqa: E402
 from tinygen.plan import plan_with_schedule  # noqa: E402
@@ -55,7 +57,7 @@ def make_model(width: float, bits: int) -> torch.nn.Module:
 
 def lowered(model, res: int):
     graph, name = import_any(fly.export(model, (1, 3, res, res)))
-    return plan_with_schedule(lower_model(graph, f"flynet@{res}"))
+    return plan_with_schedule(select_kernels(lower_model(graph, f"flynet@{res}"), target_of(load_board("f746zg"))))
 
 
 class SramCurve:

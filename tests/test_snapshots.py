@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tinygen.select import HOST, select_kernels
 from tinygen.codegen import generate
 from tinygen.ir.graph import DType, Graph, Node, QuantParams, Tensor
 from tinygen.ops.add import add_params
@@ -48,7 +49,7 @@ CASES = {"residual": _residual_net}
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_generated_c_matches_snapshot(name, request):
-    graph, plan = plan_with_schedule(CASES[name]())
+    graph, plan = plan_with_schedule(select_kernels(CASES[name](), HOST))
     gen = generate(graph, plan, source=f"{name}.pt2")
     folder = SNAPSHOTS / name
     if request.config.getoption("--update-snapshots"):

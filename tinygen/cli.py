@@ -30,7 +30,7 @@ def cmd_build(args) -> int:
 
     program = build(args.model, board=args.board, out_dir=args.output, input_shape=args.input_shape,
                     trust_pickle=args.trust_pickle, dump_dir=args.dump_dir, progress=_progress,
-                    calibration=args.calibration)
+                    calibration=args.calibration, emulate=args.emulate, kernels=args.kernels)
     rep = program.report
     text = program.out_dir / "report.txt"
     if text.exists():
@@ -108,6 +108,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--calibration", type=Path,
                    help="float32 .npy of [N, *input shape] samples to quantize a float Keras model (.keras/.h5) to int8")
     b.add_argument("--dump-dir", type=Path, help="write the graph after every stage here")
+    b.add_argument("--kernels", choices=["auto", "ref"], default="auto",
+                   help="auto: the fastest kernel variant each layer supports (default); ref: reference kernels "
+                        "everywhere, for bisecting a mismatch")
     b.add_argument("--emulate", action="store_true",
                    help="build the firmware for the board's QEMU stand-in (same model code and flags, real memory limits)")
     b.set_defaults(fn=cmd_build)

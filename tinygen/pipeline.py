@@ -29,6 +29,7 @@ from tinygen.passes.lower import lower
 from tinygen.passes.propagate_binary import propagate_binary
 from tinygen.build_report import write_report
 from tinygen.plan import plan_with_schedule
+from tinygen.select import select_kernels, target_of
 from tinygen.program import Program
 
 # Each pass is called as pass(graph, source). Binary weights are recognised first, and BN + sign
@@ -81,7 +82,9 @@ def lower_model(graph: Graph, source: str, dump_dir: Path | None = None) -> Grap
 
 def build(model: Any, board: str = "host", out_dir: str | Path | None = None, *, input_shape=None,
           trust_pickle: bool = False, dump_dir: str | Path | None = None,
-          progress: Callable[[str], None] = _quiet, calibration=None, emulate: bool = False) -> Program:
+          progress: Callable[[str], None] = _quiet, calibration=None, emulate: bool = False,
+          kernels: str = "auto") -> Program:
+    """`kernels="ref"` builds with every layer on its reference kernel (for bisecting)."""
     t0 = time.perf_counter()
     progress("importing model")
     float_graph, model_name = import_any(model, input_shape, trust_pickle, calibration)
@@ -89,6 +92,13 @@ def build(model: Any, board: str = "host", out_dir: str | Path | None = None, *,
     source = model_name
     progress("lowering to integer ops")
     graph = lower_model(float_graph, source, Path(dump_dir) if dump_dir else None)
+    target = "host"
+    if board != "host":
+        from tinygen.boards import load_board
+
+        target = load_board(board)
+    progress(f"choosing kernels ({kernels})")
+    graph = select_kernels(graph, target_of(target), kernels)
     progress("scheduling and planning memory")
     graph, plan = plan_with_schedule(graph)
     progress("generating C")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinygen.select import HOST, select_kernels
 from tinygen.codegen import generate
 from tinygen.ir import serialize
 from tinygen.ir.graph import DType, Graph, Node, QuantParams, Tensor
@@ -47,7 +48,7 @@ def conv_chain(name: str = "tgnet", seed: int = 0, hw: int = 8, cin: int = 3) ->
 def write_build(graph: Graph, out_dir: Path, board: str = "f446re") -> Program:
     """What the pipeline writes for a lowered graph: model library, graph, manifest."""
     out_dir = Path(out_dir)
-    gen = generate(graph, plan_memory(graph))
+    gen = generate(graph, plan_memory(select_kernels(graph, HOST)))
     gen.write(out_dir / "model")
     serialize.save(graph, out_dir / "graph")
     (out_dir / "tinygen.json").write_text(json.dumps({"prefix": gen.prefix, "board": board}))

@@ -18,6 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
+from tinygen.select import HOST, select_kernels
 from tinygen.compile.host import HostModel, compile_shared
 from tinygen.codegen import generate
 from tinygen.ir.graph import Graph, Node, QuantParams, Tensor
@@ -33,7 +34,7 @@ EDGE_CHANNELS = (1, 31, 32, 33, 63, 64, 65)
 
 def reference_and_host(graph, inputs: Sequence[np.ndarray], workdir: Path) -> tuple[list, list]:
     verify(graph)
-    gen = generate(graph, plan_memory(graph))
+    gen = generate(graph, plan_memory(select_kernels(graph, HOST)))
     bitpack_h = RUNTIME_INCLUDE / "tg_bitpack.h"
     if bitpack_h not in gen.runtime_files:
         gen.runtime_files.append(bitpack_h)

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from tinygen.select import HOST, select_kernels
 from tinygen.codegen import generate
 from tinygen.ir.graph import DType, Graph, Node
 from tinygen.ir.verify import verify
@@ -77,7 +78,7 @@ def test_reshape_aliased_is_omitted(tmp_path):
     g.add_node(Node("act", "lut", ["r"], ["out"], LutAttrs(make_table("hardswish", 0.05, -5, 0.03, -20), "hardswish")))
     g.inputs, g.outputs = ["x"], ["out"]
     verify(g)
-    plan = plan_memory(g)
+    plan = plan_memory(select_kernels(g, HOST))
     assert plan.aliases == {"r": "c"}
     gen = generate(g, plan)
     src = gen.files[f"{gen.prefix}.c"]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ir.graph import DType, Graph, Node, Tensor
-from tinygen.ops.base import REGISTRY, OpDef, get
+from tinygen.ops.base import REGISTRY, Kernel, OpDef, get
 from tinygen.plan import liveness
 
 TEST_OP = "_test_elementwise"
@@ -28,8 +28,9 @@ class _TestOp(OpDef):
 
     name = TEST_OP
     attrs_type = TestAttrs
+    kernels = (Kernel("tg_test_elementwise", "", "", scratch=lambda node, graph: node.attrs.scratch, reference=True),)
 
-    def scratch_bytes(self, node, graph):
+    def scratch_bytes(self, node, graph):  # planner tests plan graphs without selecting kernels
         return node.attrs.scratch
 
     def inplace_input(self, node, graph):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tests.plan.graphs import Builder
+from tinygen.select import HOST, select_kernels
 from tinygen.codegen.generate import LayerInfo, generate
 from tinygen.errors import TinygenError
 from tinygen.ir.graph import DType, Graph, Node, QuantParams, Tensor
@@ -47,7 +48,7 @@ def residual_net(seed: int) -> Graph:
 
 
 def built(seed: int = 0):
-    g, plan = plan_with_schedule(residual_net(seed))
+    g, plan = plan_with_schedule(select_kernels(residual_net(seed), HOST))
     return g, plan, generate(g, plan).layers
 
 
@@ -114,7 +115,7 @@ def test_svg_escapes_names_and_draws_scratch():
     (a,) = b.node([b.input("x", 8)], [("a<&>", 64)], scratch=32)
     (y,) = b.node([a], [("y", 8)])
     b.output(y)
-    plan = plan_memory(b.g)
+    plan = plan_memory(select_kernels(b.g, HOST))
     svg = timeline_svg(b.g, plan)
     assert "a&lt;&amp;&gt;" in svg and "a<&>" not in svg and "n0/scratch" in svg
 
@@ -153,7 +154,7 @@ def test_scratch_and_test_op_layers():
     (a,) = b.node([b.input("x", 30)], [("a", 100)], scratch=50, macs=7)
     (y,) = b.node([a], [("y", 10)])
     b.output(y)
-    plan = plan_memory(b.g)
+    plan = plan_memory(select_kernels(b.g, HOST))
     layers = [LayerInfo(i, n.name, n.op, "", n.attrs.macs, 0, "k") for i, n in enumerate(b.g.nodes)]
     r = make_report(b.g, plan, layers, "host")
     assert r["layers"][0]["scratch_bytes"] == 64 and r["layers"][0]["arena_live_bytes"] == 112 + 64
@@ -165,7 +166,7 @@ def test_check_fit_without_arena_names_io_and_stack():
     b = Builder("io")
     (y,) = b.node([b.input("x", 4000)], [("y", 4000)])
     b.output(y)
-    plan = plan_memory(b.g)
+    plan = plan_memory(select_kernels(b.g, HOST))
     r = make_report(b.g, plan, [LayerInfo(0, "n0", b.g.nodes[0].op, "", 0, 0, "k")], "tiny")
     with pytest.raises(TinygenError, match="no arena buffers") as err:
         check_fit(r, 5000, None)

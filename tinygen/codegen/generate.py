@@ -15,8 +15,9 @@ import numpy as np
 
 from tinygen import __version__
 from tinygen.codegen.cformat import c_array, c_float, c_ident, c_int
+from tinygen.codegen.cstruct import struct_fields
 from tinygen.ir.graph import Graph
-from tinygen.ops.base import CArray, get
+from tinygen.ops.base import CArray, Kernel, KernelCall, get
 from tinygen.paths import RUNTIME_INCLUDE, RUNTIME_KERNELS, TEMPLATES
 from tinygen.plan.memory_plan import MemoryPlan
 
@@ -82,6 +83,34 @@ def _spec(graph: Graph, name: str, role: str, index: int) -> dict:
     }
 
 
+def _check_fields(node, kernel: Kernel, call: KernelCall) -> None:
+    """The emitted values must fill the kernel's params struct exactly (see cstruct.py)."""
+    declared = {f.name: f for f in struct_fields(kernel.header, kernel.params_type)}
+    given = [name for name, _ in call.fields]
+    problems = []
+    missing = sorted(set(declared) - set(given))
+    extra = sorted(set(given) - set(declared))
+    if missing:
+        problems.append(f"missing {missing}")
+    if extra:
+        problems.append(f"not in the struct {extra}")
+    if len(set(given)) != len(given):
+        problems.append("a field given twice")
+    for name, value in call.fields:
+        f = declared.get(name)
+        if f is None:
+            continue
+        if isinstance(value, CArray) and (not f.pointer or f.ctype != value.ctype):
+            problems.append(f"{name}: {value.ctype} array for a {'pointer to ' if f.pointer else ''}{f.ctype}")
+        elif not isinstance(value, CArray) and value is not None and f.pointer:
+            problems.append(f"{name}: a number for a pointer")
+        elif value is None and not f.pointer:
+            problems.append(f"{name}: NULL for a number")
+    if problems:
+        raise ValueError(f"{node.describe()}: fields for {kernel.params_type} ({kernel.header}) do not match "
+                         f"the struct: {'; '.join(problems)}")
+
+
 def generate(graph: Graph, plan: MemoryPlan, source: str = "") -> GeneratedModel:
     prefix = c_ident(graph.name).lower()
     exprs: dict[str, str] = {}
@@ -109,13 +138,15 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "") -> GeneratedModel
             })
             exprs[out] = exprs[root] = macro
 
-    layers, infos = [], []
+    layers, infos, scratch_checks = [], [], []
     kernels: set[str] = set()
     headers: set[str] = set()
     weight_bytes = macs = 0
     for idx, node in enumerate(graph.nodes):
         op = get(node.op)
+        kernel = op.kernel(node)
         call = op.emit(node, graph)
+        _check_fields(node, kernel, call)
         arrays, fields = [], []
         layer_weight_bytes = 0
         for fname, value in call.fields:
@@ -127,6 +158,8 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "") -> GeneratedModel
                                "comment": value.comment})
                 layer_weight_bytes += values.size * np.dtype(value.ctype.replace("_t", "")).itemsize
                 fields.append((fname, aname))
+            elif value is None:
+                fields.append((fname, "0"))  # NULL: a pointer this call does not use
             else:
                 fields.append((fname, c_int(value)))
         for name in call.inputs:
@@ -141,21 +174,23 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "") -> GeneratedModel
         out_exprs = [exprs[o] for o in call.outputs]
         input_array = f"L{idx}_inputs" if call.inputs_as_array else ""
         args = ([input_array] if input_array else in_exprs) + out_exprs
-        if call.scratch_bytes:
+        scratch = kernel.scratch(node, graph)
+        if scratch:
+            scratch_checks.append({"index": idx, "symbol": kernel.symbol, "params": f"L{idx}_params", "bytes": scratch})
             args.append(f"(tg_arena + {plan.offsets[node.name + '/scratch']})")
         skip = call.skip_if_inplace and in_exprs and in_exprs[0] == out_exprs[0]
         if not skip:
-            kernels.add(call.symbol)
-            headers.add(call.header)
+            kernels.add(kernel.symbol)
+            headers.add(kernel.header)
         m = op.macs(node, graph)
         layers.append({
             "index": idx, "op": node.op, "comment": call.comment or node.name, "arrays": arrays,
-            "params_type": call.params_type, "params_name": f"L{idx}_params", "fields": fields,
-            "symbol": call.symbol, "args": args, "inputs": in_exprs, "outputs": call.outputs,
+            "params_type": kernel.params_type, "params_name": f"L{idx}_params", "fields": fields,
+            "symbol": kernel.symbol, "args": args, "inputs": in_exprs, "outputs": call.outputs,
             "input_array": input_array, "skip": skip,
             "out_expr": exprs[node.outputs[0]], "out_bytes": graph.t(node.outputs[0]).nbytes,
         })
-        infos.append(LayerInfo(idx, node.name, node.op, call.comment, m, layer_weight_bytes, call.symbol))
+        infos.append(LayerInfo(idx, node.name, node.op, call.comment, m, layer_weight_bytes, kernel.symbol))
         weight_bytes += layer_weight_bytes
         macs += m
 
@@ -168,7 +203,7 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "") -> GeneratedModel
         "version": __version__, "source": source or graph.name, "prefix": prefix, "PREFIX": prefix.upper(),
         "guard": f"TG_{prefix.upper()}_H", "layers": layers, "arena_tensors": arena_tensors,
         "arena_bytes": plan.arena_bytes, "lower_bound": plan.lower_bound, "weight_bytes": weight_bytes,
-        "macs": macs, "headers": sorted(headers), "inputs": ins, "outputs": outs, "signature": signature, "call_args": call_args,
+        "macs": macs, "headers": sorted(headers), "scratch_checks": scratch_checks, "inputs": ins, "outputs": outs, "signature": signature, "call_args": call_args,
     }
     env = _env()
     files = {

@@ -105,6 +105,7 @@ class Node:
     outputs: list[str]
     attrs: Any = None  # a frozen dataclass specific to `op`
     source: str = ""  # where the node came from in the user's model, for error messages
+    kernel: str = ""  # lowered graphs: the C kernel variant chosen by tinygen.select (its symbol)
 
     def describe(self) -> str:
         where = f" (from {self.source})" if self.source and self.source != self.name else ""

@@ -42,7 +42,8 @@ def save(graph: Graph, directory: Path) -> None:
     nodes = []
     for n in graph.nodes:
         attrs = None if n.attrs is None else {f.name: _plain(getattr(n.attrs, f.name)) for f in dataclasses.fields(n.attrs)}
-        nodes.append({"name": n.name, "op": n.op, "inputs": n.inputs, "outputs": n.outputs, "attrs": attrs, "source": n.source})
+        nodes.append({"name": n.name, "op": n.op, "inputs": n.inputs, "outputs": n.outputs, "attrs": attrs, "source": n.source,
+                      "kernel": n.kernel})
     doc = {"name": graph.name, "dialect": graph.dialect, "inputs": graph.inputs, "outputs": graph.outputs,
            "tensors": tensors, "nodes": nodes}
     (directory / "graph.json").write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
@@ -62,5 +63,5 @@ def load(directory: Path) -> Graph:
         attrs = None
         if e["attrs"] is not None:
             attrs = get(e["op"]).attrs_type(**{k: _tuples(v) for k, v in e["attrs"].items()})
-        g.add_node(Node(e["name"], e["op"], e["inputs"], e["outputs"], attrs, e["source"]))
+        g.add_node(Node(e["name"], e["op"], e["inputs"], e["outputs"], attrs, e["source"], e.get("kernel", "")))
     return g

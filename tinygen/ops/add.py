@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, OpDef, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
 from tinygen.ops.common import requantize_to_int8
 from tinygen.reference import fixedpoint as fx
 
@@ -133,6 +133,7 @@ def batched_result(y: np.ndarray, node, graph) -> np.ndarray:
 class Add(OpDef):
     name = "add"
     attrs_type = AddAttrs
+    kernels = (reference_kernel("tg_add_s8_ref", "tg_elementwise.h", "tg_add_params"),)
 
     def check(self, node, graph):
         check_binary(node, graph)
@@ -160,5 +161,5 @@ class Add(OpDef):
             ("output_multiplier", a.output_multiplier), ("output_shift", a.output_shift),
             ("act_min", a.act_min), ("act_max", a.act_max),
         ]
-        return KernelCall("tg_add_s8_ref", "tg_elementwise.h", "tg_add_params", fields, list(node.inputs),
+        return KernelCall(fields, list(node.inputs),
                           list(node.outputs), comment=shapes_comment(node, graph, "+"))

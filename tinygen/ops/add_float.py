@@ -17,7 +17,7 @@ import numpy as np
 
 from tinygen.ir.graph import DType
 from tinygen.ops.add import as_nhwc, batched_result, broadcast_strides
-from tinygen.ops.base import KernelCall, OpDef, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
 from tinygen.ops.float_util import bits, clamp, f32_bits
 
 
@@ -29,6 +29,11 @@ class BinaryFloatAttrs:
 
 class _BinaryFloat(OpDef):
     attrs_type = BinaryFloatAttrs
+    # A constant second operand is passed as a flash array (one kernel), two tensors as two inputs.
+    kernels = (reference_kernel("tg_binary_f32_c_ref", "tg_float.h", "tg_binary_f32_params",
+                                lambda node, graph: any(graph.t(n).is_const for n in node.inputs)),
+               reference_kernel("tg_binary_f32_ref", "tg_float.h", "tg_binary_f32_params",
+                                lambda node, graph: not any(graph.t(n).is_const for n in node.inputs)))
     code: int
     sign: str
 
@@ -82,10 +87,8 @@ class _BinaryFloat(OpDef):
         second = graph.t(names[1])
         if second.is_const:
             fields.append(("constant", f32_bits(second.data, f"constant {list(second.shape)}")))
-            return KernelCall("tg_binary_f32_c_ref", "tg_float.h", "tg_binary_f32_params", fields, [names[0]],
-                              list(node.outputs), comment=comment)
-        return KernelCall("tg_binary_f32_ref", "tg_float.h", "tg_binary_f32_params", fields, names,
-                          list(node.outputs), comment=comment)
+            return KernelCall(fields, [names[0]], list(node.outputs), comment=comment)
+        return KernelCall(fields + [("constant", None)], names, list(node.outputs), comment=comment)
 
 
 @register

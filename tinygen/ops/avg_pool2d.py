@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, OpDef, c_values, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, c_values, register
 from tinygen.ops.common import pad_nhwc, requantize_to_int8, windows
 from tinygen.ops.max_pool2d import check_pool_geometry, in_image_taps, pool_fields, pool_out_hw
 from tinygen.reference.fixedpoint import quantize_multiplier
@@ -79,6 +79,7 @@ def divisor_counts(x_shape, a: AvgPool2dAttrs, oh: int, ow: int) -> np.ndarray:
 class AvgPool2d(OpDef):
     name = "avg_pool2d"
     attrs_type = AvgPool2dAttrs
+    kernels = (reference_kernel("tg_avg_pool2d_s8_ref", "tg_pool.h", "tg_pool_params"),)
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
@@ -124,8 +125,7 @@ class AvgPool2d(OpDef):
             ("multiplier", c_values(a.multipliers, "int32_t", "indexed by divisor count")),
             ("shift", c_values(a.shifts, "int32_t")),
         ]
-        return KernelCall(
-            "tg_avg_pool2d_s8_ref", "tg_pool.h", "tg_pool_params", fields, [node.inputs[0]], list(node.outputs),
+        return KernelCall(fields, [node.inputs[0]], list(node.outputs),
             comment=f"avg_pool {a.kernel[0]}x{a.kernel[1]}/{a.stride[0]}x{a.stride[1]} pad {list(a.padding)}"
             + (" count_include_pad" if a.count_include_pad else "") + (" divide" if a.rounding == "divide" else ""),
         )

@@ -3,8 +3,11 @@
 An op module defines its attribute dataclass and an `OpDef` subclass with
 
 * `reference(node, graph, inputs)`: the numpy specification, on batched arrays (leading N),
-* `emit(node, graph)`: the C call (kernel symbol, params struct fields, constant arrays),
-* `macs`, `scratch_bytes` and `inplace_input` for the planner and the report.
+* `kernels`: its C kernel variants as data (`Kernel`: symbol, params struct, what it supports,
+  its scratch size, the weight layout it reads), fastest first, references last,
+* `emit(node, graph)`: the C call for the variant recorded on the node (`node.kernel`, chosen by
+  `tinygen.select`): params struct field values and constant arrays,
+* `macs` and `inplace_input` for the planner and the report.
 
 Codegen and the reference interpreter look ops up in `REGISTRY`; nothing dispatches on op
 strings with if/elif.
@@ -13,7 +16,7 @@ strings with if/elif.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Sequence
+from typing import Callable, ClassVar, Sequence
 
 import numpy as np
 
@@ -29,28 +32,64 @@ class CArray:
     comment: str = ""
 
 
+def _always(node: Node, graph: Graph) -> bool:
+    return True
+
+
+def _no_scratch(node: Node, graph: Graph) -> int:
+    return 0
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One C kernel variant of an op: `symbol(&params, inputs..., outputs...[, scratch])`.
+
+    * `symbol` is also its source file, runtime_c/kernels/<symbol>.c;
+    * `header` (runtime_c/include/) declares it and `params_type`, the one declaration of the
+      params struct: codegen checks every emitted field list against that struct;
+    * `supports(node, graph)`: the shapes and attributes it handles (a reference handles all
+      nodes of its op, or of its mode where an op has several reference algorithms);
+    * `needs`: target features it requires (e.g. "dsp" for ARMv7E-M SIMD; the host has a
+      portable C definition of every intrinsic, so it offers them too);
+    * `scratch(node, graph)`: arena scratch bytes; a kernel with scratch also defines
+      `size_t <symbol>_scratch_bytes(const <params_type> *)` in C, tested equal to this;
+    * `layout`: the weight layout `emit` must produce for it ("" = the op's canonical one).
+    """
+
+    symbol: str
+    header: str
+    params_type: str
+    supports: Callable[[Node, Graph], bool] = _always
+    needs: frozenset[str] = frozenset()
+    scratch: Callable[[Node, Graph], int] = _no_scratch
+    layout: str = ""
+    reference: bool = False
+
+
+def reference_kernel(symbol: str, header: str, params_type: str,
+                     supports: Callable[[Node, Graph], bool] = _always) -> Kernel:
+    return Kernel(symbol, header, params_type, supports, reference=True)
+
+
 @dataclass
 class KernelCall:
-    """One call in the generated invoke function: symbol(&params, inputs..., outputs...[, scratch]).
+    """The values of one call in the generated invoke function, for the node's kernel.
 
     `inputs` may name constant tensors (e.g. the per-channel operand of a mul); codegen places
     those in flash and passes the array."""
 
-    symbol: str  # also the kernel's source file: runtime_c/kernels/<symbol>.c
-    header: str  # runtime_c/include/<header> declaring symbol and params_type
-    params_type: str
-    fields: list[tuple[str, int | CArray]]
+    fields: list[tuple[str, int | CArray | None]]  # None: a NULL pointer the kernel does not read
     inputs: list[str]
     outputs: list[str]
     inputs_as_array: bool = False  # pass inputs as `const int8_t *const[]` (concat)
     skip_if_inplace: bool = False  # a pure copy (reshape): nothing to do when planned in place
-    scratch_bytes: int = 0
     comment: str = ""
 
 
 class OpDef:
     name: ClassVar[str]
     attrs_type: ClassVar[type | None] = None  # the frozen dataclass held in Node.attrs
+    kernels: ClassVar[tuple[Kernel, ...]] = ()  # preference order: fastest first, references last
 
     def reference(self, node: Node, graph: Graph, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         raise NotImplementedError
@@ -61,8 +100,17 @@ class OpDef:
     def macs(self, node: Node, graph: Graph) -> int:
         return 0
 
+    def kernel(self, node: Node) -> Kernel:
+        """The variant recorded on the node by kernel selection."""
+        for k in self.kernels:
+            if k.symbol == node.kernel:
+                return k
+        raise ValueError(f"{node.describe()}: no kernel {node.kernel!r} among "
+                         f"{[k.symbol for k in self.kernels]} (run tinygen.select.select_kernels first)")
+
     def scratch_bytes(self, node: Node, graph: Graph) -> int:
-        return 0
+        """Scratch of the node's recorded kernel; 0 before selection."""
+        return self.kernel(node).scratch(node, graph) if node.kernel else 0
 
     def inplace_input(self, node: Node, graph: Graph) -> int | None:
         """Index of an input whose buffer the output may overwrite (same size, read before write)."""

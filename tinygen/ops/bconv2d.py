@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ir.graph import DType
-from tinygen.ops.base import KernelCall, OpDef, c_values, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, c_values, register
 from tinygen.ops.common import conv_out_size, pad_nhwc, windows
 from tinygen.reference import bitpack
 from tinygen.reference import fixedpoint as fx
@@ -106,12 +106,14 @@ def output_stage(dot: np.ndarray, a) -> np.ndarray:
 
 
 def output_fields(a) -> list:
-    """Params-struct fields of the output stage; the other mode's arrays are left NULL."""
+    """Params-struct fields of the output stage; the other mode's fields are NULL and 0."""
     if a.output == "binary":
         return [("output_binary", 1),
                 ("thresholds", c_values(a.thresholds, "int32_t")),
-                ("flip", c_values(a.flip, "uint8_t"))]
-    return [("output_binary", 0),
+                ("flip", c_values(a.flip, "uint8_t")),
+                ("multiplier", None), ("shift", None), ("bias", None),
+                ("pre_shift", 0), ("output_offset", 0), ("act_min", 0), ("act_max", 0)]
+    return [("output_binary", 0), ("thresholds", None), ("flip", None),
             ("multiplier", c_values(a.multiplier, "int32_t")),
             ("shift", c_values(a.shift, "int32_t")),
             ("bias", c_values(a.bias, "int32_t")),
@@ -326,6 +328,7 @@ def binary_conv_dot(x: np.ndarray, w: np.ndarray, a: BConv2dAttrs) -> np.ndarray
 class BConv2d(OpDef):
     name = "bconv2d"
     attrs_type = BConv2dAttrs
+    kernels = (reference_kernel("tg_bconv2d_b1_ref", "tg_bconv2d.h", "tg_bconv2d_params"),)
 
     def check(self, node, graph):
         x, w = (graph.t(i) for i in node.inputs)
@@ -376,8 +379,7 @@ class BConv2d(OpDef):
             ("weight", c_values(w.data.reshape(-1), "uint32_t", f"OHWI {list(w.shape)}, 32 channels per word")),
             *output_fields(a),
         ]
-        return KernelCall(
-            "tg_bconv2d_b1_ref", "tg_bconv2d.h", "tg_bconv2d_params", fields, [node.inputs[0]], list(node.outputs),
+        return KernelCall(fields, [node.inputs[0]], list(node.outputs),
             comment=f"bconv2d {kh}x{kw}/{a.stride[0]} {a.in_channels}->{cout} {a.output} out"
             + (", +1 padding" if a.pad_value and any(a.padding) else ""),
         )

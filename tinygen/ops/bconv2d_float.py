@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ir.graph import DType
-from tinygen.ops.base import KernelCall, OpDef, c_values, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, c_values, register
 from tinygen.ops.bconv2d import BConv2dAttrs, binary_conv_dot, check_packed_weights, out_hw
 from tinygen.ops.common import pad_nhwc, windows
 from tinygen.ops.float_util import f32_bits
@@ -58,6 +58,7 @@ def _as_bconv(a: BConv2dFloatAttrs, pad_value: int) -> BConv2dAttrs:
 class BConv2dFloat(OpDef):
     name = "bconv2d_float"
     attrs_type = BConv2dFloatAttrs
+    kernels = (reference_kernel("tg_bconv2d_f32_ref", "tg_float.h", "tg_bconv2d_f32_params"),)
 
     def check(self, node, graph):
         x, w = (graph.t(i) for i in node.inputs)
@@ -119,7 +120,7 @@ class BConv2dFloat(OpDef):
             ("tap_sum", c_values(tap_sums(w.data, a.in_channels).reshape(-1) if zero_pad else np.zeros(0, int),
                                  "int32_t", "Cin - 2*popcount per weight tap")),
         ]
-        return KernelCall("tg_bconv2d_f32_ref", "tg_float.h", "tg_bconv2d_f32_params", fields, [node.inputs[0]],
+        return KernelCall(fields, [node.inputs[0]],
                           list(node.outputs),
                           comment=f"bconv2d_float {kh}x{kw}/{a.stride[0]} {a.in_channels}->{cout} float out"
                           + (", zero padding" if zero_pad else ""))

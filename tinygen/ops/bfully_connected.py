@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tinygen.ir.graph import DType
-from tinygen.ops.base import KernelCall, OpDef, c_values, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, c_values, register
 from tinygen.ops.bconv2d import check_output_stage, check_packed_weights, output_fields, output_shape, output_stage
 from tinygen.reference import bitpack
 
@@ -36,6 +36,7 @@ class BFullyConnectedAttrs:
 class BFullyConnected(OpDef):
     name = "bfully_connected"
     attrs_type = BFullyConnectedAttrs
+    kernels = (reference_kernel("tg_bfully_connected_b1_ref", "tg_bfully_connected.h", "tg_bfully_connected_params"),)
 
     def check(self, node, graph):
         if len(node.inputs) != 2:
@@ -70,6 +71,6 @@ class BFullyConnected(OpDef):
             ("weight", c_values(w.data.reshape(-1), "uint32_t", f"[{w.shape[0]}][{w.shape[1]}], 32 features per word")),
             *output_fields(a),
         ]
-        return KernelCall("tg_bfully_connected_b1_ref", "tg_bfully_connected.h", "tg_bfully_connected_params", fields,
+        return KernelCall(fields,
                           [node.inputs[0]], list(node.outputs),
                           comment=f"bfully_connected {a.in_features}->{w.shape[0]} {a.output} out")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ir.graph import DType
-from tinygen.ops.base import KernelCall, OpDef, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
 from tinygen.reference import bitpack
 
 
@@ -26,6 +26,7 @@ class BinarizeAttrs:
 class Binarize(OpDef):
     name = "binarize"
     attrs_type = BinarizeAttrs
+    kernels = (reference_kernel("tg_binarize_s8_ref", "tg_binarize.h", "tg_binarize_params"),)
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
@@ -47,6 +48,6 @@ class Binarize(OpDef):
             ("channels", x.shape[-1]),
             ("zero_point", node.attrs.zero_point),
         ]
-        return KernelCall("tg_binarize_s8_ref", "tg_binarize.h", "tg_binarize_params", fields,
+        return KernelCall(fields,
                           [node.inputs[0]], list(node.outputs),
                           comment=f"binarize {x.shape[-1]} channels, zero point {node.attrs.zero_point}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ir.graph import DType
-from tinygen.ops.base import KernelCall, OpDef, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
 from tinygen.reference import bitpack
 
 
@@ -26,6 +26,7 @@ def _pixels(shape) -> int:
 class BinarizeFloat(OpDef):
     name = "binarize_float"
     attrs_type = None
+    kernels = (reference_kernel("tg_binarize_f32_ref", "tg_float.h", "tg_binarize_f32_params"),)
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
@@ -39,8 +40,7 @@ class BinarizeFloat(OpDef):
 
     def emit(self, node, graph):
         x = graph.t(node.inputs[0])
-        return KernelCall("tg_binarize_f32_ref", "tg_float.h", "tg_binarize_f32_params",
-                          [("pixels", _pixels(x.shape)), ("channels", x.shape[-1])], [node.inputs[0]],
+        return KernelCall([("pixels", _pixels(x.shape)), ("channels", x.shape[-1])], [node.inputs[0]],
                           list(node.outputs), comment=f"binarize_float {x.shape[-1]} channels")
 
 
@@ -53,6 +53,7 @@ class UnbinarizeFloatAttrs:
 class UnbinarizeFloat(OpDef):
     name = "unbinarize_float"
     attrs_type = UnbinarizeFloatAttrs
+    kernels = (reference_kernel("tg_unbinarize_f32_ref", "tg_float.h", "tg_unbinarize_f32_params"),)
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
@@ -67,6 +68,5 @@ class UnbinarizeFloat(OpDef):
 
     def emit(self, node, graph):
         o = graph.t(node.outputs[0])
-        return KernelCall("tg_unbinarize_f32_ref", "tg_float.h", "tg_unbinarize_f32_params",
-                          [("pixels", _pixels(o.shape)), ("channels", o.shape[-1])], [node.inputs[0]],
+        return KernelCall([("pixels", _pixels(o.shape)), ("channels", o.shape[-1])], [node.inputs[0]],
                           list(node.outputs), comment=f"unbinarize_float {o.shape[-1]} channels")

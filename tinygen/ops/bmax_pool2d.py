@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ir.graph import DType
-from tinygen.ops.base import KernelCall, OpDef, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
 from tinygen.ops.common import conv_out_size, pad_nhwc, windows
 
 _ALL_ONES = 0xFFFFFFFF  # identity of AND: what out-of-image taps contribute
@@ -38,6 +38,7 @@ def out_hw(x_shape, a: BMaxPool2dAttrs) -> tuple[int, int]:
 class BMaxPool2d(OpDef):
     name = "bmax_pool2d"
     attrs_type = BMaxPool2dAttrs
+    kernels = (reference_kernel("tg_bmax_pool2d_b1_ref", "tg_bmax_pool2d.h", "tg_bmax_pool2d_params"),)
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
@@ -71,6 +72,6 @@ class BMaxPool2d(OpDef):
             ("out_h", oh), ("out_w", ow), ("k_h", a.kernel[0]), ("k_w", a.kernel[1]),
             ("stride_h", a.stride[0]), ("stride_w", a.stride[1]), ("pad_t", a.padding[0]), ("pad_l", a.padding[2]),
         ]
-        return KernelCall("tg_bmax_pool2d_b1_ref", "tg_bmax_pool2d.h", "tg_bmax_pool2d_params", fields,
+        return KernelCall(fields,
                           [node.inputs[0]], list(node.outputs),
                           comment=f"bmax_pool2d {a.kernel[0]}x{a.kernel[1]}/{a.stride[0]} on {x.shape[3]} words")

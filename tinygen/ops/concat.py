@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, OpDef, c_values, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, c_values, register
 from tinygen.ops.common import requantize_to_int8
 from tinygen.reference import fixedpoint as fx
 
@@ -44,6 +44,7 @@ def concat_params(in_qparams, out_qparams, axis: int) -> ConcatAttrs:
 class Concat(OpDef):
     name = "concat"
     attrs_type = ConcatAttrs
+    kernels = (reference_kernel("tg_concat_s8_ref", "tg_concat.h", "tg_concat_params"),)
 
     def check(self, node, graph):
         a: ConcatAttrs = node.attrs
@@ -93,8 +94,7 @@ class Concat(OpDef):
             ("requant", c_values(a.requant, "int32_t", "1 = requantize, 0 = copy")),
         ]
         shapes = " ".join(str(list(t.shape)).replace(", ", ",") for t in ins)
-        return KernelCall(
-            "tg_concat_s8_ref", "tg_concat.h", "tg_concat_params", fields, list(node.inputs), list(node.outputs),
+        return KernelCall(fields, list(node.inputs), list(node.outputs),
             inputs_as_array=True,
             comment=f"concat axis={a.axis} {shapes} -> {list(out.shape)}".replace(", ", ","),
         )

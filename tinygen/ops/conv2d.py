@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, OpDef, c_values, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, c_values, register
 from tinygen.ops.common import conv_out_size, pad_nhwc, requantize_to_int8, windows
 
 
@@ -46,6 +46,7 @@ def out_hw(x_shape, w_shape, a: Conv2dAttrs) -> tuple[int, int]:
 class Conv2d(OpDef):
     name = "conv2d"
     attrs_type = Conv2dAttrs
+    kernels = (reference_kernel("tg_conv2d_s8_ref", "tg_conv2d.h", "tg_conv2d_params"),)
 
     def check(self, node, graph):
         x, w, b = (graph.t(i) for i in node.inputs)
@@ -101,8 +102,7 @@ class Conv2d(OpDef):
             ("shift", c_values(a.shift, "int32_t")),
         ]
         kind = "depthwise " if a.groups == x.shape[3] and a.groups > 1 else ""
-        return KernelCall(
-            "tg_conv2d_s8_ref", "tg_conv2d.h", "tg_conv2d_params", fields, [node.inputs[0]], list(node.outputs),
+        return KernelCall(fields, [node.inputs[0]], list(node.outputs),
             comment=f"{kind}conv2d {w.shape[1]}x{w.shape[2]}/{a.stride[0]} {x.shape[3]}->{o.shape[3]}"
             + (f" groups={a.groups}" if a.groups > 1 else ""),
         )

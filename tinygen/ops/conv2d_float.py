@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ir.graph import DType
-from tinygen.ops.base import KernelCall, OpDef, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
 from tinygen.ops.common import conv_out_size, pad_nhwc, windows
 from tinygen.ops.float_util import bits, clamp, f32_bits
 
@@ -40,6 +40,7 @@ def out_hw(x_shape, w_shape, a) -> tuple[int, int]:
 class Conv2dFloat(OpDef):
     name = "conv2d_float"
     attrs_type = Conv2dFloatAttrs
+    kernels = (reference_kernel("tg_conv2d_f32_ref", "tg_float.h", "tg_conv2d_f32_params"),)
 
     def check(self, node, graph):
         x, w, b = (graph.t(i) for i in node.inputs)
@@ -89,6 +90,6 @@ class Conv2dFloat(OpDef):
                   ("pad_l", a.padding[2]), ("groups", a.groups),
                   ("act_lo", bits(a.act_lo)), ("act_hi", bits(a.act_hi)),
                   ("weight", f32_bits(w.data, f"OHWI {list(w.shape)}")), ("bias", f32_bits(b.data))]
-        return KernelCall("tg_conv2d_f32_ref", "tg_float.h", "tg_conv2d_f32_params", fields, [node.inputs[0]],
+        return KernelCall(fields, [node.inputs[0]],
                           list(node.outputs),
                           comment=f"conv2d_float {w.shape[1]}x{w.shape[2]}/{a.stride[0]} {x.shape[3]}->{o.shape[3]}")

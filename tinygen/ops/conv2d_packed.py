@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tinygen.ir.graph import DType, Node
-from tinygen.ops.base import KernelCall, OpDef, c_values, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, c_values, register
 from tinygen.ops.common import conv_out_size
 from tinygen.ops.conv2d import Conv2d, Conv2dAttrs
 from tinygen.reference import bitpack
@@ -76,6 +76,7 @@ def packed_weight_fields(w, bits: int, weight_offset: int, count: int) -> list:
 class Conv2dPacked(OpDef):
     name = "conv2d_packed"
     attrs_type = Conv2dPackedAttrs
+    kernels = (reference_kernel("tg_conv2d_packed_s8_ref", "tg_conv2d_packed.h", "tg_conv2d_packed_params"),)
 
     def check(self, node, graph):
         x, w, b = (graph.t(i) for i in node.inputs)
@@ -125,8 +126,7 @@ class Conv2dPacked(OpDef):
             ("multiplier", c_values(a.multiplier, "int32_t")),
             ("shift", c_values(a.shift, "int32_t")),
         ]
-        return KernelCall(
-            "tg_conv2d_packed_s8_ref", "tg_conv2d_packed.h", "tg_conv2d_packed_params", fields,
+        return KernelCall(fields,
             [node.inputs[0]], list(node.outputs),
             comment=f"conv2d_packed {kh}x{kw}/{a.stride[0]} {x.shape[3]}->{o.shape[3]} {a.weight_bits}-bit weights"
             + (f" groups={a.groups}" if a.groups > 1 else ""),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, OpDef, c_values, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, c_values, register
 from tinygen.ops.common import requantize_to_int8
 
 
@@ -30,6 +30,7 @@ class FullyConnectedAttrs:
 class FullyConnected(OpDef):
     name = "fully_connected"
     attrs_type = FullyConnectedAttrs
+    kernels = (reference_kernel("tg_fully_connected_s8_ref", "tg_fully_connected.h", "tg_fully_connected_params"),)
 
     def check(self, node, graph):
         if len(node.inputs) != 3:
@@ -72,7 +73,6 @@ class FullyConnected(OpDef):
             ("multiplier", c_values(a.multiplier, "int32_t")),
             ("shift", c_values(a.shift, "int32_t")),
         ]
-        return KernelCall(
-            "tg_fully_connected_s8_ref", "tg_fully_connected.h", "tg_fully_connected_params", fields,
+        return KernelCall(fields,
             [node.inputs[0]], list(node.outputs), comment=f"fully_connected {w.shape[1]}->{w.shape[0]}",
         )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ir.graph import DType
-from tinygen.ops.base import KernelCall, OpDef, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
 from tinygen.ops.float_util import bits, clamp, f32_bits
 
 
@@ -29,6 +29,7 @@ class FullyConnectedFloatAttrs:
 class FullyConnectedFloat(OpDef):
     name = "fully_connected_float"
     attrs_type = FullyConnectedFloatAttrs
+    kernels = (reference_kernel("tg_fully_connected_f32_ref", "tg_float.h", "tg_fully_connected_f32_params"),)
 
     def check(self, node, graph):
         x, w, b = (graph.t(i) for i in node.inputs)
@@ -56,6 +57,6 @@ class FullyConnectedFloat(OpDef):
         fields = [("in_features", w.shape[1]), ("out_features", w.shape[0]),
                   ("act_lo", bits(a.act_lo)), ("act_hi", bits(a.act_hi)),
                   ("weight", f32_bits(w.data, f"[Cout, K] {list(w.shape)}")), ("bias", f32_bits(b.data))]
-        return KernelCall("tg_fully_connected_f32_ref", "tg_float.h", "tg_fully_connected_f32_params", fields,
+        return KernelCall(fields,
                           [node.inputs[0]], list(node.outputs),
                           comment=f"fully_connected_float {w.shape[1]}->{w.shape[0]}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tinygen.ir.graph import DType, Node
-from tinygen.ops.base import KernelCall, OpDef, c_values, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, c_values, register
 from tinygen.ops.conv2d_packed import check_packed_weights, packed_weight_fields
 from tinygen.ops.fully_connected import FullyConnected, FullyConnectedAttrs
 from tinygen.reference import bitpack
@@ -40,6 +40,7 @@ def fully_connected_attrs(a: FullyConnectedPackedAttrs) -> FullyConnectedAttrs:
 class FullyConnectedPacked(OpDef):
     name = "fully_connected_packed"
     attrs_type = FullyConnectedPackedAttrs
+    kernels = (reference_kernel("tg_fully_connected_packed_s8_ref", "tg_fully_connected_packed.h", "tg_fully_connected_packed_params"),)
 
     def check(self, node, graph):
         if len(node.inputs) != 3:
@@ -80,8 +81,6 @@ class FullyConnectedPacked(OpDef):
             ("multiplier", c_values(a.multiplier, "int32_t")),
             ("shift", c_values(a.shift, "int32_t")),
         ]
-        return KernelCall(
-            "tg_fully_connected_packed_s8_ref", "tg_fully_connected_packed.h", "tg_fully_connected_packed_params",
-            fields, [node.inputs[0]], list(node.outputs),
+        return KernelCall(fields, [node.inputs[0]], list(node.outputs),
             comment=f"fully_connected_packed {x.shape[1]}->{w.shape[0]} {a.weight_bits}-bit weights",
         )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, OpDef, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ def group_max_out_shape(in_shape, group: int) -> tuple[int, ...]:
 class GroupMax(OpDef):
     name = "group_max"
     attrs_type = GroupMaxAttrs
+    kernels = (reference_kernel("tg_group_max_s8_ref", "tg_group_max.h", "tg_group_max_params"),)
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
@@ -56,5 +57,5 @@ class GroupMax(OpDef):
         x = graph.t(node.inputs[0])
         g = node.attrs.group
         fields = [("outer", int(np.prod(x.shape[:-1]))), ("groups", x.shape[-1] // g), ("group", g)]
-        return KernelCall("tg_group_max_s8_ref", "tg_group_max.h", "tg_group_max_params", fields, [node.inputs[0]],
+        return KernelCall(fields, [node.inputs[0]],
                           list(node.outputs), comment=f"group_max {list(x.shape)} over groups of {g}".replace(", ", ","))

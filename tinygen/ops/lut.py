@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, OpDef, c_values, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, c_values, register
 
 F32 = np.float32
 
@@ -151,6 +151,7 @@ def make_table(fn: str, s_in, zp_in, s_out, zp_out, qmin=-128, qmax=127, **param
 class Lut(OpDef):
     name = "lut"
     attrs_type = LutAttrs
+    kernels = (reference_kernel("tg_lut_s8_ref", "tg_lut.h", "tg_lut_params"),)
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
@@ -171,5 +172,5 @@ class Lut(OpDef):
         o = graph.t(node.outputs[0])
         a: LutAttrs = node.attrs
         fields = [("size", o.size), ("table", c_values(a.table, "int8_t", f"{a.fn}: out = table[in + 128]"))]
-        return KernelCall("tg_lut_s8_ref", "tg_lut.h", "tg_lut_params", fields, [node.inputs[0]],
+        return KernelCall(fields, [node.inputs[0]],
                           list(node.outputs), comment=f"lut {a.fn}")

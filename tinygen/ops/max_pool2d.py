@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, OpDef, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
 from tinygen.ops.common import conv_out_size, pad_nhwc, windows
 
 
@@ -66,6 +66,7 @@ def pool_fields(x, o, kernel, stride, padding, dilation, act_min, act_max) -> li
 class MaxPool2d(OpDef):
     name = "max_pool2d"
     attrs_type = MaxPool2dAttrs
+    kernels = (reference_kernel("tg_max_pool2d_s8_ref", "tg_pool.h", "tg_pool_params"),)
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
@@ -89,10 +90,10 @@ class MaxPool2d(OpDef):
     def emit(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
         a: MaxPool2dAttrs = node.attrs
-        return KernelCall(
-            "tg_max_pool2d_s8_ref", "tg_pool.h", "tg_pool_params",
-            pool_fields(x, o, a.kernel, a.stride, a.padding, a.dilation, a.act_min, a.act_max),
-            [node.inputs[0]], list(node.outputs),
+        unused_avg = [("count_include_pad", 0), ("input_offset", 0), ("output_offset", 0), ("divide", 0),
+                      ("multiplier", None), ("shift", None)]
+        return KernelCall(pool_fields(x, o, a.kernel, a.stride, a.padding, a.dilation, a.act_min, a.act_max)
+                          + unused_avg, [node.inputs[0]], list(node.outputs),
             comment=f"max_pool {a.kernel[0]}x{a.kernel[1]}/{a.stride[0]}x{a.stride[1]} pad {list(a.padding)}"
             + (f" dilation {list(a.dilation)}" if a.dilation != (1, 1) else ""),
         )

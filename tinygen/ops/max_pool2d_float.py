@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ir.graph import DType
-from tinygen.ops.base import KernelCall, OpDef, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
 from tinygen.ops.common import pad_nhwc, windows
 from tinygen.ops.float_util import bits, clamp
 from tinygen.ops.max_pool2d import pool_out_hw
@@ -29,6 +29,7 @@ class MaxPool2dFloatAttrs:
 class MaxPool2dFloat(OpDef):
     name = "max_pool2d_float"
     attrs_type = MaxPool2dFloatAttrs
+    kernels = (reference_kernel("tg_max_pool2d_f32_ref", "tg_float.h", "tg_max_pool2d_f32_params"),)
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
@@ -55,6 +56,6 @@ class MaxPool2dFloat(OpDef):
                   ("out_w", o.shape[2]), ("k_h", a.kernel[0]), ("k_w", a.kernel[1]), ("stride_h", a.stride[0]),
                   ("stride_w", a.stride[1]), ("pad_t", a.padding[0]), ("pad_l", a.padding[2]),
                   ("act_lo", bits(a.act_lo)), ("act_hi", bits(a.act_hi))]
-        return KernelCall("tg_max_pool2d_f32_ref", "tg_float.h", "tg_max_pool2d_f32_params", fields,
+        return KernelCall(fields,
                           [node.inputs[0]], list(node.outputs),
                           comment=f"max_pool2d_float {a.kernel[0]}x{a.kernel[1]}/{a.stride[0]}x{a.stride[1]}")

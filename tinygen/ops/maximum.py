@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, OpDef, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class MaximumAttrs:
 class Maximum(OpDef):
     name = "maximum"
     attrs_type = MaximumAttrs
+    kernels = (reference_kernel("tg_maximum_s8_ref", "tg_maximum.h", "tg_maximum_params"),)
 
     def check(self, node, graph):
         if len(node.inputs) != 2:
@@ -49,6 +50,6 @@ class Maximum(OpDef):
 
     def emit(self, node, graph):
         o = graph.t(node.outputs[0])
-        return KernelCall("tg_maximum_s8_ref", "tg_maximum.h", "tg_maximum_params", [("size", o.size)],
+        return KernelCall([("size", o.size)],
                           list(node.inputs), list(node.outputs),
                           comment=f"maximum {list(o.shape)}".replace(", ", ","))

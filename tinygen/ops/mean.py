@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, OpDef, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
 from tinygen.ops.common import requantize_to_int8
 from tinygen.reference.fixedpoint import quantize_multiplier
 
@@ -61,6 +61,7 @@ def split_axes(in_shape, axes) -> tuple[int, int, int]:
 class Mean(OpDef):
     name = "mean"
     attrs_type = MeanAttrs
+    kernels = (reference_kernel("tg_mean_s8_ref", "tg_mean.h", "tg_mean_params"),)
 
     def check(self, node, graph):
         x = graph.t(node.inputs[0])
@@ -87,5 +88,5 @@ class Mean(OpDef):
         fields = [("outer", outer), ("reduce", reduce), ("inner", inner),
                   ("input_offset", a.input_offset), ("output_offset", a.output_offset),
                   ("multiplier", a.multiplier), ("shift", a.shift)]
-        return KernelCall("tg_mean_s8_ref", "tg_mean.h", "tg_mean_params", fields, [node.inputs[0]],
+        return KernelCall(fields, [node.inputs[0]],
                           list(node.outputs), comment=f"mean over axes {list(a.axes)} ({reduce} values)")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ir.graph import DType
-from tinygen.ops.base import KernelCall, OpDef, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
 from tinygen.ops.mean import mean_out_shape, split_axes
 
 
@@ -28,6 +28,7 @@ class MeanFloatAttrs:
 class MeanFloat(OpDef):
     name = "mean_float"
     attrs_type = MeanFloatAttrs
+    kernels = (reference_kernel("tg_mean_f32_ref", "tg_float.h", "tg_mean_f32_params"),)
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
@@ -56,6 +57,5 @@ class MeanFloat(OpDef):
     def emit(self, node, graph):
         x = graph.t(node.inputs[0])
         outer, reduce, inner = split_axes(x.shape, node.attrs.axes)
-        return KernelCall("tg_mean_f32_ref", "tg_float.h", "tg_mean_f32_params",
-                          [("outer", outer), ("reduce", reduce), ("inner", inner)], [node.inputs[0]],
+        return KernelCall([("outer", outer), ("reduce", reduce), ("inner", inner)], [node.inputs[0]],
                           list(node.outputs), comment=f"mean_float over axes {list(node.attrs.axes)} ({reduce} values)")

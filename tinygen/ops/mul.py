@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ops.add import batched_result, broadcast_fields, check_binary, full_shape_input, shapes_comment
-from tinygen.ops.base import KernelCall, OpDef, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
 from tinygen.ops.common import requantize_to_int8
 from tinygen.reference import fixedpoint as fx
 
@@ -40,6 +40,7 @@ def mul_params(s1: float, zp1: int, s2: float, zp2: int, s_out: float, zp_out: i
 class Mul(OpDef):
     name = "mul"
     attrs_type = MulAttrs
+    kernels = (reference_kernel("tg_mul_s8_ref", "tg_elementwise.h", "tg_mul_params"),)
 
     def check(self, node, graph):
         check_binary(node, graph)
@@ -61,5 +62,5 @@ class Mul(OpDef):
             ("output_offset", a.output_offset), ("multiplier", a.multiplier), ("shift", a.shift),
             ("act_min", a.act_min), ("act_max", a.act_max),
         ]
-        return KernelCall("tg_mul_s8_ref", "tg_elementwise.h", "tg_mul_params", fields, list(node.inputs),
+        return KernelCall(fields, list(node.inputs),
                           list(node.outputs), comment=shapes_comment(node, graph, "*"))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ir.graph import DType
-from tinygen.ops.base import KernelCall, OpDef, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ def _as4(shape, paddings):
 class Pad(OpDef):
     name = "pad"
     attrs_type = PadAttrs
+    kernels = (reference_kernel("tg_pad_s8_ref", "tg_pad.h", "tg_pad_params"),)
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
@@ -74,5 +75,5 @@ class Pad(OpDef):
         fields = [("batches", shape[0]), ("in_h", shape[1]), ("in_w", shape[2]), ("in_c", shape[3]),
                   ("out_h", oshape[1]), ("out_w", oshape[2]), ("out_c", oshape[3]),
                   ("pad_h", pads[1][0]), ("pad_w", pads[2][0]), ("pad_c", pads[3][0]), ("value", a.value)]
-        return KernelCall("tg_pad_s8_ref", "tg_pad.h", "tg_pad_params", fields, [node.inputs[0]], list(node.outputs),
+        return KernelCall(fields, [node.inputs[0]], list(node.outputs),
                           comment=f"pad {list(x.shape)} -> {list(o.shape)} with {a.value}".replace(", ", ","))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tinygen.ops.base import KernelCall, OpDef, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,7 @@ class ReshapeAttrs:
 class Reshape(OpDef):
     name = "reshape"
     attrs_type = ReshapeAttrs
+    kernels = (reference_kernel("tg_reshape_ref", "tg_reshape.h", "tg_reshape_params"),)
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
@@ -39,6 +40,6 @@ class Reshape(OpDef):
 
     def emit(self, node, graph):
         x = graph.t(node.inputs[0])
-        return KernelCall("tg_reshape_ref", "tg_reshape.h", "tg_reshape_params", [("bytes", x.nbytes)],
+        return KernelCall([("bytes", x.nbytes)],
                           [node.inputs[0]], list(node.outputs), skip_if_inplace=True,
                           comment=f"reshape {list(x.shape)} -> {list(node.attrs.shape)}")

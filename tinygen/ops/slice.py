@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, OpDef, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ def _pad4(v, fill: int) -> tuple[int, ...]:
 class Slice(OpDef):
     name = "slice"
     attrs_type = SliceAttrs
+    kernels = (reference_kernel("tg_slice_s8_ref", "tg_slice.h", "tg_slice_params"),)
 
     def check(self, node, graph):
         a: SliceAttrs = node.attrs
@@ -71,5 +72,5 @@ class Slice(OpDef):
         desc = f"slice {list(x.shape)} begin {list(a.begin)} size {list(a.size)}"
         if any(s != 1 for s in a.step):
             desc += f" step {list(a.step)}"
-        return KernelCall("tg_slice_s8_ref", "tg_slice.h", "tg_slice_params", fields, [node.inputs[0]],
+        return KernelCall(fields, [node.inputs[0]],
                           list(node.outputs), comment=desc.replace(", ", ","))

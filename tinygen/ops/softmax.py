@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ir.graph import DType
-from tinygen.ops.base import KernelCall, OpDef, c_values, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, c_values, register
 from tinygen.ops.common import requantize_to_int8
 from tinygen.reference import tflm
 from tinygen.reference.fixedpoint import quantize_multiplier
@@ -98,6 +98,11 @@ _REFERENCES = {"q30": _reference_q30, "tflm": _reference_tflm}
 class Softmax(OpDef):
     name = "softmax"
     attrs_type = SoftmaxAttrs
+    # Two reference algorithms, one per mode (TFLM's for imported models, tinygen's q30 table).
+    kernels = (reference_kernel("tg_softmax_tflm_s8_ref", "tg_softmax.h", "tg_softmax_tflm_params",
+                                lambda node, graph: node.attrs.mode == "tflm"),
+               reference_kernel("tg_softmax_s8_ref", "tg_softmax.h", "tg_softmax_params",
+                                lambda node, graph: node.attrs.mode != "tflm"))
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
@@ -136,11 +141,11 @@ class Softmax(OpDef):
         if a.mode == "tflm":
             fields = [("rows", rows), ("row_size", row_size),
                       ("exp_q31", c_values(a.exp_q31, "int32_t", "TFLM exp(-beta * s_in * d), Q0.31, d = max - in"))]
-            return KernelCall("tg_softmax_tflm_s8_ref", "tg_softmax.h", "tg_softmax_tflm_params", fields,
+            return KernelCall(fields,
                               [node.inputs[0]], list(node.outputs), comment=comment + " (TFLM)")
         fields = [("rows", rows), ("row_size", row_size), ("output_offset", a.output_offset),
                   ("multiplier", a.multiplier), ("shift", a.shift), ("act_min", a.act_min), ("act_max", a.act_max),
                   ("table_size", len(a.table)),
                   ("table", c_values(a.table, "uint16_t", "round(2^15 * exp(-beta * s_in * d))"))]
-        return KernelCall("tg_softmax_s8_ref", "tg_softmax.h", "tg_softmax_params", fields, [node.inputs[0]],
+        return KernelCall(fields, [node.inputs[0]],
                           list(node.outputs), comment=comment)

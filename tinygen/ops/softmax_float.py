@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ir.graph import DType
-from tinygen.ops.base import KernelCall, OpDef, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
 from tinygen.ops.float_util import F32, bits
 
 LOG2E = F32(1.44269504088896341)
@@ -54,6 +54,7 @@ class SoftmaxFloatAttrs:
 class SoftmaxFloat(OpDef):
     name = "softmax_float"
     attrs_type = SoftmaxFloatAttrs
+    kernels = (reference_kernel("tg_softmax_f32_ref", "tg_float.h", "tg_softmax_f32_params"),)
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
@@ -74,7 +75,6 @@ class SoftmaxFloat(OpDef):
 
     def emit(self, node, graph):
         x = graph.t(node.inputs[0])
-        return KernelCall("tg_softmax_f32_ref", "tg_float.h", "tg_softmax_f32_params",
-                          [("rows", x.size // x.shape[-1]), ("row_size", x.shape[-1]),
+        return KernelCall([("rows", x.size // x.shape[-1]), ("row_size", x.shape[-1]),
                            ("beta", bits(node.attrs.beta))],
                           [node.inputs[0]], list(node.outputs), comment=f"softmax_float over {x.shape[-1]}")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, OpDef, register
+from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
 from tinygen.ops.common import requantize_to_int8
 from tinygen.ops.mean import check_reduction, split_axes
 from tinygen.reference.fixedpoint import INT32_MAX, quantize_multiplier
@@ -84,6 +84,7 @@ def variance_numerator(x: np.ndarray, a: VarianceAttrs) -> np.ndarray:
 class Variance(OpDef):
     name = "variance"
     attrs_type = VarianceAttrs
+    kernels = (reference_kernel("tg_variance_s8_ref", "tg_variance.h", "tg_variance_params"),)
 
     def check(self, node, graph):
         x = graph.t(node.inputs[0])
@@ -116,5 +117,5 @@ class Variance(OpDef):
                   ("input_offset", a.input_offset), ("output_offset", a.output_offset),
                   ("pre_shift", a.pre_shift), ("multiplier", a.multiplier), ("shift", a.shift),
                   ("act_min", a.act_min), ("act_max", a.act_max)]
-        return KernelCall("tg_variance_s8_ref", "tg_variance.h", "tg_variance_params", fields, [node.inputs[0]],
+        return KernelCall(fields, [node.inputs[0]],
                           list(node.outputs), comment=f"variance over axes {list(a.axes)} ({reduce} values)")

@@ -29,14 +29,14 @@ def render_text(report: dict) -> str:
     est = report["estimate"]
     source = "sizes estimated: no ELF yet" if est else "sizes from the linked ELF"
     lines = [f"tinygen report: {report['model']} on {report['board']} ({source})", ""]
-    rows = [["layer", "op", "what", "inputs -> outputs", "MACs", "weights B", "live arena B"]]
+    rows = [["layer", "op", "kernel", "what", "inputs -> outputs", "MACs", "weights B", "live arena B"]]
     for e in report["layers"]:
         what = e["comment"] or e["name"]
-        rows.append([f"L{e['index']}", e["op"], what if len(what) <= WHAT_WIDTH else what[:WHAT_WIDTH - 1] + "~",
+        rows.append([f"L{e['index']}", e["op"], e["kernel"], what if len(what) <= WHAT_WIDTH else what[:WHAT_WIDTH - 1] + "~",
                      f"{_shapes(e['inputs'])} -> {_shapes(e['outputs'])}", f"{e['macs']:,}",
                      f"{e['weight_bytes']:,}", f"{e['arena_live_bytes']:,}"])
-    rows.append(["total", "", "", "", f"{report['macs']:,}", f"{report['weight_bytes']:,}", ""])
-    lines += _table(rows, right={4, 5, 6})
+    rows.append(["total", "", "", "", "", f"{report['macs']:,}", f"{report['weight_bytes']:,}", ""])
+    lines += _table(rows, right={5, 6, 7})
     arena, bound = report["arena_bytes"], report["peak_lower_bound_bytes"]
     ratio = f"{100.0 * arena / bound:.1f}% of the bound" if bound else "no arena"
     peak = report["peak"]
