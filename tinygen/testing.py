@@ -119,3 +119,21 @@ def variants(op: str) -> list[str]:
 def supported(op: str, kernel: str, graph: Graph) -> bool:
     """Whether `kernel` can run the (single) node of `graph` on the host."""
     return any(k.symbol == kernel for k in candidates(graph.nodes[0], graph, HOST))
+
+
+def merge_graphs(graphs: Sequence[Graph], name: str = "cases") -> Graph:
+    """Independent lowered graphs as one graph with all their inputs and outputs (tensor and
+    node names prefixed `g<i>_`), so one firmware image can test many cases at once."""
+    import dataclasses
+
+    out = Graph(name, dialect="lowered")
+    for i, g in enumerate(graphs):
+        rename = {t: f"g{i}_{t}" for t in g.tensors}
+        for t in g.tensors.values():
+            out.add_tensor(dataclasses.replace(t, name=rename[t.name]))
+        for n in g.nodes:
+            out.add_node(dataclasses.replace(n, name=f"g{i}_{n.name}", inputs=[rename[x] for x in n.inputs],
+                                             outputs=[rename[x] for x in n.outputs]))
+        out.inputs += [rename[x] for x in g.inputs]
+        out.outputs += [rename[x] for x in g.outputs]
+    return out
