@@ -83,6 +83,21 @@ def _spec(graph: Graph, name: str, role: str, index: int) -> dict:
     }
 
 
+def _source_name(node) -> str:
+    """The node's name and, when it differs, where it came from in the user's model (for C comments)."""
+    text = node.name if not node.source or node.source == node.name else f"{node.name} from {node.source}"
+    return text.replace("*/", "* /")
+
+
+def _real_scales(multiplier: np.ndarray, shift: np.ndarray, shown: int = 4) -> str:
+    """A readable form of requantization multipliers: the real scales m * 2^(shift - 31)."""
+    real = [float(m) * 2.0 ** (int(e) - 31) for m, e in zip(multiplier.reshape(-1), shift.reshape(-1))]
+    if not real:
+        return ""
+    more = f", ... ({len(real)} channels)" if len(real) > shown else ""
+    return "real scales m * 2^(shift - 31): " + ", ".join(f"{r:.6g}" for r in real[:shown]) + more
+
+
 def _check_fields(node, kernel: Kernel, call: KernelCall) -> None:
     """The emitted values must fill the kernel's params struct exactly (see cstruct.py)."""
     declared = {f.name: f for f in struct_fields(kernel.header, kernel.params_type)}
@@ -135,6 +150,7 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "") -> GeneratedModel
             arena_tensors.append({
                 "macro": macro, "ctype": t.dtype.ctype, "offset": plan.offsets[root],
                 "shape": f"{t.dtype.value}{list(t.shape)}", "first": first[root], "last": last[root],
+                "producer": _source_name(node),
             })
             exprs[out] = exprs[root] = macro
 
@@ -149,13 +165,17 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "") -> GeneratedModel
         _check_fields(node, kernel, call)
         arrays, fields = [], []
         layer_weight_bytes = 0
+        given = dict(call.fields)
         for fname, value in call.fields:
             if isinstance(value, CArray):
                 values = np.asarray(value.values)
                 aname = f"L{idx}_{fname}"
+                comment = value.comment
+                if fname == "multiplier" and isinstance(given.get("shift"), CArray) and not comment:
+                    comment = _real_scales(values, np.asarray(given["shift"].values))
                 arrays.append({"name": aname, "ctype": value.ctype, "count": max(values.size, 1),
                                "body": c_array(values if values.size else np.zeros(1, int), value.ctype),
-                               "comment": value.comment})
+                               "comment": comment})
                 layer_weight_bytes += values.size * np.dtype(value.ctype.replace("_t", "")).itemsize
                 fields.append((fname, aname))
             elif value is None:
@@ -185,6 +205,7 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "") -> GeneratedModel
         m = op.macs(node, graph)
         layers.append({
             "index": idx, "op": node.op, "comment": call.comment or node.name, "arrays": arrays,
+            "source": _source_name(node),
             "params_type": kernel.params_type, "params_name": f"L{idx}_params", "fields": fields,
             "symbol": kernel.symbol, "args": args, "inputs": in_exprs, "outputs": call.outputs,
             "input_array": input_array, "skip": skip,

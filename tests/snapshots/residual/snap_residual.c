@@ -6,7 +6,7 @@
 #include "tg_mean.h"
 #include "snap_residual.h"
 
-/* L0 conv2d: conv2d 3x3/1 3->4 */
+/* L0 conv2d: conv2d 3x3/1 3->4 [conv] */
 /* OHWI [4, 3, 3, 3] */
 static const int8_t L0_weight[108] TG_ALIGNED(8) = {
     -105, 70, 39, -16, -17, 91, -106, 50, -76, -103, 7, 121, 60, 67, 55, 73,
@@ -20,6 +20,7 @@ static const int8_t L0_weight[108] TG_ALIGNED(8) = {
 static const int32_t L0_bias[4] TG_ALIGNED(8) = {
     -18, 123, -134, 168,
 };
+/* real scales m * 2^(shift - 31): 0.00390625, 0.00390625, 0.00390625, 0.00390625 */
 static const int32_t L0_multiplier[4] TG_ALIGNED(8) = {
     1073741824, 1073741824, 1073741824, 1073741824,
 };
@@ -52,7 +53,7 @@ static const tg_conv2d_params L0_params = {
     .shift = L0_shift,
 };
 
-/* L1 conv2d: conv2d 1x1/1 4->4 */
+/* L1 conv2d: conv2d 1x1/1 4->4 [pw] */
 /* OHWI [4, 1, 1, 4] */
 static const int8_t L1_weight[16] TG_ALIGNED(8) = {
     14, -10, 1, 18, -118, -92, -65, -98, -15, 43, 39, -7, 91, 17, -107, 68,
@@ -60,6 +61,7 @@ static const int8_t L1_weight[16] TG_ALIGNED(8) = {
 static const int32_t L1_bias[4] TG_ALIGNED(8) = {
     0, 0, 0, 0,
 };
+/* real scales m * 2^(shift - 31): 0.00195312, 0.00195312, 0.00195312, 0.00195312 */
 static const int32_t L1_multiplier[4] TG_ALIGNED(8) = {
     1073741824, 1073741824, 1073741824, 1073741824,
 };
@@ -92,7 +94,7 @@ static const tg_conv2d_params L1_params = {
     .shift = L1_shift,
 };
 
-/* L2 add: add [1,4,4,4] + [1,4,4,4] */
+/* L2 add: add [1,4,4,4] + [1,4,4,4] [res] */
 static const tg_add_params L2_params = {
     .out_n = 1,
     .out_h = 4,
@@ -120,7 +122,7 @@ static const tg_add_params L2_params = {
     .act_max = 127,
 };
 
-/* L3 mean: mean over axes [1, 2] (16 values) */
+/* L3 mean: mean over axes [1, 2] (16 values) [gap] */
 static const tg_mean_params L3_params = {
     .outer = 1,
     .reduce = 16,
@@ -131,7 +133,7 @@ static const tg_mean_params L3_params = {
     .shift = -3,
 };
 
-/* L4 fully_connected: fully_connected 4->2 */
+/* L4 fully_connected: fully_connected 4->2 [fc] */
 /* [Cout, K] [2, 4] */
 static const int8_t L4_weight[8] TG_ALIGNED(8) = {
     19, 34, 17, 14, -104, 15, 75, -50,
@@ -139,6 +141,7 @@ static const int8_t L4_weight[8] TG_ALIGNED(8) = {
 static const int32_t L4_bias[2] TG_ALIGNED(8) = {
     5, -5,
 };
+/* real scales m * 2^(shift - 31): 0.0078125, 0.0078125 */
 static const int32_t L4_multiplier[2] TG_ALIGNED(8) = {
     1073741824, 1073741824,
 };
@@ -161,9 +164,9 @@ static const tg_fully_connected_params L4_params = {
 
 /* Activations: one arena, offsets planned offline (128 bytes, lower bound 128). */
 static uint8_t tg_arena[128] TG_ALIGNED(16);
-#define T0 ((int8_t *)(tg_arena + 0)) /* int8[1, 4, 4, 4], L0..L3 */
-#define T1 ((int8_t *)(tg_arena + 64)) /* int8[1, 4, 4, 4], L1..L2 */
-#define T2 ((int8_t *)(tg_arena + 64)) /* int8[1, 4], L3..L4 */
+#define T0 ((int8_t *)(tg_arena + 0)) /* int8[1, 4, 4, 4], L0..L3, output of conv */
+#define T1 ((int8_t *)(tg_arena + 64)) /* int8[1, 4, 4, 4], L1..L2, output of pw */
+#define T2 ((int8_t *)(tg_arena + 64)) /* int8[1, 4], L3..L4, output of gap */
 
 int snap_residual_invoke_hooked(const int8_t *input0, int8_t *output0, tg_layer_hook hook, void *hook_ctx)
 {
