@@ -19,6 +19,7 @@ from tinygen.errors import TinygenError
 from tinygen.ir import serialize
 from tinygen.ir.graph import Graph
 from tinygen.ir.verify import verify
+from tinygen.ir.verify_params import verify_params
 from tinygen.passes.assign_quant import assign_quant
 from tinygen.passes.binary_weights import binary_weights
 from tinygen.passes.fold_batch_norm import fold_batch_norm
@@ -64,6 +65,7 @@ def lower_model(graph: Graph, source: str, dump_dir: Path | None = None) -> Grap
     verify(graph)
     dump("0_imported", graph)
     if graph.dialect == "lowered":  # already integer ops (a .tflite import): no float passes, no lowering
+        _check_params(graph, source)
         return graph
     for i, p in enumerate(FLOAT_PASSES, 1):
         graph = p(graph, source)
@@ -77,7 +79,15 @@ def lower_model(graph: Graph, source: str, dump_dir: Path | None = None) -> Grap
     except ValueError as e:
         raise TinygenError(f"{source}: internal error after lowering: {e}") from e
     dump("9_lowered", lowered)
+    _check_params(lowered, source)
     return lowered
+
+
+def _check_params(graph: Graph, source: str) -> None:
+    try:
+        verify_params(graph)
+    except ValueError as e:
+        raise TinygenError(f"{source}: {e}; the model file is damaged or its quantization is out of range") from None
 
 
 def build(model: Any, board: str = "host", out_dir: str | Path | None = None, *, input_shape=None,

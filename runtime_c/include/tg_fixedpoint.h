@@ -46,4 +46,17 @@ static inline int32_t tg_clamp(int32_t x, int32_t lo, int32_t hi)
     return x < lo ? lo : (x > hi ? hi : x);
 }
 
+/* The output stage of every requantizing int8 kernel:
+ *   out = clamp(tg_requantize(acc, m, shift) + offset, lo, hi)
+ * evaluated exactly, as the reference does in int64: the comparisons are made before the addition,
+ * so no int32 overflow for any acc, m, shift (the parameter verifier keeps offset, lo and hi
+ * within +-2^16, tinygen/ir/verify_params.py). */
+static inline int32_t tg_requantize_clamp(int32_t acc, int32_t m, int32_t shift, int32_t offset, int32_t lo, int32_t hi)
+{
+    const int32_t r = tg_requantize(acc, m, shift);
+    if (r > hi - offset) return hi;
+    if (r < lo - offset) return lo;
+    return r + offset;
+}
+
 #endif /* TG_FIXEDPOINT_H */

@@ -19,9 +19,9 @@ void tg_add_s8_ref(const tg_add_params *p, const int8_t *input1, const int8_t *i
                                              p->input1_multiplier, p->input1_shift);
                     const int32_t b = scaled(in2[c * p->in2_sc], p->input2_offset, p->left_shift,
                                              p->input2_multiplier, p->input2_shift);
-                    int32_t acc = tg_requantize(tg_sat32((int64_t)a + b), p->output_multiplier, p->output_shift);
-                    acc += p->output_offset;
-                    *output++ = (int8_t)tg_clamp(acc, p->act_min, p->act_max);
+                    *output++ = (int8_t)tg_requantize_clamp(tg_sat32((int64_t)a + b), p->output_multiplier,
+                                                            p->output_shift, p->output_offset, p->act_min,
+                                                            p->act_max);
                 }
             }
         }

@@ -27,8 +27,8 @@ void tg_conv2d_packed_s8_ref(const tg_conv2d_packed_params *p, const int8_t *inp
                         }
                     }
                 }
-                acc = tg_requantize(acc, p->multiplier[o], p->shift[o]) + p->output_offset;
-                out[o] = (int8_t)tg_clamp(acc, p->act_min, p->act_max);
+                out[o] = (int8_t)tg_requantize_clamp(acc, p->multiplier[o], p->shift[o], p->output_offset,
+                                                     p->act_min, p->act_max);
             }
         }
     }

@@ -14,8 +14,8 @@ void tg_fully_connected_packed_s8_ref(const tg_fully_connected_packed_params *p,
                 const int32_t w = tg_subbyte_code(row, k, p->weight_bits) * p->weight_step + p->weight_offset;
                 acc += w * ((int32_t)in[k] + p->input_offset);
             }
-            acc = tg_requantize(acc, p->multiplier[o], p->shift[o]) + p->output_offset;
-            *output++ = (int8_t)tg_clamp(acc, p->act_min, p->act_max);
+            *output++ = (int8_t)tg_requantize_clamp(acc, p->multiplier[o], p->shift[o], p->output_offset,
+                                                    p->act_min, p->act_max);
         }
     }
 }

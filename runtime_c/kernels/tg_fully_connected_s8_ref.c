@@ -12,8 +12,8 @@ void tg_fully_connected_s8_ref(const tg_fully_connected_params *p, const int8_t 
             for (int32_t k = 0; k < p->in_features; ++k) {
                 acc += (int32_t)w[k] * ((int32_t)in[k] + p->input_offset);
             }
-            acc = tg_requantize(acc, p->multiplier[o], p->shift[o]) + p->output_offset;
-            *output++ = (int8_t)tg_clamp(acc, p->act_min, p->act_max);
+            *output++ = (int8_t)tg_requantize_clamp(acc, p->multiplier[o], p->shift[o], p->output_offset,
+                                                    p->act_min, p->act_max);
         }
     }
 }

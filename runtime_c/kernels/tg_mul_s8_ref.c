@@ -12,8 +12,8 @@ void tg_mul_s8_ref(const tg_mul_params *p, const int8_t *input1, const int8_t *i
                 for (int32_t c = 0; c < p->out_c; ++c) {
                     const int32_t raw = ((int32_t)in1[c * p->in1_sc] + p->input1_offset)
                                       * ((int32_t)in2[c * p->in2_sc] + p->input2_offset);
-                    const int32_t acc = tg_requantize(raw, p->multiplier, p->shift) + p->output_offset;
-                    *output++ = (int8_t)tg_clamp(acc, p->act_min, p->act_max);
+                    *output++ = (int8_t)tg_requantize_clamp(raw, p->multiplier, p->shift, p->output_offset,
+                                                            p->act_min, p->act_max);
                 }
             }
         }

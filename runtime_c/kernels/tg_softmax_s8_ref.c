@@ -23,8 +23,8 @@ void tg_softmax_s8_ref(const tg_softmax_params *p, const int8_t *input, int8_t *
         for (int32_t i = 0; i < p->row_size; ++i) {
             const uint64_t e = tg_softmax_exp(p, mx - in[i]);
             const int32_t prob = (int32_t)(((e << 30) + (sum >> 1)) / sum);
-            const int32_t acc = tg_requantize(prob, p->multiplier, p->shift) + p->output_offset;
-            out[i] = (int8_t)tg_clamp(acc, p->act_min, p->act_max);
+            out[i] = (int8_t)tg_requantize_clamp(prob, p->multiplier, p->shift, p->output_offset, p->act_min,
+                                                 p->act_max);
         }
     }
 }

@@ -17,8 +17,8 @@ void tg_variance_s8_ref(const tg_variance_params *p, const int8_t *input, int8_t
             if (p->pre_shift > 0) {
                 num = (num + ((int64_t)1 << (p->pre_shift - 1))) >> p->pre_shift;
             }
-            const int32_t acc = tg_requantize((int32_t)num, p->multiplier, p->shift) + p->output_offset;
-            output[o * p->inner + i] = (int8_t)tg_clamp(acc, p->act_min, p->act_max);
+            output[o * p->inner + i] = (int8_t)tg_requantize_clamp((int32_t)num, p->multiplier, p->shift,
+                                                                   p->output_offset, p->act_min, p->act_max);
         }
     }
 }
