@@ -48,7 +48,7 @@ def import_any(model: Any, input_shape=None, trust_pickle: bool = False, calibra
         from tinygen.importers import import_model
 
         return import_model(model, input_shape, trust_pickle, calibration), Path(model).name
-    from tinygen.importers.torch_graph import import_torch_object
+    from tinygen.importers.torch.graph import import_torch_object
 
     return import_torch_object(model, input_shape)
 

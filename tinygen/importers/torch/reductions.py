@@ -1,16 +1,12 @@
-"""aten handlers for FlyNet-style networks, registered into torch_graph.HANDLERS.
+"""aten handlers of reductions over an axis: max-out, maximum, variance and softmax.
 
 * max-out: `y.view(N, m, h, H, W).amax(2)` (or `.max(2).values`) of a grouped convolution's
   output becomes one `group_max` over consecutive channel groups of the 4-D map (the 5-D view is
   then unused and pruned); amax over the channel axis of a 4-D map or the last axis of a
   2-/3-D tensor is a `group_max` with one group. `torch.maximum` of two activations: `maximum`.
 * `torch.var` / `torch.var_mean` (any correction): `variance` (+ `mean`).
-* `torch.stack`: an unsqueeze (`reshape`) of each input and a `concat`.
-* `conv1d` (and `convolution` on 3-D inputs): `conv1d`.
-* `softmax`: `softmax`; a preceding division (or multiplication) by a positive number is folded
-  into its beta, so softmax(s / T) needs no quantizer between the two.
-* multiplication or division of an activation by a number: `scale` (an int8 table after
-  lowering); multiplication by a tensor keeps its handler from torch_graph.
+* `softmax`: `softmax`; a preceding division (or multiplication) by a positive number (`scale`,
+  see layers.py) is folded into its beta, so softmax(s / T) needs no quantizer between the two.
 """
 
 from __future__ import annotations
@@ -18,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tinygen.errors import UnsupportedOpError
-from tinygen.importers.torch_graph import HANDLERS, _arg, _target_name, handles
+from tinygen.importers.torch.context import arg, handles, target_name
 from tinygen.ir import float_ops as F
 from tinygen.ir import float_ops_extra as FX
 
@@ -72,13 +68,13 @@ def _max_over(ctx, x, dims, keepdim: bool, out_shape: tuple[int, ...]) -> str:
 
 @handles("aten.amax.default")
 def _amax(ctx, node, args, kw):
-    return _max_over(ctx, args[0], _arg(args, kw, 1, "dim", None), bool(_arg(args, kw, 2, "keepdim", False)),
+    return _max_over(ctx, args[0], arg(args, kw, 1, "dim", None), bool(arg(args, kw, 2, "keepdim", False)),
                      _out_shape(ctx))
 
 
 @handles("aten.max.dim")
 def _max_dim(ctx, node, args, kw):
-    out = _max_over(ctx, args[0], _arg(args, kw, 1, "dim"), bool(_arg(args, kw, 2, "keepdim", False)),
+    out = _max_over(ctx, args[0], arg(args, kw, 1, "dim"), bool(arg(args, kw, 2, "keepdim", False)),
                     _out_shape(ctx, 0))
     return [out, _Refused("the indices of a max are not supported; use the values only (or amax)")]
 
@@ -102,12 +98,12 @@ def _correction(ctx, value) -> int:
 
 @handles("aten.var.correction", "aten.var.dim", "aten.var_mean.correction", "aten.var_mean.dim")
 def _var(ctx, node, args, kw):
-    target = _target_name(node.target)
+    target = target_name(node.target)
     rank = len(ctx.shape(args[0]))
-    dims = _dims(_arg(args, kw, 1, "dim", None), rank)
+    dims = _dims(arg(args, kw, 1, "dim", None), rank)
     if target.endswith(".dim"):  # (self, dim, unbiased=True, keepdim=False)
-        corr = 1 if bool(_arg(args, kw, 2, "unbiased", True)) else 0
-        keep = bool(_arg(args, kw, 3, "keepdim", False))
+        corr = 1 if bool(arg(args, kw, 2, "unbiased", True)) else 0
+        keep = bool(arg(args, kw, 3, "keepdim", False))
     else:  # (self, dim=None, *, correction=None, keepdim=False)
         corr = _correction(ctx, kw.get("correction", args[2] if len(args) > 2 else None))
         keep = bool(kw.get("keepdim", args[3] if len(args) > 3 else False))
@@ -120,83 +116,11 @@ def _var(ctx, node, args, kw):
     return [var, mean]
 
 
-# -- stack -----------------------------------------------------------------------------------------
-@handles("aten.stack.default")
-def _stack(ctx, node, args, kw):
-    tensors = args[0]
-    rank = len(ctx.shape(tensors[0]))
-    dim = int(_arg(args, kw, 1, "dim", 0)) % (rank + 1)
-    parts = []
-    for t in tensors:
-        shape = list(ctx.shape(t))
-        shape.insert(dim, 1)
-        parts.append(ctx.emit("reshape", [ctx.act(t)], F.Reshape(tuple(shape)), shape=tuple(shape)))
-    return ctx.emit("concat", parts, F.Concat(dim))
-
-
-# -- conv1d ----------------------------------------------------------------------------------------
-def _one(v) -> int:
-    if isinstance(v, (list, tuple)):
-        return int(v[0]) if v else 0
-    return int(v)
-
-
-def _conv1d(ctx, x, w, b, stride, padding, dilation, groups) -> str:
-    if len(ctx.shape(x)) != 3:
-        raise ctx.error("conv1d takes a [N, C, L] input", UnsupportedOpError)
-    k = ctx.graph.t(ctx.act(w)).shape[2]
-    dil = _one(dilation)
-    if isinstance(padding, str):
-        total = dil * (k - 1) if padding == "same" else 0
-        pad = (total // 2, total - total // 2)
-    else:
-        p = _one(padding)
-        pad = (p, p)
-    inputs = [ctx.act(x), ctx.act(w)] + ([ctx.act(b)] if b is not None else [])
-    return ctx.emit("conv1d", inputs, FX.Conv1d(_one(stride), pad, dil, int(groups)))
-
-
-@handles("aten.conv1d.default", "aten.conv1d.padding")
-def _conv1d_handler(ctx, node, args, kw):
-    return _conv1d(ctx, args[0], args[1], _arg(args, kw, 2, "bias"), _arg(args, kw, 3, "stride", 1),
-                   _arg(args, kw, 4, "padding", 0), _arg(args, kw, 5, "dilation", 1), _arg(args, kw, 6, "groups", 1))
-
-
-def _wrap_convolution(name: str):
-    previous = HANDLERS[name]
-
-    def handler(ctx, node, args, kw):
-        if len(ctx.shape(args[0])) != 3:
-            return previous(ctx, node, args, kw)
-        x, w, b, stride, padding, dilation, transposed, _output_padding, groups = args[:9]
-        if transposed:
-            raise ctx.error("transposed convolution is not supported", UnsupportedOpError)
-        return _conv1d(ctx, x, w, b, stride, padding, dilation, groups)
-    HANDLERS[name] = handler
-
-
-for _name in ("aten.convolution.default", "aten._convolution.default"):
-    _wrap_convolution(_name)
-
-
-# -- softmax and multiplication by a number ---------------------------------------------------------
-def _number(ctx, v) -> float | None:
-    """v as a Python float when it is a number or a one-element unquantized constant."""
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, (int, float)):
-        return float(v)
-    if ctx.is_const(v):
-        c = ctx.const(v)
-        if hasattr(c, "numel") and c.numel() == 1 and c.is_floating_point():
-            return float(c.reshape(-1)[0])
-    return None
-
-
+# -- softmax ----------------------------------------------------------------------------------------
 @handles("aten.softmax.int", "aten._softmax.default")
 def _softmax(ctx, node, args, kw):
     rank = len(ctx.shape(args[0]))
-    axis = int(_arg(args, kw, 1, "dim")) % rank
+    axis = int(arg(args, kw, 1, "dim")) % rank
     name, beta = ctx.act(args[0]), 1.0
     prod = ctx.graph.producer(name)
     if prod is not None and prod.op == "scale":
@@ -204,33 +128,3 @@ def _softmax(ctx, node, args, kw):
         if f > 0:
             name, beta = prod.inputs[0], f
     return ctx.emit("softmax", [name], FX.Softmax(axis, beta))
-
-
-@handles("aten.div.Tensor", "aten.div.Scalar")
-def _div(ctx, node, args, kw):
-    c = _number(ctx, args[1])
-    if c is None or ctx.is_const(args[0]):
-        raise ctx.error("division is supported only of an activation by a number (e.g. a softmax temperature)",
-                        UnsupportedOpError)
-    if c == 0:
-        raise ctx.error("division by zero", UnsupportedOpError)
-    return ctx.emit("scale", [ctx.act(args[0])], FX.Scale(c, divide=True))
-
-
-def _wrap_mul(name: str):
-    previous = HANDLERS.get(name)
-
-    def handler(ctx, node, args, kw):
-        a, b = args[:2]
-        for x, y in ((a, b), (b, a)):
-            c = _number(ctx, y)
-            if c is not None and not ctx.is_const(x):
-                return ctx.emit("scale", [ctx.act(x)], FX.Scale(c))
-        if previous is None:
-            raise ctx.error("multiplication of two tensors is not supported here", UnsupportedOpError)
-        return previous(ctx, node, args, kw)
-    HANDLERS[name] = handler
-
-
-for _name in ("aten.mul.Tensor", "aten.mul_.Tensor", "aten.mul.Scalar"):
-    _wrap_mul(_name)
