@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from tinygen import __version__
+from tinygen.version import __version__
 from tinygen.codegen import generate
 from tinygen.errors import TinygenError
 from tinygen.ir import serialize

@@ -13,7 +13,7 @@ from tinygen.passes.lower.packed import emit_conv, emit_fully_connected
 from tinygen.quant.params import conv_bias, conv_requant
 
 
-def _bias_and_requant(ctx: LowerCtx, node, s_w: np.ndarray, s_in: float, s_out: float):
+def bias_and_requant(ctx: LowerCtx, node, s_w: np.ndarray, s_in: float, s_out: float):
     cout = len(s_w)
     bias = ctx.src.t(node.inputs[2]).data.astype(np.float64) if len(node.inputs) > 2 else np.zeros(cout)
     bias_q = conv_bias(bias, s_in, s_w)
@@ -29,7 +29,7 @@ def lower_conv2d(ctx: LowerCtx, node) -> None:
     w = ctx.src.t(node.inputs[1])
     s_w = check_symmetric_weights(ctx, w, "conv2d")
     qx, qo = ctx.quant(node.inputs[0]), ctx.quant(node.outputs[0])
-    bias, mult, shift = _bias_and_requant(ctx, node, s_w, qx.scale[0], qo.scale[0])
+    bias, mult, shift = bias_and_requant(ctx, node, s_w, qx.scale[0], qo.scale[0])
     lo, hi = act_range(qo, node.attrs.activation)
     emit_conv(ctx, x.name, w.data, w.quant, bias, node.attrs, -qx.zero_point[0], qo.zero_point[0], mult, shift, lo, hi,
               ctx.out(node.outputs[0]).name, w.name)
@@ -43,7 +43,7 @@ def lower_linear(ctx: LowerCtx, node) -> None:
     w = ctx.src.t(node.inputs[1])
     s_w = check_symmetric_weights(ctx, w, "linear")
     qx, qo = ctx.quant(node.inputs[0]), ctx.quant(node.outputs[0])
-    bias, mult, shift = _bias_and_requant(ctx, node, s_w, qx.scale[0], qo.scale[0])
+    bias, mult, shift = bias_and_requant(ctx, node, s_w, qx.scale[0], qo.scale[0])
     data = w.data
     if x.name in ctx.perm:  # the input's features are stored channels-last: reorder the columns to match
         data = data[:, ctx.perm[x.name]]
