@@ -174,6 +174,14 @@ def add(ctx: TflImport, op: TflOp) -> None:
     ctx.emit("add", names, [ctx.out(op.outputs[0])], add_params(s1, z1, s2, z2, s_out, zp_out, lo, hi, mode="tflm"))
 
 
+@handles("SUB", max_version=3)
+def sub(ctx: TflImport, op: TflOp) -> None:
+    names, (s1, z1), (s2, z2) = _two_operand_inputs(ctx, op)
+    s_out, zp_out = ctx.qp(op.outputs[0])
+    lo, hi = act_range(ctx, op.options.fusedActivationFunction if op.options is not None else 0, op.outputs[0])
+    ctx.emit("sub", names, [ctx.out(op.outputs[0])], add_params(s1, z1, s2, z2, s_out, zp_out, lo, hi, mode="tflm"))
+
+
 @handles("MUL", max_version=7)
 def mul(ctx: TflImport, op: TflOp) -> None:
     names, (s1, z1), (s2, z2) = _two_operand_inputs(ctx, op)
