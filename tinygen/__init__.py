@@ -5,7 +5,7 @@
     q = program.quantize(x); program.reference(q); program.run_host(q)
 """
 
-__version__ = "0.1.0"
+from tinygen.version import __version__
 
 
 def build(model, board: str = "host", out_dir=None, **kw):

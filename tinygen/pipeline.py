@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from tinygen import __version__
+from tinygen.version import __version__
 from tinygen.codegen import generate
 from tinygen.errors import TinygenError
 from tinygen.ir import serialize
@@ -50,7 +50,7 @@ def import_any(model: Any, input_shape=None, trust_pickle: bool = False, calibra
         from tinygen.importers import import_model
 
         return import_model(model, input_shape, trust_pickle, calibration), Path(model).name
-    from tinygen.importers.torch_graph import import_torch_object
+    from tinygen.importers.torch.graph import import_torch_object
 
     return import_torch_object(model, input_shape)
 

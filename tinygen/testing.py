@@ -103,7 +103,7 @@ def reference_and_host(graph: Graph, inputs: Sequence[np.ndarray], workdir: Path
 
 
 def random_requant(rng: np.random.Generator, n: int, lo: float = 1e-4, hi: float = 0.9) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    from tinygen.reference.fixedpoint import quantize_multiplier
+    from tinygen.quant.multiplier import quantize_multiplier
 
     ms = [quantize_multiplier(float(m)) for m in np.exp(rng.uniform(np.log(lo), np.log(hi), n))]
     return tuple(m for m, _ in ms), tuple(s for _, s in ms)

@@ -12,6 +12,7 @@
  *   a = requant(sat32((x1 + input1_offset) << left_shift), input1_multiplier, input1_shift)
  *   b = requant(sat32((x2 + input2_offset) << left_shift), input2_multiplier, input2_shift)
  *   out = clamp(requant(sat32(a + b), output_multiplier, output_shift) + output_offset, act_min, act_max)
+ * sub: as add with tg_add_params, out from sat32(a - b)
  * mul:
  *   out = clamp(requant((x1 + input1_offset) * (x2 + input2_offset), multiplier, shift) + output_offset,
  *               act_min, act_max)
@@ -33,6 +34,7 @@ typedef struct {
 } tg_mul_params;
 
 void tg_add_s8_ref(const tg_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+void tg_sub_s8_ref(const tg_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 void tg_mul_s8_ref(const tg_mul_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 
 #endif

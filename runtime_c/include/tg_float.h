@@ -54,9 +54,9 @@ typedef struct {
     int32_t in2_sn, in2_sh, in2_sw, in2_sc;
     uint32_t act_lo, act_hi;
     const uint32_t *constant;
-} tg_binary_f32_params;
-void tg_binary_f32_ref(const tg_binary_f32_params *p, const float *input1, const float *input2, float *output);
-void tg_binary_f32_c_ref(const tg_binary_f32_params *p, const float *input1, float *output);
+} tg_elementwise2_f32_params;
+void tg_elementwise2_f32_ref(const tg_elementwise2_f32_params *p, const float *input1, const float *input2, float *output);
+void tg_elementwise2_f32_c_ref(const tg_elementwise2_f32_params *p, const float *input1, float *output);
 
 /* max_pool2d_float: out = clamp(max over in-image taps). */
 typedef struct {

@@ -142,6 +142,6 @@ def quantize(model, samples: np.ndarray, per_channel_dense: bool = True) -> byte
 
 
 def op_names(model_bytes: bytes) -> set[str]:
-    from tinygen.importers.tflite_reader import read_tflite
+    from tinygen.importers.tflite.reader import read_tflite
 
     return {op.name for op in read_tflite(model_bytes, "m").ops}

@@ -12,7 +12,7 @@ pytest.importorskip("larq")
 
 import tinygen  # noqa: E402
 from tests.importers.larq_zoo import LARQ_ZOO, convert, lce_run, make_larq  # noqa: E402
-from tinygen.importers.tflite_reader import read_tflite  # noqa: E402
+from tinygen.importers.tflite.reader import read_tflite  # noqa: E402
 
 
 @pytest.fixture(scope="module")

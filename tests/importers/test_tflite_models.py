@@ -84,7 +84,7 @@ def test_float_io_edges_are_stripped(tmp_path):
     assert g.t(g.inputs[0]).quant is not None
     from tinygen.reference import interpreter
 
-    from tinygen.reference.fixedpoint import round_half_away
+    from tinygen.quant.rounding import round_half_away
 
     x = samples[:20]
     s_in, zp_in = g.t(g.inputs[0]).quant.scale[0], g.t(g.inputs[0]).quant.zero_point[0]

@@ -162,7 +162,7 @@ def _binary_model(code, a_shape, b_shape, out_shape, b_const, fused, rng):
     data = rng.integers(-128, 128, b_shape) if b_const else None
     b = bld.tensor(b_shape, np.int8, sb, zb, data)
     o = bld.tensor(out_shape, np.int8, float(rng.uniform(0.02, 0.2)), int(rng.integers(-30, 30)))
-    name = "AddOptions" if code == OPS.ADD else "MulOptions"
+    name = {OPS.ADD: "AddOptions", OPS.SUB: "SubOptions", OPS.MUL: "MulOptions"}[code]
     bld.op(code, [a, b], [o], *options(name, fusedActivationFunction=fused), version=2)
     return bld.build([a] if b_const else [a, b], [o])
 
@@ -226,3 +226,26 @@ def test_pad_folded_into_conv():
                                                     dilationWFactor=1, dilationHFactor=1), version=3)
     g, _ = _check(b.build([x], [o]), rng.integers(-128, 128, (6, 7, 5, 3)).astype(np.int8))
     assert [n.op for n in g.nodes] == ["conv2d"] and g.nodes[0].attrs.padding == (2, 1, 0, 1)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sub(seed, tmp_path):
+    """SUB over the broadcast shapes of add/mul and every fused activation, equal to TFLM; host C once."""
+    rng = np.random.default_rng(100 + seed)
+    cases = [((1, 7, 5, 3), (1, 7, 5, 3), False), ((1, 7, 5, 17), (17,), True), ((1, 7, 5, 3), (1, 1, 5, 3), True),
+             ((1, 10), (1, 10), False), ((1, 4, 6), (6,), True), ((1, 3, 1, 4), (1, 3, 2, 4), False)]
+    for t, (a_shape, b_shape, const) in enumerate(cases):
+        out_shape = tuple(np.broadcast_shapes(a_shape, b_shape))
+        model = _binary_model(OPS.SUB, a_shape, b_shape, out_shape, const, (t + seed) % 4, rng)
+        xs = [rng.integers(-128, 128, (6, *a_shape[1:])).astype(np.int8)]
+        if not const:
+            xs.append(rng.integers(-128, 128, (6, *b_shape[1:])).astype(np.int8))
+        g = import_tflite("op.tflite", data=model)
+        assert [n.op for n in g.nodes] == ["sub"]
+        (ref,) = interpreter.run(g, xs)
+        (tflm,) = tflm_run(model, xs)
+        np.testing.assert_array_equal(ref, tflm)
+        if t == 0:
+            host = compile_graph(g, tmp_path / f"sub{t}")
+            for b in range(2):
+                np.testing.assert_array_equal(host.invoke_one([x[b:b + 1] for x in xs])[0], ref[b:b + 1])

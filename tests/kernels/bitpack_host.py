@@ -23,7 +23,7 @@ from tinygen.compile.host import HostModel, compile_shared
 from tinygen.codegen import generate
 from tinygen.ir.graph import Graph, Node, QuantParams, Tensor
 from tinygen.ir.verify import verify
-from tinygen.ops.bconv2d import int8_output_params
+from tinygen.passes.lower.binary_output_params import int8_output_params
 from tinygen.paths import RUNTIME_INCLUDE
 from tinygen.plan import plan_memory
 from tinygen.program import specs_of

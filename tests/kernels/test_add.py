@@ -39,7 +39,7 @@ def random_qparams(rng):
     return float(s1), zp1, float(s2), zp2, float((s1 + s2) * rng.uniform(0.6, 1.3)), zp_out
 
 
-def binary_graph(op, attrs, shapes, const_which, qp, rng, out_shape=None):
+def two_operand_graph(op, attrs, shapes, const_which, qp, rng, out_shape=None):
     s1, zp1, s2, zp2, s_out, zp_out = qp
     tensors, feeds = [], []
     for k, (shape, s, zp) in enumerate(zip(shapes, (s1, s2), (zp1, zp2)), 1):
@@ -63,7 +63,7 @@ def test_add_bit_exact(case, seed, tmp_path):
     qp = random_qparams(rng)
     act_min = -128 if seed == 0 else qp[5]  # seed 1: fused relu
     attrs = add_params(*qp, act_min, 127)
-    graph, feeds = binary_graph("add", attrs, (shape1, shape2), const_which, qp, rng)
+    graph, feeds = two_operand_graph("add", attrs, (shape1, shape2), const_which, qp, rng)
     (ref,), (host,) = reference_and_host(graph, feeds, tmp_path)
     assert ref.dtype == np.int8 and ref.shape == graph.t("out").shape
     np.testing.assert_array_equal(host, ref)
@@ -77,7 +77,7 @@ def test_add_saturating_params(tmp_path):
     """Parameters outside the TFLM range: shifted operands and the sum saturate identically."""
     attrs = AddAttrs(128, 127, 3, 22, 1 << 30, 2, (1 << 30) + 12345, 2, 1 << 30, -22, -100, 120)
     rng = np.random.default_rng(5)
-    graph, feeds = binary_graph("add", attrs, ((1, 4, 4, 5), (1, 4, 4, 5)), "", (1.0, 0, 1.0, 0, 1.0, 0), rng)
+    graph, feeds = two_operand_graph("add", attrs, ((1, 4, 4, 5), (1, 4, 4, 5)), "", (1.0, 0, 1.0, 0, 1.0, 0), rng)
     feeds[0][0, 0, 0, :] = 127
     feeds[1][0, 0, 0, :] = 127
     (ref,), (host,) = reference_and_host(graph, feeds, tmp_path)
@@ -101,7 +101,7 @@ def check_against_direct(op, make_params, direct, shapes, act, seed, qparams=ran
     shape1, shape2 = shapes
     qp = qparams(rng)
     attrs = make_params(*qp, *act)
-    graph, _ = binary_graph(op, attrs, (shape1, shape2), "", qp, rng)
+    graph, _ = two_operand_graph(op, attrs, (shape1, shape2), "", qp, rng)
     x1 = rng.integers(-128, 128, (3, *shape1[1:])).astype(np.int8)
     x2 = rng.integers(-128, 128, (3, *shape2[1:])).astype(np.int8)
     (ref,) = interpreter.run(graph, [x1, x2])
@@ -126,7 +126,7 @@ def test_add_params_track_float(seed):
         if seed % 2:  # very different input scales
             s2 = s1 * float(rng.choice([1 / 37.0, 23.0]))
             qp = (s1, zp1, s2, zp2, s_out, zp_out)
-        graph, _ = binary_graph("add", add_params(*qp), ((1, 64), (1, 64)), "", qp, rng)
+        graph, _ = two_operand_graph("add", add_params(*qp), ((1, 64), (1, 64)), "", qp, rng)
         x1, x2 = (rng.integers(-128, 128, (50, 64)).astype(np.int8) for _ in range(2))
         (ref,) = interpreter.run(graph, [x1, x2])
         real = s1 * (x1.astype(np.float64) - zp1) + s2 * (x2.astype(np.float64) - zp2)
@@ -164,7 +164,7 @@ def test_add_check_rejects_bad_broadcast():
     from tinygen.ir.verify import verify
 
     qp = (0.1, 0, 0.1, 0, 0.1, 0)
-    graph, _ = binary_graph("add", add_params(*qp), ((1, 7, 5, 3), (1, 7, 1, 2)), "", qp,
+    graph, _ = two_operand_graph("add", add_params(*qp), ((1, 7, 5, 3), (1, 7, 1, 2)), "", qp,
                             np.random.default_rng(0), out_shape=(1, 7, 5, 3))
     with pytest.raises(ValueError, match="does not broadcast"):
         verify(graph)
@@ -174,7 +174,7 @@ def test_add_emit_strides_and_comment():
     from tinygen.ops.base import get
 
     qp = (0.1, 0, 0.1, 0, 0.1, 0)
-    graph, _ = binary_graph("add", add_params(*qp), ((1, 8, 8, 16), (1, 1, 1, 16)), "2", qp,
+    graph, _ = two_operand_graph("add", add_params(*qp), ((1, 8, 8, 16), (1, 1, 1, 16)), "2", qp,
                             np.random.default_rng(0))
     call = get("add").emit(graph.nodes[0], graph)
     f = dict(call.fields)

@@ -12,12 +12,15 @@ from tinygen.ir import serialize
 from tinygen.ir.graph import DType, Graph, Node, QuantParams, Tensor
 from tinygen.ops import bconv2d
 from tinygen.ops.base import get
-from tinygen.ops.bconv2d import (PRE_SHIFT_MAX, BConv2dAttrs, binary_conv_dot, bn_sign_thresholds,
-                                 int8_output_params, out_hw, output_shape, output_stage)
+from tinygen.ops.bconv2d import PRE_SHIFT_MAX, BConv2dAttrs, binary_conv_dot, output_shape, output_stage
+from tinygen.ops.common import out_hw
+from tinygen.passes.lower.binary_output_params import bn_sign_thresholds, int8_output_params
 from tinygen.ops.binarize import BinarizeAttrs
 from tinygen.ops.bmax_pool2d import BMaxPool2dAttrs
 from tinygen.plan import plan_memory
 from tinygen.reference import bitpack, interpreter
+from tinygen.quant.multiplier import quantize_multiplier
+from tinygen.quant.rounding import round_half_away
 from tinygen.reference import fixedpoint as fx
 from tinygen.testing import act, const, single_op_graph
 
@@ -148,7 +151,7 @@ def test_bn_sign_thresholds_scalar_and_direction():
 def int8_target(a, b, s_out, zp, dots, lo=-128, hi=127):
     """The float map the int8 stage approximates: [dots, C] values of y/s_out and their outputs."""
     v = (a * dots + b) / s_out  # float64
-    return v, np.clip(fx.round_half_away(v) + zp, lo, hi).astype(np.int64)
+    return v, np.clip(round_half_away(v) + zp, lo, hi).astype(np.int64)
 
 
 def tie_distance(v):
@@ -204,7 +207,7 @@ def test_int8_output_params_round_once(seed):
     # pre_shift is the largest the int32 accumulator allows: one more overflows some channel
     p = stage.pre_shift
     assert k * 2 ** p + max(abs(x) for x in stage.bias) <= fx.INT32_MAX
-    wider = [k * 2 ** (p + 1) + abs(int(fx.round_half_away(b[i] / a[i] * 2.0 ** (p + 1))))
+    wider = [k * 2 ** (p + 1) + abs(int(round_half_away(b[i] / a[i] * 2.0 ** (p + 1))))
              for i in np.flatnonzero(changing)]
     assert p == PRE_SHIFT_MAX or max(wider) > fx.INT32_MAX or 2 * k * 2 ** (p + 1) + 2 > fx.INT32_MAX
 
@@ -220,9 +223,9 @@ def test_int8_output_params_old_stage_was_off_by_one_often():
         b = s_out * rng.normal(0, 40, c)
         dots = np.arange(-k, k + 1)[:, None]
         v, want = int8_target(a, b, s_out, zp, dots)
-        ms = [fx.quantize_multiplier(abs(x) / s_out) for x in a]
+        ms = [quantize_multiplier(abs(x) / s_out) for x in a]
         mult = np.array([m if x > 0 else -m for (m, _), x in zip(ms, a)])
-        old = fx.requantize(dots, mult, np.array([s for _, s in ms])) + fx.round_half_away(b / s_out) + zp
+        old = fx.requantize(dots, mult, np.array([s for _, s in ms])) + round_half_away(b / s_out) + zp
         old = np.clip(old, -128, 127)
         new = int8_stage_output(int8_output_params(a, b, s_out, zp, k), dots)
         inside = (want > -128) & (want < 127)

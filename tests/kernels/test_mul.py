@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tests.kernels.test_add import CASES, binary_graph, check_against_direct
+from tests.kernels.test_add import CASES, two_operand_graph, check_against_direct
 from tinygen.ops.mul import MulAttrs, mul_params
 from tinygen.reference import interpreter
 from tinygen.reference.fixedpoint import requantize
@@ -23,7 +23,7 @@ def test_mul_bit_exact(case, seed, tmp_path):
     rng = np.random.default_rng(seed * 1000 + sum(map(sum, case[:2])))
     qp = random_qparams(rng)
     act_min = -128 if seed == 0 else qp[5]  # seed 1: fused relu
-    graph, feeds = binary_graph("mul", mul_params(*qp, act_min, 127), (shape1, shape2), const_which, qp, rng)
+    graph, feeds = two_operand_graph("mul", mul_params(*qp, act_min, 127), (shape1, shape2), const_which, qp, rng)
     (ref,), (host,) = reference_and_host(graph, feeds, tmp_path)
     assert ref.dtype == np.int8 and ref.shape == graph.t("out").shape
     np.testing.assert_array_equal(host, ref)
@@ -40,7 +40,7 @@ def test_mul_multiplier_above_one(seed, tmp_path):
     qp = random_qparams(rng, ratio=(0.05, 0.5))
     attrs = mul_params(*qp)
     assert attrs.shift > 0
-    graph, feeds = binary_graph("mul", attrs, ((1, 7, 5, 3), (1, 7, 5, 3)), "", qp, rng)
+    graph, feeds = two_operand_graph("mul", attrs, ((1, 7, 5, 3), (1, 7, 5, 3)), "", qp, rng)
     feeds = [(f // 16).astype(np.int8) for f in feeds]
     (ref,), (host,) = reference_and_host(graph, feeds, tmp_path)
     np.testing.assert_array_equal(host, ref)
@@ -62,7 +62,7 @@ def test_mul_params_track_float(seed):
     for _ in range(10):
         qp = s1, zp1, s2, zp2, s_out, zp_out = random_qparams(rng, (1.0, 400.0))
         attrs = mul_params(*qp)
-        graph, _ = binary_graph("mul", attrs, ((1, 64), (1, 1)), "", qp, rng)
+        graph, _ = two_operand_graph("mul", attrs, ((1, 64), (1, 1)), "", qp, rng)
         x1 = rng.integers(-128, 128, (50, 64)).astype(np.int8)
         x2 = rng.integers(-128, 128, (50, 1)).astype(np.int8)
         (ref,) = interpreter.run(graph, [x1, x2])
@@ -77,7 +77,7 @@ def test_mul_emit_comment():
     from tinygen.ops.base import get
 
     qp = (0.1, 0, 0.1, 0, 0.01, 0)
-    graph, _ = binary_graph("mul", mul_params(*qp), ((1, 7, 5, 3), (3,)), "2", qp, np.random.default_rng(0))
+    graph, _ = two_operand_graph("mul", mul_params(*qp), ((1, 7, 5, 3), (3,)), "2", qp, np.random.default_rng(0))
     call = get("mul").emit(graph.nodes[0], graph)
     f = dict(call.fields)
     assert (f["in2_sn"], f["in2_sh"], f["in2_sw"], f["in2_sc"]) == (0, 0, 0, 1)

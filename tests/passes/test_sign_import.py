@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 
 from tinygen.errors import UnsupportedOpError
-from tinygen.importers.torch_graph import import_exported_program
+from tinygen.importers.torch.graph import import_exported_program
 from tinygen.ir.graph import DType
 from tinygen.nn import BinaryAct
 

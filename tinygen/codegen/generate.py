@@ -13,7 +13,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from tinygen import __version__
+from tinygen.version import __version__
 from tinygen.codegen.cformat import c_array, c_float, c_ident, c_int
 from tinygen.codegen.cstruct import struct_fields
 from tinygen.ir.graph import Graph

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import jinja2
 
-from tinygen import __version__
+from tinygen.version import __version__
 from tinygen.boards import Board, QemuSpec, firmware_target
 from tinygen.compile.sizes import ImageSizes, StackReport, elf_sizes, forbidden_symbols, worst_case_stack
 from tinygen.errors import TinygenError, ToolchainError

@@ -28,7 +28,7 @@ def import_model(path: str | Path, input_shape: tuple[int, ...] | None = None, t
 
         return import_keras(path, calibration)
     if zipfile.is_zipfile(path):
-        from tinygen.importers.torch_graph import import_torch
+        from tinygen.importers.torch.graph import import_torch
 
         return import_torch(path, input_shape=input_shape, trust_pickle=trust_pickle)
     head = path.read_bytes()[:8]

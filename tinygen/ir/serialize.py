@@ -1,9 +1,16 @@
-"""Save and load a lowered graph as JSON (structure) + NPZ (constant data), no pickle."""
+"""Save and load a lowered graph as JSON (structure) + NPZ (constant data), no pickle.
+
+graph.json is strict JSON (RFC 8259), readable by any JSON reader: a float that JSON cannot hold
+(+-inf, e.g. the open bounds of a float activation, or NaN) is written as {"float": "inf"},
+{"float": "-inf"} or {"float": "nan"} and read back as that float. No attribute value is
+otherwise a JSON object, so the form is unambiguous.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -12,17 +19,26 @@ from tinygen.ir.graph import DType, Graph, Node, QuantParams, Tensor
 from tinygen.ops.base import get
 
 
+_NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+
+
 def _plain(v):
     if isinstance(v, tuple):
         return [_plain(x) for x in v]
     if isinstance(v, (np.integer,)):
         return int(v)
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        if not math.isfinite(v):
+            return {"float": "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")}
     return v
 
 
 def _tuples(v):
     if isinstance(v, list):
         return tuple(_tuples(x) for x in v)
+    if isinstance(v, dict) and set(v) == {"float"} and v["float"] in _NON_FINITE:
+        return _NON_FINITE[v["float"]]
     return v
 
 
@@ -46,7 +62,7 @@ def save(graph: Graph, directory: Path) -> None:
                       "kernel": n.kernel})
     doc = {"name": graph.name, "dialect": graph.dialect, "inputs": graph.inputs, "outputs": graph.outputs,
            "tensors": tensors, "nodes": nodes}
-    (directory / "graph.json").write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    (directory / "graph.json").write_text(json.dumps(doc, indent=1, sort_keys=True, allow_nan=False) + "\n")
     np.savez(directory / "graph.npz", **consts)
 
 

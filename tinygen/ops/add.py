@@ -22,6 +22,7 @@ import numpy as np
 
 from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
 from tinygen.ops.common import requantize_to_int8
+from tinygen.quant.params import add_requant
 from tinygen.reference import fixedpoint as fx
 
 
@@ -42,14 +43,11 @@ class AddAttrs:
 
 
 def add_params(s1: float, zp1: int, s2: float, zp2: int, s_out: float, zp_out: int,
-               act_min: int = -128, act_max: int = 127) -> AddAttrs:
-    """AddAttrs from input/output scales and zero points, the way TFLite Micro computes them."""
-    left_shift = 20
-    twice_max = 2.0 * max(s1, s2)
-    m1, sh1 = fx.quantize_multiplier(s1 / twice_max)
-    m2, sh2 = fx.quantize_multiplier(s2 / twice_max)
-    mo, sho = fx.quantize_multiplier(twice_max / ((1 << left_shift) * s_out))
-    return AddAttrs(-int(zp1), -int(zp2), int(zp_out), left_shift, m1, sh1, m2, sh2, mo, sho, act_min, act_max)
+               act_min: int = -128, act_max: int = 127, mode: str = "torch") -> AddAttrs:
+    """AddAttrs from input/output scales and zero points, the way TFLite Micro computes them
+    (tinygen/quant/params.py; mode "tflm" saturates multipliers as TFLM does)."""
+    r = add_requant(s1, s2, s_out, mode=mode)
+    return AddAttrs(-int(zp1), -int(zp2), int(zp_out), *r, act_min, act_max)
 
 
 # -- broadcasting, shared by add and mul ------------------------------------------------------------
@@ -71,7 +69,7 @@ def broadcast_strides(in_shape, out_shape) -> tuple[int, int, int, int]:
     return tuple(strides)
 
 
-def check_binary(node, graph) -> None:
+def check_two_operands(node, graph) -> None:
     if len(node.inputs) != 2:
         raise ValueError(f"{node.op} takes two inputs")
     out = graph.t(node.outputs[0])
@@ -136,7 +134,7 @@ class Add(OpDef):
     kernels = (reference_kernel("tg_add_s8_ref", "tg_elementwise.h", "tg_add_params"),)
 
     def check(self, node, graph):
-        check_binary(node, graph)
+        check_two_operands(node, graph)
         if not 0 <= node.attrs.left_shift <= 30:
             raise ValueError(f"left_shift {node.attrs.left_shift} out of range 0..30")
 

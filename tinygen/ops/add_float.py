@@ -5,7 +5,7 @@ batch-norm MUL/ADD and shortcut additions of Larq/LCE models).
 
 One IEEE operation per element: exactly what TFLite computes. Broadcasting follows tinygen/ops/add.py
 (rank 2..4, walked as NHWC). A constant operand (e.g. per-channel batch-norm scales) travels in the
-params as float32 bit patterns (kernel tg_binary_f32_c_ref); it is always the second operand, which
+params as float32 bit patterns (kernel tg_elementwise2_f32_c_ref); it is always the second operand, which
 is exact because + and * commute in IEEE arithmetic.
 """
 
@@ -22,17 +22,17 @@ from tinygen.ops.float_util import bits, clamp, f32_bits
 
 
 @dataclass(frozen=True)
-class BinaryFloatAttrs:
+class ElementwiseFloatAttrs:
     act_lo: float = float("-inf")
     act_hi: float = float("inf")
 
 
-class _BinaryFloat(OpDef):
-    attrs_type = BinaryFloatAttrs
+class _ElementwiseFloat(OpDef):
+    attrs_type = ElementwiseFloatAttrs
     # A constant second operand is passed as a flash array (one kernel), two tensors as two inputs.
-    kernels = (reference_kernel("tg_binary_f32_c_ref", "tg_float.h", "tg_binary_f32_params",
+    kernels = (reference_kernel("tg_elementwise2_f32_c_ref", "tg_float.h", "tg_elementwise2_f32_params",
                                 lambda node, graph: any(graph.t(n).is_const for n in node.inputs)),
-               reference_kernel("tg_binary_f32_ref", "tg_float.h", "tg_binary_f32_params",
+               reference_kernel("tg_elementwise2_f32_ref", "tg_float.h", "tg_elementwise2_f32_params",
                                 lambda node, graph: not any(graph.t(n).is_const for n in node.inputs)))
     code: int
     sign: str
@@ -92,7 +92,7 @@ class _BinaryFloat(OpDef):
 
 
 @register
-class AddFloat(_BinaryFloat):
+class AddFloat(_ElementwiseFloat):
     name = "add_float"
     code = 0
     sign = "+"
@@ -103,7 +103,7 @@ class AddFloat(_BinaryFloat):
 
 
 @register
-class MulFloat(_BinaryFloat):
+class MulFloat(_ElementwiseFloat):
     name = "mul_float"
     code = 1
     sign = "*"

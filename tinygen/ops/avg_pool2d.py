@@ -26,7 +26,7 @@ import numpy as np
 from tinygen.ops.base import KernelCall, reference_kernel, OpDef, c_values, register
 from tinygen.ops.common import pad_nhwc, requantize_to_int8, windows
 from tinygen.ops.max_pool2d import check_pool_geometry, in_image_taps, pool_fields, pool_out_hw
-from tinygen.reference.fixedpoint import quantize_multiplier
+from tinygen.quant.multiplier import quantize_multiplier
 
 
 @dataclass(frozen=True)

@@ -142,22 +142,5 @@ def supported_ops() -> list[str]:
     return sorted(REGISTRY)
 
 
-@dataclass(frozen=True)
-class Requant:
-    """Integer requantization parameters of one output (per channel when the tuples are longer)."""
-
-    multiplier: tuple[int, ...]
-    shift: tuple[int, ...]
-
-
 def c_values(values: Sequence[int] | np.ndarray, ctype: str, comment: str = "") -> CArray:
     return CArray(ctype, np.asarray(values), comment)
-
-
-def act_range(attrs) -> tuple[int, int]:
-    return attrs.act_min, attrs.act_max
-
-
-def field_list(**kw) -> list[tuple[str, int | CArray]]:
-    return list(kw.items())
-

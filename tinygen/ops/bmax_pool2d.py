@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ir.graph import DType
-from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
-from tinygen.ops.common import conv_out_size, pad_nhwc, windows
+from tinygen.ops.base import KernelCall, OpDef, reference_kernel, register
+from tinygen.ops.common import out_hw, pad_nhwc, windows
 
 _ALL_ONES = 0xFFFFFFFF  # identity of AND: what out-of-image taps contribute
 
@@ -27,11 +27,6 @@ class BMaxPool2dAttrs:
     kernel: tuple[int, int]
     stride: tuple[int, int]
     padding: tuple[int, int, int, int]  # top, bottom, left, right
-
-
-def out_hw(x_shape, a: BMaxPool2dAttrs) -> tuple[int, int]:
-    return (conv_out_size(x_shape[1], a.kernel[0], a.stride[0], a.padding[0], a.padding[1]),
-            conv_out_size(x_shape[2], a.kernel[1], a.stride[1], a.padding[2], a.padding[3]))
 
 
 @register

@@ -11,6 +11,22 @@ def conv_out_size(size: int, k: int, stride: int, pad_lo: int, pad_hi: int, dila
     return (size + pad_lo + pad_hi - dilation * (k - 1) - 1) // stride + 1
 
 
+def pool_out_hw(x_shape, kernel, stride, padding, dilation=(1, 1)) -> tuple[int, int]:
+    """(height, width) of a window op's output on an NHWC input; padding is (top, bottom, left, right)."""
+    _, h, w, _ = x_shape
+    return (conv_out_size(h, kernel[0], stride[0], padding[0], padding[1], dilation[0]),
+            conv_out_size(w, kernel[1], stride[1], padding[2], padding[3], dilation[1]))
+
+
+def out_hw(x_shape, *weight_shape_and_attrs) -> tuple[int, int]:
+    """pool_out_hw of a windowed op: out_hw(x_shape, w_shape, attrs) takes the window from OHWI
+    weights, out_hw(x_shape, attrs) from attrs.kernel; attrs holds stride, padding and, unless
+    the op has none, dilation."""
+    *w_shape, a = weight_shape_and_attrs
+    kernel = (w_shape[0][1], w_shape[0][2]) if w_shape else a.kernel
+    return pool_out_hw(x_shape, kernel, a.stride, a.padding, getattr(a, "dilation", (1, 1)))
+
+
 def requantize_to_int8(acc: np.ndarray, multiplier, shift, output_offset: int, act_min: int, act_max: int) -> np.ndarray:
     """acc (int32, last axis = channels when multiplier/shift are per channel) -> clamped int8."""
     out = fx.requantize(acc, np.asarray(multiplier, np.int64), np.asarray(shift, np.int64)) + output_offset

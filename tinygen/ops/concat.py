@@ -17,7 +17,7 @@ import numpy as np
 
 from tinygen.ops.base import KernelCall, reference_kernel, OpDef, c_values, register
 from tinygen.ops.common import requantize_to_int8
-from tinygen.reference import fixedpoint as fx
+from tinygen.quant.multiplier import quantize_multiplier
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class ConcatAttrs:
 def concat_params(in_qparams, out_qparams, axis: int) -> ConcatAttrs:
     """ConcatAttrs from [(scale, zero_point), ...] of the inputs and (scale, zero_point) of the output."""
     s_out, zp_out = out_qparams
-    ms = [fx.quantize_multiplier(s / s_out) for s, _ in in_qparams]
+    ms = [quantize_multiplier(s / s_out) for s, _ in in_qparams]
     return ConcatAttrs(
         axis, tuple(-int(zp) for _, zp in in_qparams), tuple(m for m, _ in ms), tuple(sh for _, sh in ms),
         int(zp_out), tuple(int(not (s == s_out and zp == zp_out)) for s, zp in in_qparams),

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, reference_kernel, OpDef, c_values, register
-from tinygen.ops.common import conv_out_size, pad_nhwc, requantize_to_int8, windows
+from tinygen.ops.base import KernelCall, OpDef, reference_kernel, c_values, register
+from tinygen.ops.common import out_hw, pad_nhwc, requantize_to_int8, windows
 
 
 @dataclass(frozen=True)
@@ -31,15 +31,6 @@ class Conv2dAttrs:
     shift: tuple[int, ...]
     act_min: int = -128
     act_max: int = 127
-
-
-def out_hw(x_shape, w_shape, a: Conv2dAttrs) -> tuple[int, int]:
-    _, h, w, _ = x_shape
-    _, kh, kw, _ = w_shape
-    return (
-        conv_out_size(h, kh, a.stride[0], a.padding[0], a.padding[1], a.dilation[0]),
-        conv_out_size(w, kw, a.stride[1], a.padding[2], a.padding[3], a.dilation[1]),
-    )
 
 
 @register

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ir.graph import DType
-from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
-from tinygen.ops.common import conv_out_size, pad_nhwc, windows
+from tinygen.ops.base import KernelCall, OpDef, reference_kernel, register
+from tinygen.ops.common import out_hw, pad_nhwc, windows
 from tinygen.ops.float_util import bits, clamp, f32_bits
 
 
@@ -29,11 +29,6 @@ class Conv2dFloatAttrs:
     groups: int
     act_lo: float = float("-inf")
     act_hi: float = float("inf")
-
-
-def out_hw(x_shape, w_shape, a) -> tuple[int, int]:
-    return (conv_out_size(x_shape[1], w_shape[1], a.stride[0], a.padding[0], a.padding[1], a.dilation[0]),
-            conv_out_size(x_shape[2], w_shape[2], a.stride[1], a.padding[2], a.padding[3], a.dilation[1]))
 
 
 @register

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tinygen.ir.graph import DType, Node
-from tinygen.ops.base import KernelCall, reference_kernel, OpDef, c_values, register
-from tinygen.ops.common import conv_out_size
+from tinygen.ops.base import KernelCall, OpDef, reference_kernel, c_values, register
+from tinygen.ops.common import out_hw
 from tinygen.ops.conv2d import Conv2d, Conv2dAttrs
 from tinygen.reference import bitpack
 
@@ -131,9 +131,3 @@ class Conv2dPacked(OpDef):
             comment=f"conv2d_packed {kh}x{kw}/{a.stride[0]} {x.shape[3]}->{o.shape[3]} {a.weight_bits}-bit weights"
             + (f" groups={a.groups}" if a.groups > 1 else ""),
         )
-
-
-def out_hw(x_shape, a: Conv2dPackedAttrs) -> tuple[int, int]:
-    _, h, w, _ = x_shape
-    return (conv_out_size(h, a.kernel[0], a.stride[0], a.padding[0], a.padding[1], a.dilation[0]),
-            conv_out_size(w, a.kernel[1], a.stride[1], a.padding[2], a.padding[3], a.dilation[1]))

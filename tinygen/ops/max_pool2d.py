@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
-from tinygen.ops.common import conv_out_size, pad_nhwc, windows
+from tinygen.ops.base import KernelCall, OpDef, reference_kernel, register
+from tinygen.ops.common import conv_out_size, pad_nhwc, pool_out_hw, windows
 
 
 @dataclass(frozen=True)
@@ -25,12 +25,6 @@ class MaxPool2dAttrs:
     dilation: tuple[int, int] = (1, 1)
     act_min: int = -128
     act_max: int = 127
-
-
-def pool_out_hw(x_shape, kernel, stride, padding, dilation=(1, 1)) -> tuple[int, int]:
-    _, h, w, _ = x_shape
-    return (conv_out_size(h, kernel[0], stride[0], padding[0], padding[1], dilation[0]),
-            conv_out_size(w, kernel[1], stride[1], padding[2], padding[3], dilation[1]))
 
 
 def in_image_taps(size: int, k: int, stride: int, pad_lo: int, dilation: int, out: int) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 
 from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
 from tinygen.ops.common import requantize_to_int8
-from tinygen.reference.fixedpoint import quantize_multiplier
+from tinygen.quant.params import mean_requant
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,9 @@ class MeanAttrs:
     shift: int
 
 
-def mean_params(axes, keepdims, count, s_in, zp_in, s_out, zp_out) -> MeanAttrs:
-    m, s = quantize_multiplier(float(s_in) / (float(s_out) * int(count)))
+def mean_params(axes, keepdims, count, s_in, zp_in, s_out, zp_out, mode: str = "torch") -> MeanAttrs:
+    """mode "tflm": TFLM's multiplier divided by the count (tinygen/quant/params.py), not the real one."""
+    m, s = mean_requant(s_in, s_out, count, mode=mode)
     return MeanAttrs(tuple(int(a) for a in axes), bool(keepdims), -int(zp_in), int(zp_out), m, s)
 
 

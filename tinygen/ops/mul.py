@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.add import batched_result, broadcast_fields, check_binary, full_shape_input, shapes_comment
-from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
+from tinygen.ops.add import batched_result, broadcast_fields, check_two_operands, full_shape_input, shapes_comment
+from tinygen.ops.base import KernelCall, OpDef, reference_kernel, register
 from tinygen.ops.common import requantize_to_int8
-from tinygen.reference import fixedpoint as fx
+from tinygen.quant.params import mul_requant
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,8 @@ class MulAttrs:
 
 
 def mul_params(s1: float, zp1: int, s2: float, zp2: int, s_out: float, zp_out: int,
-               act_min: int = -128, act_max: int = 127) -> MulAttrs:
-    m, sh = fx.quantize_multiplier(s1 * s2 / s_out)
+               act_min: int = -128, act_max: int = 127, mode: str = "torch") -> MulAttrs:
+    m, sh = mul_requant(s1, s2, s_out, mode=mode)
     return MulAttrs(-int(zp1), -int(zp2), int(zp_out), m, sh, act_min, act_max)
 
 
@@ -43,7 +43,7 @@ class Mul(OpDef):
     kernels = (reference_kernel("tg_mul_s8_ref", "tg_elementwise.h", "tg_mul_params"),)
 
     def check(self, node, graph):
-        check_binary(node, graph)
+        check_two_operands(node, graph)
 
     def reference(self, node, graph, inputs):
         a: MulAttrs = node.attrs

@@ -35,7 +35,7 @@ from tinygen.ir.graph import DType
 from tinygen.ops.base import KernelCall, reference_kernel, OpDef, c_values, register
 from tinygen.ops.common import requantize_to_int8
 from tinygen.reference import tflm
-from tinygen.reference.fixedpoint import quantize_multiplier
+from tinygen.quant.multiplier import quantize_multiplier
 
 MODES = ("q30", "tflm")
 

@@ -27,7 +27,8 @@ import numpy as np
 from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
 from tinygen.ops.common import requantize_to_int8
 from tinygen.ops.mean import check_reduction, split_axes
-from tinygen.reference.fixedpoint import INT32_MAX, quantize_multiplier
+from tinygen.quant.multiplier import quantize_multiplier
+from tinygen.reference.fixedpoint import INT32_MAX
 
 MAX_COUNT = 1 << 22  # count * s2 <= count^2 * 65025 stays inside int64
 

@@ -1,4 +1,4 @@
-"""Fixed-point arithmetic shared by every int8 op. Mirrors runtime_c/include/tg_fixedpoint.h.
+"""Run-time fixed-point arithmetic shared by every int8 op. Mirrors runtime_c/include/tg_fixedpoint.h.
 
 Convention (TFLite Micro's default, i.e. gemmlowp "double rounding"):
 
@@ -12,34 +12,15 @@ Convention (TFLite Micro's default, i.e. gemmlowp "double rounding"):
 Unlike TFLM we saturate the left-shifted operand to int32 instead of relying on it not to
 overflow; the two agree wherever TFLM's behaviour is defined. All functions take and return
 numpy int64 arrays (values stay inside int32 range) so they vectorise over whole tensors.
+The (m, shift) pairs come from tinygen/quant/multiplier.py (compile time).
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
-
-
-def quantize_multiplier(real: float) -> tuple[int, int]:
-    """Return (m, shift) with real ~= m * 2^(shift-31). real must be >= 0."""
-    if real < 0 or not math.isfinite(real):
-        raise ValueError(f"multiplier must be finite and non-negative, got {real}")
-    if real == 0.0:
-        return 0, 0
-    frac, shift = math.frexp(real)  # real = frac * 2^shift, 0.5 <= frac < 1
-    m = math.floor(frac * (1 << 31) + 0.5)  # round half away from zero (frac > 0)
-    if m == 1 << 31:
-        m //= 2
-        shift += 1
-    if shift < -31:
-        return 0, 0
-    if shift > 30:
-        raise ValueError(f"multiplier {real} is too large to represent")
-    return int(m), int(shift)
 
 
 def _trunc_div_pow2_31(x: np.ndarray) -> np.ndarray:
@@ -77,9 +58,3 @@ def requantize(x: np.ndarray, m: np.ndarray | int, shift: np.ndarray | int) -> n
     left = np.maximum(shift, 0)
     right = np.maximum(-shift, 0)
     return rounding_divide_by_pot(srdhm(sat32(x << left), m), right)
-
-
-def round_half_away(x: np.ndarray) -> np.ndarray:
-    """Round to nearest, ties away from zero (C's round(), TFLite's TfLiteRound)."""
-    x = np.asarray(x, dtype=np.float64)
-    return np.sign(x) * np.floor(np.abs(x) + 0.5)

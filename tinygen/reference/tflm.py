@@ -21,29 +21,16 @@ import math
 
 import numpy as np
 
+from tinygen.quant.multiplier import quantize_multiplier
+from tinygen.quant.rounding import round_half_away
 from tinygen.reference import fixedpoint as fx
 
 INT32_MIN, INT32_MAX = fx.INT32_MIN, fx.INT32_MAX
 INT16_MIN, INT16_MAX = -(2**15), 2**15 - 1
 
 
-# -- TFLM's parameter helpers (double precision, like quantization_util.cc) ----------------------------
-def quantize_multiplier(real: float) -> tuple[int, int]:
-    """TFLM QuantizeMultiplier: (m, shift) with real ~= m * 2^(shift - 31). Saturates like TFLM."""
-    if real == 0.0:
-        return 0, 0
-    frac, shift = math.frexp(real)
-    m = int(fx.round_half_away(np.float64(frac * (1 << 31))))
-    if m == 1 << 31:
-        m //= 2
-        shift += 1
-    if shift < -31:
-        return 0, 0
-    if shift > 30:
-        return (1 << 31) - 1, 30
-    return m, shift
-
-
+# -- TFLM's parameter helpers (double precision, like quantization_util.cc; TFLM's QuantizeMultiplier is
+# tinygen.quant.multiplier.quantize_multiplier with saturate=True) ---------------------------------------
 def input_radius(integer_bits: int, left_shift: int, total_signed_bits: int = 31) -> int:
     """TFLM CalculateInputRadius: the largest |input difference| that cannot saturate."""
     real = 1.0 * ((1 << integer_bits) - 1) * (1 << (total_signed_bits - integer_bits)) / (1 << left_shift)
@@ -156,7 +143,7 @@ def logistic_table(s_in: float, zp_in: int) -> np.ndarray:
     input_bits = 4
     real = float(s_in) * float(1 << (31 - input_bits))
     frac, left_shift = math.frexp(real)
-    multiplier = int(fx.round_half_away(np.float64(frac * (1 << 31))))
+    multiplier = int(round_half_away(np.float64(frac * (1 << 31))))
     radius = input_radius(input_bits, left_shift, 31)
     x = np.arange(-128, 128, dtype=np.int64) - int(zp_in)
     q4 = multiply_by_quantized_multiplier(np.clip(x, -radius, radius), multiplier, left_shift)
@@ -198,8 +185,8 @@ def hard_swish_table(s_in: float, zp_in: int, s_out: float, zp_out: int) -> np.n
     """TFLM int8 HARD_SWISH for every input q in -128..127."""
     f32 = np.float32
     hires_scale = f32(1.0 / 128.0) * f32(s_in)
-    out_m32, out_exp = quantize_multiplier(float(hires_scale / f32(s_out)))
-    rel_m32, rel_exp = quantize_multiplier(float(hires_scale / (f32(3.0) / f32(32768.0))))
+    out_m32, out_exp = quantize_multiplier(float(hires_scale / f32(s_out)), saturate=True)
+    rel_m32, rel_exp = quantize_multiplier(float(hires_scale / (f32(3.0) / f32(32768.0))), saturate=True)
     if out_exp > 0:
         raise ValueError(f"hard-swish output scale {s_out} is too small for input scale {s_in} (TFLM requires "
                          "output_multiplier_exponent <= 0)")
@@ -223,7 +210,7 @@ def hard_swish_table(s_in: float, zp_in: int, s_out: float, zp_out: int) -> np.n
 # -- QUANTIZE int8 -> int8 -----------------------------------------------------------------------------
 def requantize_table(s_in: float, zp_in: int, s_out: float, zp_out: int) -> np.ndarray:
     """TFLM int8 -> int8 QUANTIZE: MultiplyByQuantizedMultiplier(q - zp_in, s_in / s_out) + zp_out."""
-    m, shift = quantize_multiplier(float(s_in) / float(s_out))
+    m, shift = quantize_multiplier(float(s_in) / float(s_out), saturate=True)
     x = np.arange(-128, 128, dtype=np.int64) - int(zp_in)
     return np.clip(multiply_by_quantized_multiplier(x, m, shift) + int(zp_out), -128, 127).astype(np.int64)
 
@@ -240,7 +227,7 @@ def softmax_exp_table(beta: float, s_in: float) -> tuple[np.ndarray, int]:
     -d (d = 0..255 = max_in_row - x), and 0 where -d < diff_min (TFLM skips those entries: they add
     nothing to the sum and produce the minimum output, which a 0 entry reproduces exactly)."""
     real = min(float(beta) * float(s_in) * float(1 << (31 - SOFTMAX_DIFF_BITS)), float((1 << 31) - 1))
-    multiplier, left_shift = quantize_multiplier(real)
+    multiplier, left_shift = quantize_multiplier(real, saturate=True)
     if left_shift < 0:
         raise ValueError(f"softmax input scale {s_in} (beta {beta}) is too small for TFLM's int8 softmax")
     diff_min = -input_radius(SOFTMAX_DIFF_BITS, left_shift, 31)

@@ -1,11 +1,11 @@
 """Float ops whose input is binary (+-1, bit-packed): registered with `@lowers(..., binary=True)`.
 
     conv2d_sign / linear_sign  ->  bconv2d / bfully_connected, binary output:
-        sign(BN(alpha_c * dot + bias_c)) folded by ops.bconv2d.bn_sign_thresholds into one integer
+        sign(BN(alpha_c * dot + bias_c)) folded by binary_output_params.bn_sign_thresholds into one integer
         threshold and direction per channel (negative and zero gamma included), exactly
     conv2d / linear (int8 output: a fake-quant follows, BN already folded into alpha and bias)
                                ->  bconv2d / bfully_connected, int8 output:
-        y = alpha_c * dot + bias_c requantized by ops.bconv2d.int8_output_params, rounding once
+        y = alpha_c * dot + bias_c requantized by binary_output_params.int8_output_params, rounding once
         (bias_c / alpha_c joins the dot at 2^pre_shift resolution; zero alpha: constant channel)
     max_pool2d                 ->  bmax_pool2d (bit-AND; windows must hold an in-image tap)
     reshape (flatten)          ->  reshape of the packed words: [1,1,1,W] -> [1,W] always; a CxHxW
@@ -26,6 +26,7 @@ import numpy as np
 from tinygen.errors import QuantizationError
 from tinygen.passes.lower.context import (LowerCtx, act_range, lowers, nhwc_shape, not_quantized_message,
                                           storage_order)
+from tinygen.passes.lower.binary_output_params import bn_sign_thresholds, int8_output_params
 from tinygen.passes.lower.sign import bn_arrays
 from tinygen.reference import bitpack
 
@@ -61,8 +62,6 @@ def _bias(ctx: LowerCtx, node, cout: int) -> np.ndarray:
 
 
 def _sign_stage(ctx: LowerCtx, node, alpha: np.ndarray, k_max: int) -> dict:
-    from tinygen.ops.bconv2d import bn_sign_thresholds
-
     gamma, beta, mean, var, eps = bn_arrays(node.attrs.bn, len(alpha))
     bias = _bias(ctx, node, len(alpha))
     try:  # y = gamma * ((alpha * dot + bias) - mean) / sqrt(var + eps) + beta
@@ -73,8 +72,6 @@ def _sign_stage(ctx: LowerCtx, node, alpha: np.ndarray, k_max: int) -> dict:
 
 
 def _int8_stage(ctx: LowerCtx, node, alpha: np.ndarray, k_max: int) -> dict:
-    from tinygen.ops.bconv2d import int8_output_params
-
     qo = ctx.quant(node.outputs[0])
     lo, hi = act_range(qo, node.attrs.activation)
     return int8_output_params(alpha, _bias(ctx, node, len(alpha)), qo.scale[0], qo.zero_point[0], k_max,

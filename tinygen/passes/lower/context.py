@@ -8,6 +8,7 @@ import numpy as np
 
 from tinygen.errors import QuantizationError, UnsupportedOpError
 from tinygen.ir.graph import DType, Graph, Node, QuantParams, Tensor
+from tinygen.quant.activation_range import quantized_range
 
 LOWERINGS: dict[str, Callable[["LowerCtx", Node], None]] = {}
 # Lowerings of float ops whose activation input is binary (+-1, dtype uint32): the driver picks
@@ -121,14 +122,7 @@ class LowerCtx:
 
 def act_range(q: QuantParams, activation: str) -> tuple[int, int]:
     """Integer bounds of a fused activation on the output grid (exactly what fake-quant would give)."""
-    lo, hi = q.qmin, q.qmax
-    zp = q.zero_point[0]
-    if activation in ("relu", "relu6"):
-        lo = max(lo, zp)
-    if activation == "relu6":
-        six = int(np.rint(np.float32(6.0) * (np.float32(1.0) / np.float32(q.scale[0])))) + zp
-        hi = min(hi, six)
-    return lo, hi
+    return quantized_range(activation, q.scale[0], q.zero_point[0], q.qmin, q.qmax, mode="torch")
 
 
 def lower(graph: Graph, source: str = "model") -> Graph:

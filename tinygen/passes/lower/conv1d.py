@@ -17,7 +17,7 @@ import numpy as np
 from tinygen.ir import float_ops as F
 from tinygen.ir.graph import QuantParams
 from tinygen.passes.lower.context import LowerCtx, check_symmetric_weights, lowers
-from tinygen.passes.lower.layers import _bias_and_requant
+from tinygen.passes.lower.layers import bias_and_requant
 from tinygen.passes.lower.packed import emit_conv
 
 
@@ -36,7 +36,7 @@ def lower_conv1d(ctx: LowerCtx, node) -> None:
     w = ctx.src.t(node.inputs[1])
     s_w = check_symmetric_weights(ctx, w, "conv1d")
     qx, qo = ctx.quant(node.inputs[0]), ctx.quant(node.outputs[0])
-    bias, mult, shift = _bias_and_requant(ctx, node, s_w, qx.scale[0], qo.scale[0])
+    bias, mult, shift = bias_and_requant(ctx, node, s_w, qx.scale[0], qo.scale[0])
     cout, _, k = w.shape
     out_len = ctx.src.t(node.outputs[0]).shape[2]
 

@@ -25,7 +25,7 @@ def _operand(ctx: LowerCtx, name: str, out_rank: int):
 
 
 @lowers("add", "mul")
-def lower_binary(ctx: LowerCtx, node) -> None:
+def lower_add_mul(ctx: LowerCtx, node) -> None:
     from tinygen.ops.add import add_params
     from tinygen.ops.mul import mul_params
 

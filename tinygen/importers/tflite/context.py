@@ -1,14 +1,16 @@
-"""TFLite flatbuffer (.tflite) -> lowered graph, bit-exact with TensorFlow Lite Micro.
+"""The state shared by the TFLite operator handlers (`TflImport`), their registration tables, and
+the geometry and activation rules every handler uses.
 
 A full-integer TFLite model already is what tinygen's lowered dialect describes: int8 NHWC tensors
 with affine quantization and integer kernels. The importer therefore skips the float passes and
 writes lowered nodes directly, computing every integer parameter the way TFLM's kernels do at
 Prepare time (in double precision from the float32 scales stored in the file, with TFLM's
-QuantizeMultiplier). Per-op details live in the handler modules:
+QuantizeMultiplier). Per-op details live in the handler modules, which import only this module
+(and the op, quant and reference modules they build on):
 
-* `tflite_ops`    builtin int8 ops (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, MUL, pools,
+* `builtin`       builtin int8 ops (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, MUL, pools,
                   MEAN, RESHAPE, SOFTMAX, LOGISTIC, HARD_SWISH, CONCATENATION, PAD, QUANTIZE, ...)
-* `lce_ops`       Larq Compute Engine's custom ops and the float32 ops of LCE models
+* `lce`           Larq Compute Engine's custom ops and the float32 ops of LCE models
 
 Graph edges: a float32 input whose only reader is a QUANTIZE to int8, and a float32 output written
 by a DEQUANTIZE from int8, are stripped; the program then takes and returns int8 with the
@@ -29,9 +31,10 @@ from typing import Callable
 import numpy as np
 
 from tinygen.errors import QuantizationError, TinygenError, UnsupportedOpError
-from tinygen.importers.tflite_reader import TflModel, TflOp, TflTensor, read_tflite, schema
+from tinygen.importers.tflite.reader import TflModel, TflOp, TflTensor, schema
 from tinygen.ir.graph import DType, Graph, Node, QuantParams, Tensor
 from tinygen.ir.verify import verify
+from tinygen.quant.activation_range import TFLITE_FUSED
 
 HOW_TO_QUANTIZE = (
     "tinygen builds integer code: quantize the model fully to int8 with TensorFlow, e.g. "
@@ -72,6 +75,35 @@ def handles_custom(*names: str, max_version: int = 1):
             CUSTOM_HANDLERS[name] = Handler(fn, max_version)
         return fn
     return deco
+
+
+# ActivationFunctionType codes without a tinygen equivalent
+_UNFUSABLE = {4: "TANH", 5: "SIGN_BIT"}
+
+
+def fused_activation(ctx: "TflImport", code: int) -> str:
+    """The activation name (tinygen.quant.activation_range) of a TFLite fused_activation_function."""
+    if code not in TFLITE_FUSED:
+        raise ctx.error(f"fused activation {_UNFUSABLE.get(code, code)} is not supported")
+    return TFLITE_FUSED[code]
+
+
+def same_padding(size: int, k: int, stride: int, dilation: int = 1) -> tuple[int, int]:
+    """TFLite SAME padding (before, after): the odd pixel goes after."""
+    out = (size + stride - 1) // stride
+    total = max((out - 1) * stride + (k - 1) * dilation + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def spatial_padding(ctx: "TflImport", padding: int, in_shape, k, stride, dilation=(1, 1)) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of TFLite's Padding enum: SAME 0, VALID 1."""
+    if padding == 1:  # VALID
+        return (0, 0, 0, 0)
+    if padding != 0:
+        raise ctx.error(f"unknown padding type {padding}")
+    t, b = same_padding(in_shape[1], k[0], stride[0], dilation[0])
+    l, r = same_padding(in_shape[2], k[1], stride[1], dilation[1])
+    return (t, b, l, r)
 
 
 def _short(name: str) -> str:
@@ -295,13 +327,3 @@ class TflImport:
                 continue
             result.append(idx)
         return result
-
-
-def import_tflite(path: str | Path, data: bytes | None = None) -> Graph:
-    """Read a .tflite file (or its bytes) and return the lowered graph."""
-    from tinygen.importers import lce_ops, tflite_ops  # noqa: F401  (fill the handler tables)
-
-    path = Path(path)
-    raw = path.read_bytes() if data is None else data
-    model = read_tflite(raw, path.name)
-    return TflImport(model, path.stem).run()

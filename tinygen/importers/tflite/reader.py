@@ -1,6 +1,6 @@
 """.tflite flatbuffer -> plain Python records (tensors with numpy data and quantization, operators
 with their options), read with the TFLite schema bundled in the tflite-micro package. Nothing here
-interprets the graph; `tinygen.importers.tflite` does that.
+interprets the graph; `tinygen.importers.tflite.context` does that.
 
 A file that is not a TFLite flatbuffer, or is truncated, raises one TinygenError saying so.
 """

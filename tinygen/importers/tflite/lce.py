@@ -28,9 +28,8 @@ from __future__ import annotations
 import numpy as np
 
 from tinygen.errors import UnsupportedOpError
-from tinygen.importers.tflite import FLOAT_HANDLERS, TflImport, handles, handles_custom
-from tinygen.importers.tflite_ops import reshape, spatial_padding
-from tinygen.importers.tflite_reader import TflOp
+from tinygen.importers.tflite.context import (FLOAT_HANDLERS, TflImport, TflOp, fused_activation, handles,
+                                             handles_custom, spatial_padding)
 from tinygen.ir.graph import DType
 from tinygen.ops.binarize import BinarizeAttrs
 from tinygen.ops.binarize_float import UnbinarizeFloatAttrs
@@ -39,19 +38,15 @@ from tinygen.ops.bconv2d_float import BConv2dFloatAttrs
 from tinygen.ops.bmax_pool2d import BMaxPool2dAttrs
 from tinygen.ops.conv2d_float import Conv2dFloatAttrs
 from tinygen.ops.fully_connected_float import FullyConnectedFloatAttrs
-from tinygen.ops.add_float import BinaryFloatAttrs
+from tinygen.ops.add_float import ElementwiseFloatAttrs
 from tinygen.ops.max_pool2d_float import MaxPool2dFloatAttrs
 from tinygen.ops.mean_float import MeanFloatAttrs
 from tinygen.ops.reshape import ReshapeAttrs
 from tinygen.ops.softmax_float import SoftmaxFloatAttrs
+from tinygen.quant.activation_range import float_range, int32_range
 from tinygen.reference import bitpack
 
 F32 = np.float32
-INF = float("inf")
-# TFLite ActivationFunctionType -> float bounds (NONE, RELU, RELU_N1_TO_1, RELU6)
-_FLOAT_ACT = {0: (-INF, INF), 1: (0.0, INF), 2: (-1.0, 1.0), 3: (0.0, 6.0)}
-# ... and the int32 bounds LCE applies to the binary dot product (CalculateActivationRange<int32>)
-_INT_ACT = {0: (-(2**31), 2**31 - 1), 1: (0, 2**31 - 1), 2: (-1, 1), 3: (0, 6)}
 
 
 def _custom_options(ctx: TflImport, op: TflOp) -> dict:
@@ -64,9 +59,7 @@ def _custom_options(ctx: TflImport, op: TflOp) -> dict:
 
 
 def _float_act(ctx: TflImport, fused: int) -> tuple[float, float]:
-    if fused not in _FLOAT_ACT:
-        raise ctx.error(f"fused activation {fused} is not supported")
-    return _FLOAT_ACT[fused]
+    return float_range(fused_activation(ctx, fused))
 
 
 def _packed(ctx: TflImport, idx: int, what: str) -> str:
@@ -167,11 +160,9 @@ def lce_bconv2d(ctx: TflImport, op: TflOp) -> None:
                         "with float32 inference types")
     m = ctx.const_data(op.inputs[2], "post_activation_multiplier").reshape(-1).astype(np.float32)
     b = ctx.const_data(op.inputs[3], "post_activation_bias").reshape(-1).astype(np.float32)
-    if fused not in _INT_ACT:
-        raise ctx.error(f"fused activation {fused} is not supported")
+    lo, hi = int32_range(fused_activation(ctx, fused))  # LCE clamps the dot product itself
     if zero_pad and fused != 0:
         raise ctx.error("zero padding with a fused activation is not supported by LCE's optimized kernels")
-    lo, hi = _INT_ACT[fused]
     lo, hi = max(lo, -k), min(hi, k)
     mult = (-m.astype(np.float64)).astype(np.float32)
     bias = (b.astype(np.float64) + float(k) * m.astype(np.float64)).astype(np.float32)
@@ -257,7 +248,7 @@ def fully_connected_float(ctx: TflImport, op: TflOp) -> None:
     ctx.emit("reshape", [tmp], [ctx.out(op.outputs[0], dtype=DType.FLOAT32)], ReshapeAttrs(out_shape), "_keepdims")
 
 
-def _binary_float(op_name: str):
+def _elementwise_float(op_name: str):
     def handler(ctx: TflImport, op: TflOp) -> None:
         out = ctx.t(op.outputs[0])
         names = [_float_in(ctx, i) for i in op.inputs[:2]]
@@ -266,12 +257,12 @@ def _binary_float(op_name: str):
             if not t.is_const and len(t.shape) != len(out.shape):
                 raise ctx.error(f"input {list(t.shape)} has another rank than the output {list(out.shape)}")
         lo, hi = _float_act(ctx, op.options.fusedActivationFunction if op.options is not None else 0)
-        ctx.emit(op_name, names, [ctx.out(op.outputs[0], dtype=DType.FLOAT32)], BinaryFloatAttrs(lo, hi))
+        ctx.emit(op_name, names, [ctx.out(op.outputs[0], dtype=DType.FLOAT32)], ElementwiseFloatAttrs(lo, hi))
     return handler
 
 
-handles("ADD", max_version=5, table=FLOAT_HANDLERS)(_binary_float("add_float"))
-handles("MUL", max_version=7, table=FLOAT_HANDLERS)(_binary_float("mul_float"))
+handles("ADD", max_version=5, table=FLOAT_HANDLERS)(_elementwise_float("add_float"))
+handles("MUL", max_version=7, table=FLOAT_HANDLERS)(_elementwise_float("mul_float"))
 
 
 def _float_max_pool(ctx: TflImport, op: TflOp, kernel, stride, padding, lo, hi) -> None:
@@ -292,14 +283,13 @@ def max_pool_2d_float(ctx: TflImport, op: TflOp) -> None:
 
 def _float_activation(fused: int):
     def handler(ctx: TflImport, op: TflOp) -> None:  # a 1x1 max pool is the identity, then the clamp
-        _float_max_pool(ctx, op, (1, 1), (1, 1), (0, 0, 0, 0), *_FLOAT_ACT[fused])
+        _float_max_pool(ctx, op, (1, 1), (1, 1), (0, 0, 0, 0), *_float_act(ctx, fused))
     return handler
 
 
 handles("RELU", max_version=3, table=FLOAT_HANDLERS)(_float_activation(1))
 handles("RELU_N1_TO_1", max_version=1, table=FLOAT_HANDLERS)(_float_activation(2))
 handles("RELU6", max_version=3, table=FLOAT_HANDLERS)(_float_activation(3))
-handles("RESHAPE", "SQUEEZE", "EXPAND_DIMS", max_version=2, table=FLOAT_HANDLERS)(reshape)
 
 
 @handles("MEAN", max_version=3, table=FLOAT_HANDLERS)

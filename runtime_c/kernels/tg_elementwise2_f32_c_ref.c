@@ -1,7 +1,7 @@
 /* Reference float32 broadcasting add/mul of an activation and a constant. See tg_float.h. */
 #include "tg_float.h"
 
-void tg_binary_f32_c_ref(const tg_binary_f32_params *p, const float *input1, float *output)
+void tg_elementwise2_f32_c_ref(const tg_elementwise2_f32_params *p, const float *input1, float *output)
 {
     for (int32_t n = 0; n < p->out_n; ++n) {
         for (int32_t h = 0; h < p->out_h; ++h) {

@@ -1,4 +1,4 @@
-"""Recognise sign in exported PyTorch graphs (handlers registered into torch_graph.HANDLERS).
+"""Recognise sign in exported PyTorch graphs (handlers registered into context.HANDLERS).
 
 A sign with a straight-through estimator written as a `torch.autograd.Function` (tinygen.nn's
 `SignSTE`, and most BNN code) is inlined by `torch.export` into
@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tinygen.errors import UnsupportedOpError
-from tinygen.importers.torch_graph import HANDLERS, _arg, handles
+from tinygen.importers.torch.context import HANDLERS, arg, handles
 from tinygen.ir import float_ops as F
 from tinygen.ir.graph import DType
 
@@ -88,7 +88,7 @@ def _ones_like(ctx, node, args, kw):
 
 @handles("aten.full_like.default")
 def _full_like(ctx, node, args, kw):
-    fill = _arg(args, kw, 1, "fill_value")
+    fill = arg(args, kw, 1, "fill_value")
     if not isinstance(fill, (int, float)):
         raise ctx.error("full_like with a non-constant fill value is not supported", UnsupportedOpError)
     return Symbolic(_activation(ctx, args[0]), "full_like", value=float(fill))
@@ -149,7 +149,7 @@ def _torch_sign(ctx, node, args, kw):
 
 
 def _explicit_pad(ctx, node, args, kw):
-    mode = _arg(args, kw, 2, "mode", "constant") if "aten.pad" in str(node.target) else str(node.target).split(".")[-2]
+    mode = arg(args, kw, 2, "mode", "constant") if "aten.pad" in str(node.target) else str(node.target).split(".")[-2]
     raise ctx.error(f"explicit padding ({mode}) is not supported; tinygen convolutions pad with zeros: use "
                     "padding=... with padding_mode='zeros' (PyTorch's default)", UnsupportedOpError)
 

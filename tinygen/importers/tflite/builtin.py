@@ -1,16 +1,14 @@
 """Builtin int8 TFLite ops -> lowered tinygen ops, parameters computed as TFLite Micro computes them.
 
-One handler per op (or family), registered in `tflite.INT_HANDLERS` with the highest op version
+One handler per op (or family), registered in `context.INT_HANDLERS` with the highest op version
 whose int8 semantics it knows. TFLM's conventions followed here:
 
-* multipliers: QuantizeMultiplier(double) of double products/quotients of the float32 scales
-  (conv: s_in * s_w[c] / s_out; add: TFLM's 2 * max(s1, s2) with a 20-bit left shift; mul:
-  s1 * s2 / s_out; mean: s_in / s_out, then divided by the count the way TFLM does);
-* fused activations clamp to zero_point + round_half_away(f / scale) of 0, 6, -1, 1 (float32);
-* SAME padding puts the extra row/column at the bottom/right;
-* AVERAGE_POOL_2D divides the raw sum, rounding half away (avg_pool2d rounding "divide");
-* LOGISTIC, HARD_SWISH and int8->int8 QUANTIZE are 256-entry tables of TFLM's integer algorithm,
-  SOFTMAX is tinygen's softmax op in mode "tflm".
+* multipliers (conv, add, mul, mean) and fused-activation bounds: tinygen/quant/ in mode "tflm"
+  (TFLM's double-precision Prepare arithmetic on the float32 scales of the file);
+* SAME padding puts the extra row/column at the bottom/right (context.spatial_padding);
+* TFLM-specific, here only: AVERAGE_POOL_2D divides the raw sum, rounding half away (avg_pool2d
+  rounding "divide"); LOGISTIC, HARD_SWISH and int8->int8 QUANTIZE are 256-entry tables of TFLM's
+  integer algorithm (tinygen/reference/tflm.py); SOFTMAX is tinygen's softmax op in mode "tflm".
 """
 
 from __future__ import annotations
@@ -18,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from tinygen.errors import QuantizationError
-from tinygen.importers.tflite import TflImport, handles
-from tinygen.importers.tflite_reader import TflOp
+from tinygen.importers.tflite.context import (FLOAT_HANDLERS, TflImport, TflOp, fused_activation, handles,
+                                             spatial_padding)
 from tinygen.ir.graph import DType
 from tinygen.ops.add import add_params
 from tinygen.ops.avg_pool2d import AvgPool2dAttrs
@@ -28,51 +26,21 @@ from tinygen.ops.conv2d import Conv2dAttrs
 from tinygen.ops.fully_connected import FullyConnectedAttrs
 from tinygen.ops.lut import LutAttrs, make_table
 from tinygen.ops.max_pool2d import MaxPool2dAttrs
-from tinygen.ops.mean import MeanAttrs, mean_out_shape
+from tinygen.ops.mean import mean_out_shape, mean_params
 from tinygen.ops.mul import mul_params
 from tinygen.ops.pad import PadAttrs
 from tinygen.ops.reshape import ReshapeAttrs
 from tinygen.ops.softmax import tflm_softmax_params
-from tinygen.reference import fixedpoint as fx
-from tinygen.reference import tflm
+from tinygen.quant.activation_range import quantized_range
+from tinygen.quant.params import conv_requant
 
 F32 = np.float32
-
-# ActivationFunctionType: NONE 0, RELU 1, RELU_N1_TO_1 2, RELU6 3, TANH 4, SIGN_BIT 5
-_ACT_BOUNDS = {0: (None, None), 1: (0.0, None), 2: (-1.0, 1.0), 3: (0.0, 6.0)}
-_ACT_NAMES = {4: "TANH", 5: "SIGN_BIT"}
 
 
 def act_range(ctx: TflImport, fused: int, out_idx: int) -> tuple[int, int]:
     """TFLM CalculateActivationRangeQuantized on the output grid."""
-    if fused not in _ACT_BOUNDS:
-        raise ctx.error(f"fused activation {_ACT_NAMES.get(fused, fused)} is not supported")
     s, zp = ctx.qp(out_idx)
-    lo_f, hi_f = _ACT_BOUNDS[fused]
-
-    def q(f: float) -> int:
-        return zp + int(fx.round_half_away(np.float64(F32(f) / F32(s))))
-
-    lo = -128 if lo_f is None else max(-128, q(lo_f))
-    hi = 127 if hi_f is None else min(127, q(hi_f))
-    return lo, hi
-
-
-def same_padding(size: int, k: int, stride: int, dilation: int = 1) -> tuple[int, int]:
-    """TFLite SAME padding (before, after): the odd pixel goes after."""
-    out = (size + stride - 1) // stride
-    total = max((out - 1) * stride + (k - 1) * dilation + 1 - size, 0)
-    return total // 2, total - total // 2
-
-
-def spatial_padding(ctx: TflImport, padding: int, in_shape, k, stride, dilation=(1, 1)) -> tuple[int, int, int, int]:
-    if padding == 1:  # VALID
-        return (0, 0, 0, 0)
-    if padding != 0:
-        raise ctx.error(f"unknown padding type {padding}")
-    t, b = same_padding(in_shape[1], k[0], stride[0], dilation[0])
-    l, r = same_padding(in_shape[2], k[1], stride[1], dilation[1])
-    return (t, b, l, r)
+    return quantized_range(fused_activation(ctx, fused), s, zp, mode="tflm")
 
 
 def weight_scales(ctx: TflImport, idx: int, channels: int, axis: int) -> np.ndarray:
@@ -87,12 +55,6 @@ def weight_scales(ctx: TflImport, idx: int, channels: int, axis: int) -> np.ndar
         raise ctx.error(f"weights '{w.name}' have {len(w.scale)} scales along axis {w.quantized_dimension}; "
                         f"expected 1 or {channels} along axis {axis}", QuantizationError)
     return np.broadcast_to(w.scale, (channels,))
-
-
-def requant_params(s_in: float, w_scales: np.ndarray, s_out: float) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """TFLM: effective scale = double(s_in) * double(s_w[c]) / double(s_out), then QuantizeMultiplier."""
-    ms = [tflm.quantize_multiplier(float(s_in) * float(sw) / float(s_out)) for sw in w_scales]
-    return tuple(m for m, _ in ms), tuple(s for _, s in ms)
 
 
 def bias_data(ctx: TflImport, idx: int, channels: int) -> np.ndarray:
@@ -125,7 +87,7 @@ def _conv_common(ctx: TflImport, op: TflOp, w: np.ndarray, w_scales, groups: int
     padding = tuple(a + b for a, b in zip(own, extra))
     s_in, zp_in = ctx.qp(x_idx)
     s_out, zp_out = ctx.qp(out_idx)
-    mult, shift = requant_params(s_in, w_scales, s_out)
+    mult, shift = conv_requant(s_in, w_scales, s_out, mode="tflm")
     lo, hi = act_range(ctx, opt.fusedActivationFunction, out_idx)
     attrs = Conv2dAttrs(stride, padding, dilation, groups, -zp_in, zp_out, mult, shift, lo, hi)
     wname = ctx.const("weight", np.ascontiguousarray(w, dtype=np.int8))
@@ -174,7 +136,7 @@ def fully_connected(ctx: TflImport, op: TflOp) -> None:
         x = flat
     s_in, zp_in = ctx.qp(x_idx)
     s_out, zp_out = ctx.qp(out_idx)
-    mult, shift = requant_params(s_in, weight_scales(ctx, w_idx, cout, 0), s_out)
+    mult, shift = conv_requant(s_in, weight_scales(ctx, w_idx, cout, 0), s_out, mode="tflm")
     lo, hi = act_range(ctx, opt.fusedActivationFunction if opt is not None else 0, out_idx)
     attrs = FullyConnectedAttrs(-zp_in, zp_out, mult, shift, lo, hi)
     wname = ctx.const("weight", w.astype(np.int8))
@@ -188,7 +150,7 @@ def fully_connected(ctx: TflImport, op: TflOp) -> None:
     ctx.emit("reshape", [tmp], [ctx.out(out_idx)], ReshapeAttrs(tuple(out_shape)), suffix="_keepdims")
 
 
-def _binary_inputs(ctx: TflImport, op: TflOp) -> tuple[list[str], tuple[float, int], tuple[float, int]]:
+def _two_operand_inputs(ctx: TflImport, op: TflOp) -> tuple[list[str], tuple[float, int], tuple[float, int]]:
     out = ctx.t(op.outputs[0])
     if not 2 <= len(out.shape) <= 4:
         raise ctx.error(f"output rank {len(out.shape)}; tinygen's element-wise kernels take rank 2..4")
@@ -206,18 +168,26 @@ def _binary_inputs(ctx: TflImport, op: TflOp) -> tuple[list[str], tuple[float, i
 
 @handles("ADD", max_version=5)
 def add(ctx: TflImport, op: TflOp) -> None:
-    names, (s1, z1), (s2, z2) = _binary_inputs(ctx, op)
+    names, (s1, z1), (s2, z2) = _two_operand_inputs(ctx, op)
     s_out, zp_out = ctx.qp(op.outputs[0])
     lo, hi = act_range(ctx, op.options.fusedActivationFunction if op.options is not None else 0, op.outputs[0])
-    ctx.emit("add", names, [ctx.out(op.outputs[0])], add_params(s1, z1, s2, z2, s_out, zp_out, lo, hi))
+    ctx.emit("add", names, [ctx.out(op.outputs[0])], add_params(s1, z1, s2, z2, s_out, zp_out, lo, hi, mode="tflm"))
+
+
+@handles("SUB", max_version=3)
+def sub(ctx: TflImport, op: TflOp) -> None:
+    names, (s1, z1), (s2, z2) = _two_operand_inputs(ctx, op)
+    s_out, zp_out = ctx.qp(op.outputs[0])
+    lo, hi = act_range(ctx, op.options.fusedActivationFunction if op.options is not None else 0, op.outputs[0])
+    ctx.emit("sub", names, [ctx.out(op.outputs[0])], add_params(s1, z1, s2, z2, s_out, zp_out, lo, hi, mode="tflm"))
 
 
 @handles("MUL", max_version=7)
 def mul(ctx: TflImport, op: TflOp) -> None:
-    names, (s1, z1), (s2, z2) = _binary_inputs(ctx, op)
+    names, (s1, z1), (s2, z2) = _two_operand_inputs(ctx, op)
     s_out, zp_out = ctx.qp(op.outputs[0])
     lo, hi = act_range(ctx, op.options.fusedActivationFunction if op.options is not None else 0, op.outputs[0])
-    ctx.emit("mul", names, [ctx.out(op.outputs[0])], mul_params(s1, z1, s2, z2, s_out, zp_out, lo, hi))
+    ctx.emit("mul", names, [ctx.out(op.outputs[0])], mul_params(s1, z1, s2, z2, s_out, zp_out, lo, hi, mode="tflm"))
 
 
 def _pool_geometry(ctx: TflImport, op: TflOp):
@@ -246,14 +216,6 @@ def max_pool_2d(ctx: TflImport, op: TflOp) -> None:
     ctx.emit("max_pool2d", [ctx.act(op.inputs[0])], [ctx.out(op.outputs[0])], attrs)
 
 
-def mean_multiplier(s_in: float, s_out: float, count: int) -> tuple[int, int]:
-    """TFLM's int8 MEAN: QuantizeMultiplier(s_in / s_out), then the multiplier divided by the count
-    with as many bits of headroom as log2(count) allows (QuantizedMeanOrSum)."""
-    m, shift = tflm.quantize_multiplier(float(s_in) / float(s_out))
-    k = min(count.bit_length() - 1, 32, 31 + shift)
-    return (m << k) // count, shift - k
-
-
 @handles("MEAN", max_version=3)
 def mean(ctx: TflImport, op: TflOp) -> None:
     x_idx, out_idx = op.inputs[0], op.outputs[0]
@@ -270,12 +232,12 @@ def mean(ctx: TflImport, op: TflOp) -> None:
     count = int(np.prod([shape[a] for a in axes]))
     s_in, zp_in = ctx.qp(x_idx)
     s_out, zp_out = ctx.qp(out_idx)
-    m, sh = mean_multiplier(s_in, s_out, count)
-    attrs = MeanAttrs(tuple(axes), keep, -zp_in, zp_out, m, sh)
+    attrs = mean_params(axes, keep, count, s_in, zp_in, s_out, zp_out, mode="tflm")
     ctx.emit("mean", [ctx.act(x_idx)], [ctx.out(out_idx)], attrs)
 
 
 @handles("RESHAPE", "SQUEEZE", "EXPAND_DIMS", max_version=2)
+@handles("RESHAPE", "SQUEEZE", "EXPAND_DIMS", max_version=2, table=FLOAT_HANDLERS)  # LCE models: float32 too
 def reshape(ctx: TflImport, op: TflOp) -> None:
     x_idx, out_idx = op.inputs[0], op.outputs[0]
     x = ctx.act(x_idx)
