@@ -56,12 +56,14 @@ def make_stream(rng: np.random.Generator, max_payload: int) -> tuple[bytes, list
         raw = bytearray(P.encode_frame(mtype, seq, payload))
         ok = True
         r = rng.random()
-        if r < 0.2:  # bit flips anywhere in the frame
+        if r < 0.2:  # bit flips anywhere in the frame (two may cancel: then it is intact)
+            clean = bytes(raw)
             for _ in range(int(rng.integers(1, 4))):
                 raw[int(rng.integers(0, len(raw)))] ^= 1 << int(rng.integers(0, 8))
-            ok = False
-        elif r < 0.3:  # cut short
-            raw = raw[:int(rng.integers(0, len(raw)))]
+            ok = bytes(raw) == clean
+        elif r < 0.3:  # cut short by at least its CRC: cut by k < 4 bytes, the next frame's first
+            # k bytes complete it with probability 256^-k, a valid frame that owns those bytes
+            raw = raw[:int(rng.integers(0, len(raw) - 3))]
             ok = False
         sent.append((mtype, seq, payload))
         intact.append(ok)
