@@ -43,7 +43,7 @@ def cmd_build(args) -> int:
 
 def cmd_validate(args) -> int:
     import tinygen
-    from tinygen.validate import tty_progress, validate_host
+    from tinygen.validation.host import tty_progress, validate_host
 
     program = tinygen.load(args.dir)
     if args.host:

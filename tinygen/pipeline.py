@@ -28,7 +28,7 @@ from tinygen.passes.fuse_sign import fuse_sign
 from tinygen.passes.hoist_fake_quant import hoist_fake_quant
 from tinygen.passes.lower import lower
 from tinygen.passes.propagate_binary import propagate_binary
-from tinygen.build_report import write_report
+from tinygen.report.write import write_report
 from tinygen.plan import plan_with_schedule
 from tinygen.select import select_kernels, target_of
 from tinygen.program import Program

@@ -23,7 +23,7 @@ def test_frame_roundtrip(size):
     payload = bytes((i * 7) & 0xFF for i in range(size))
     raw = P.encode_frame(P.RUN, 42, payload)
     assert raw[:2] == P.SYNC and len(raw) == P.HEADER_BYTES + size + 4
-    d = P.FrameDecoder()
+    d = P.FrameDecoder(max_payload=1 << 20)
     d.feed(raw)
     f = d.next_frame()
     assert (f.type, f.seq, f.payload, f.crc_ok) == (P.RUN, 42, payload, True)

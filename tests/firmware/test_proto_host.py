@@ -95,3 +95,22 @@ def test_c_drops_a_stalled_frame(cproto):
     assert recv(cproto, frame[:30])[0] == 3  # TG_RX_TIMEOUT: payload stopped arriving
     rc, _, _, _ = recv(cproto, frame[:5])  # a stalled header is dropped, then input runs dry
     assert rc == -1
+
+
+@pytest.mark.host
+def test_c_parser_under_sanitizers_with_random_and_mutated_frames(tmp_path):
+    """ASan+UBSan build of tg_proto.c: random bytes and corrupted frame streams, capacities below
+    and above the frame sizes. No finding, no accepted frame that was not sent."""
+    from tests.firmware import proto_fuzz
+    from tinygen.errors import ToolchainError
+
+    try:
+        cc = find_cc()
+    except ToolchainError as e:
+        pytest.skip(str(e))
+    exe = proto_fuzz.build(cc, tmp_path / "proto_fuzz")
+    counts = proto_fuzz.CCounts()
+    proto_fuzz.run_batch(exe, np.random.default_rng(1806), 2000, counts)
+    assert counts.sanitizer_findings == 0, counts.notes
+    assert counts.false_accepts == 0 and counts.bad_offsets == 0
+    assert counts.accepted > 500  # the intact frames do get through

@@ -8,10 +8,18 @@ Frame: A5 5A | type u8 | seq u8 | len u32 LE | hcrc u8 | payload | crc u32 LE
 `FrameDecoder` turns a byte stream into frames: it skips garbage, rejects false syncs by the
 header CRC and slides one byte to resynchronise, reports payload CRC errors, and keeps the bytes
 that were not part of any frame (boot noise, a "TGFAULT" line from the fault handler).
+
+Garbage costs bounded work and never hides a valid frame: a frame may be at most `max_payload`
+long (PRE_HANDSHAKE_PAYLOAD before HELLO, then `frame_limit(info)`: the largest frame the
+firmware announced it can send), a payload CRC error slides one byte (so a false sync whose
+header CRC matched cannot swallow the frames behind it), and a frame whose bytes stop arriving
+is given up with `drop_pending()` (the session does that after STALL_SECONDS of silence, as the
+firmware does after TG_PROTO_BYTE_TIMEOUT_MS). Every payload decoder raises only ProtocolError.
 """
 
 from __future__ import annotations
 
+import math
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -23,7 +31,10 @@ from tinygen.errors import TinygenError
 PROTO_VERSION = 1
 SYNC = b"\xA5\x5A"
 HEADER_BYTES = 9
-MAX_PAYLOAD = 64 << 20  # sanity bound on the host side: larger lengths are a false sync
+# Before the handshake only BOOT, INFO and ERROR can come, all far below this (an INFO frame is
+# ~60 bytes plus ~40 per tensor); larger lengths are a false sync.
+PRE_HANDSHAKE_PAYLOAD = 64 << 10
+SMALL_FRAMES = 4096  # BOOT, BYE, ERROR (u16 code + a short constant message)
 
 HELLO, RUN, PROFILE, DUMP, PING, EXIT, PEEK, CRASH = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x0E, 0x0F
 BOOT, INFO, RESULT, PROFILE_DATA, LAYER, PONG, BYE, ERROR = 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0xFF
@@ -71,10 +82,8 @@ STACK_GUARD = range(0x1FFFFC00, 0x20000000)  # the MPU guard below RAM (runtime_
 def decode_fault(registers: dict[str, str]) -> tuple[list[str], str]:
     """(set status bit names, one-line diagnosis) from a TGFAULT line's registers."""
     def reg(name: str) -> int:
-        try:
-            return int(registers.get(name, "0"), 16)
-        except ValueError:
-            return 0
+        text = registers.get(name, "0")
+        return int(text, 16) if _is_hex_word(text) else 0
 
     cfsr, hfsr = reg("CFSR"), reg("HFSR")
     bits = [n for b, n in CFSR_BITS.items() if cfsr >> b & 1] + [n for b, n in HFSR_BITS.items() if hfsr >> b & 1]
@@ -100,23 +109,43 @@ class DeviceFault(ProtocolError):
     """The firmware's fault handler reported a CPU fault (and the firmware stopped)."""
 
     def __init__(self, line: str):
+        # Fault lines carry no CRC: any field may be garbled, so every field is parsed leniently
+        # and the raw line is quoted (shortened) for the reader to judge.
         self.line = line
         self.registers = dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv)
         self.bits, self.diagnosis = decode_fault(self.registers)
-        exc = FAULT_NAMES.get(int(self.registers.get("exc", "0") or 0), "fault")
+        exc_code = self.registers.get("exc", "")
+        exc = FAULT_NAMES.get(int(exc_code), "fault") if exc_code.isdigit() and len(exc_code) < 4 else "fault"
         pc = self.registers.get("PC", "")
         where = (f"; find PC with `arm-none-eabi-addr2line -e firmware.elf 0x{pc}`"
-                 if pc and pc != "ffffffff" else "")
+                 if _is_hex_word(pc) and pc.lower() != "ffffffff" else "")
+        raw = line if len(line) <= 160 else line[:157] + "..."
         super().__init__(f"firmware {exc}: {self.diagnosis} [{' '.join(self.bits) or 'no status bits'}]{where}; "
-                         f"raw: {line}")
+                         f"raw: {raw!r}")
+
+
+def _is_hex_word(text: str) -> bool:
+    return 0 < len(text) <= 8 and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+def _crc8_table() -> bytes:
+    table = bytearray(256)
+    for i in range(256):
+        crc = i
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x07) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+        table[i] = crc
+    return bytes(table)
+
+
+_CRC8 = _crc8_table()
 
 
 def crc8(data: bytes) -> int:
+    """CRC-8/SMBUS: poly 0x07, init 0, no reflection (byte-wise table of the bit loop)."""
     crc = 0
     for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x07) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+        crc = _CRC8[crc ^ b]
     return crc
 
 
@@ -138,46 +167,81 @@ class Frame:
 
 
 class FrameDecoder:
-    """Incremental decoder. feed() bytes, then take frames with next_frame()."""
+    """Incremental decoder. feed() bytes, then take frames with next_frame().
 
-    def __init__(self, max_payload: int = MAX_PAYLOAD):
+    Linear in the input: `buf[pos:]` is the unread part, every scan step advances `pos` or
+    returns, and consumed bytes are discarded in bulk. `work` counts the scan steps (sync
+    searches and header checks) so tests can check that without a clock."""
+
+    def __init__(self, max_payload: int = PRE_HANDSHAKE_PAYLOAD):
         self.buf = bytearray()
+        self.pos = 0
         self.stray = bytearray()  # bytes outside frames, kept for diagnostics (fault lines)
         self.max_payload = max_payload
+        self.pending = False  # buf[pos:] starts with a valid header whose frame is incomplete
+        self.work = 0
 
     def feed(self, data: bytes) -> None:
         self.buf += data
 
-    def _skip(self, n: int) -> None:
-        self.stray += self.buf[:n]
-        del self.buf[:n]
-        if len(self.stray) > 65536:
-            del self.stray[:-4096]
+    def _skip_to(self, i: int) -> None:
+        if i > self.pos:
+            self.stray += self.buf[self.pos:i]
+            if len(self.stray) > 65536:
+                del self.stray[:-4096]
+            self.pos = i
+
+    def _compact(self) -> None:
+        if self.pos:
+            del self.buf[:self.pos]
+            self.pos = 0
 
     def next_frame(self) -> Frame | None:
-        """The next complete frame (CRC-checked; crc_ok=False if the payload was corrupted), or
-        None when more bytes are needed."""
+        """The next complete frame (CRC-checked; crc_ok=False if the payload was corrupted, and
+        then only its first byte is consumed), or None when more bytes are needed."""
+        buf = self.buf
+        self.pending = False
         while True:
-            i = self.buf.find(SYNC)
+            self.work += 1
+            i = buf.find(SYNC, self.pos)
             if i < 0:
-                keep = 1 if self.buf.endswith(SYNC[:1]) else 0
-                self._skip(len(self.buf) - keep)
+                self._skip_to(len(buf) - (1 if len(buf) > self.pos and buf[-1] == SYNC[0] else 0))
+                self._compact()
                 return None
-            self._skip(i)
-            if len(self.buf) < HEADER_BYTES:
+            self._skip_to(i)
+            if len(buf) - i < HEADER_BYTES:
+                self._compact()
                 return None
-            head = bytes(self.buf[2:8])
+            head = bytes(buf[i + 2:i + 8])
             mtype, seq, length = struct.unpack("<BBI", head)
-            if crc8(head) != self.buf[8] or length > self.max_payload:
-                self._skip(1)  # false sync: slide one byte
+            if crc8(head) != buf[i + 8] or length > self.max_payload:
+                self._skip_to(i + 1)  # false sync: slide one byte
                 continue
             total = HEADER_BYTES + length + 4
-            if len(self.buf) < total:
+            if len(buf) - i < total:
+                self.pending = True
+                self._compact()
                 return None
-            payload = bytes(self.buf[HEADER_BYTES:HEADER_BYTES + length])
-            (crc,) = struct.unpack_from("<I", self.buf, HEADER_BYTES + length)
-            del self.buf[:total]
-            return Frame(mtype, seq, payload, crc == zlib.crc32(head + payload))
+            payload = bytes(buf[i + HEADER_BYTES:i + HEADER_BYTES + length])
+            (crc,) = struct.unpack_from("<I", buf, i + HEADER_BYTES + length)
+            if crc == zlib.crc32(head + payload):
+                self.pos = i + total
+                self._compact()
+                return Frame(mtype, seq, payload, True)
+            # A corrupted frame or a false sync whose header CRC matched: the bytes after the
+            # sync may hold valid frames, so scan them again.
+            self._skip_to(i + 1)
+            return Frame(mtype, seq, payload, False)
+
+    def drop_pending(self) -> bool:
+        """Give up waiting for the incomplete frame at the front (its bytes stopped arriving, or
+        it was a false sync): slide one byte so the bytes behind it are scanned. True if there
+        was one."""
+        if not self.pending:
+            return False
+        self.pending = False
+        self._skip_to(self.pos + 1)
+        return True
 
     def fault_line(self) -> str | None:
         i = self.stray.find(FAULT_MARKER)
@@ -270,6 +334,9 @@ def decode_info(payload: bytes) -> DeviceInfo:
             name = r.string()
             if code not in DTYPES:
                 raise ProtocolError(f"tensor {name!r} has unknown dtype code {code}")
+            if any(d < 0 for d in shape) or math.prod(shape) * DTYPES[code].itemsize != nbytes:
+                raise ProtocolError(f"INFO frame: tensor {name[:40]!r} has shape {list(shape)[:8]} of "
+                                    f"{DTYPES[code]} but {nbytes} bytes: corrupted INFO or firmware bug")
             tensors.append(WireTensor(name, DTYPES[code], tuple(shape), nbytes, scale, zp))
     except struct.error as e:
         raise ProtocolError(f"truncated INFO frame ({len(payload)} bytes): {e}") from None
@@ -314,6 +381,9 @@ def decode_tensors(data: bytes, specs: list[WireTensor]) -> list[np.ndarray]:
     for s in specs:
         if pos + s.nbytes > len(data):
             raise ProtocolError(f"output {s.name!r} truncated: {len(data)} bytes for {pos + s.nbytes}")
+        count = math.prod(s.shape)
+        if any(d < 0 for d in s.shape) or count * s.dtype.itemsize != s.nbytes:
+            raise ProtocolError(f"output {s.name!r}: shape {list(s.shape)} of {s.dtype} is not {s.nbytes} bytes")
         arr = np.frombuffer(data[pos:pos + s.nbytes], dtype=s.dtype.newbyteorder("<")).astype(s.dtype)
         out.append(arr.reshape(s.shape))
         pos += s.padded
@@ -338,6 +408,8 @@ def decode_result(payload: bytes, outputs: list[WireTensor]) -> RunResult:
 
 
 def decode_profile(payload: bytes) -> list[int]:
+    if len(payload) < 4:
+        raise ProtocolError(f"PROFILE_DATA frame too short ({len(payload)} bytes)")
     (n,) = struct.unpack_from("<I", payload)
     if len(payload) != 4 + 4 * n:
         raise ProtocolError(f"PROFILE_DATA frame has {len(payload)} bytes for {n} layers")
@@ -345,6 +417,8 @@ def decode_profile(payload: bytes) -> list[int]:
 
 
 def decode_layer(payload: bytes) -> tuple[int, bytes]:
+    if len(payload) < 8:
+        raise ProtocolError(f"LAYER frame too short ({len(payload)} bytes)")
     layer, nbytes = struct.unpack_from("<II", payload)
     if len(payload) != 8 + nbytes:
         raise ProtocolError(f"LAYER frame for layer {layer} has {len(payload) - 8} bytes, announces {nbytes}")
@@ -354,3 +428,13 @@ def decode_layer(payload: bytes) -> tuple[int, bytes]:
 def decode_error(payload: bytes) -> DeviceError:
     code = struct.unpack_from("<H", payload)[0] if len(payload) >= 2 else 0
     return DeviceError(code, payload[4:].decode("utf-8", "replace"))
+
+
+def frame_limit(info: DeviceInfo, info_bytes: int = 0) -> int:
+    """The longest payload the firmware behind `info` can send (tg_cmd_*.c): RESULT, a DUMP layer
+    (a layer output lives in the arena or the I/O buffers), PROFILE_DATA, a PONG echo of at most
+    its receive buffer, INFO again, or a small frame. Longer headers are false syncs."""
+    in_bytes = sum(t.padded for t in info.inputs)
+    out_bytes = sum(t.padded for t in info.outputs)
+    return max(16 + out_bytes, 8 + max(info.arena_bytes, in_bytes, out_bytes), 4 + 4 * info.num_layers,
+               info.rx_capacity, info_bytes, SMALL_FRAMES)

@@ -3,7 +3,8 @@
 A link is anything with `read(n) -> bytes` (returning what arrived within its own short timeout,
 possibly b"") and `write(data)`; pyserial objects, including `serial_for_url("socket://...")`,
 qualify. Every request waits against a deadline, skips stale replies (other seq numbers) and
-garbage, turns ERROR frames into DeviceError and a fault report into DeviceFault.
+garbage, turns ERROR frames into DeviceError and a fault report into DeviceFault. Nothing but
+ProtocolError (and its subclasses) comes out of a request, whatever the link carries.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ class Link(Protocol):
     def read(self, n: int) -> bytes: ...
 
     def write(self, data: bytes) -> int | None: ...
+
+
+# A frame whose bytes stop for this long is given up (a false sync, or a frame cut short), so the
+# frames behind it are scanned; the firmware does the same after TG_PROTO_BYTE_TIMEOUT_MS.
+STALL_SECONDS = 1.0
 
 
 class Session:
@@ -44,6 +50,7 @@ class Session:
 
     def receive(self, deadline: float, what: str) -> P.Frame:
         """The next frame with a good CRC, before `deadline` (time.monotonic())."""
+        last_rx = time.monotonic()
         while True:
             frame = self.decoder.next_frame()
             if frame is not None:
@@ -53,7 +60,11 @@ class Session:
             fault = self.decoder.fault_line()
             if fault:
                 raise P.DeviceFault(fault)
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if now - last_rx > STALL_SECONDS or now > deadline:
+                if self.decoder.drop_pending():
+                    continue
+            if now > deadline:
                 raise P.LinkTimeout(f"no {what} from the device within {self.timeout:.0f} s"
                                     + self._stray_hint())
             try:
@@ -68,6 +79,7 @@ class Session:
                                       + f" ({e})" + self._stray_hint()) from None
             if data:
                 self.decoder.feed(data)
+                last_rx = time.monotonic()
             elif self.on_exit is not None and (code := self.on_exit()) is not None:
                 raise P.ProtocolError(f"the target exited with status {code} while waiting for {what}"
                                       + self._stray_hint())
@@ -121,6 +133,7 @@ class Session:
             try:
                 frame = self.request(P.HELLO, b"", P.INFO, timeout=min(self.timeout, 5.0))
                 self.info = P.decode_info(frame.payload)
+                self.decoder.max_payload = P.frame_limit(self.info, len(frame.payload))
                 return self.info
             except (P.LinkTimeout, P.DeviceError) as e:  # line noise at connect: try again
                 last = e

@@ -2,7 +2,9 @@
 output bit-identical to the numpy reference.
 
 `inputs` may be arrays ([N, ...] per model input, or one sample), an .npy path, or None for
-seeded random inputs (tinygen.validate.make_inputs, the same ones `validate --host` uses).
+seeded random inputs (tinygen.validation.core.load_inputs, the same ones `validate --host` uses).
+Comparison, the first diverging layer and the mismatch report come from the validation core;
+this driver adds the handshake, the latency counts and the profile.
 
 Steps: handshake (refuse firmware built from other model source: the INFO model hash must equal
 sha256(DIR/model/<prefix>.c)[:8], and the tensor specs must match), send N seeded random (or
@@ -17,7 +19,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -25,8 +26,11 @@ from tinygen.boards import firmware_target, load_board
 from tinygen.device import protocol as P
 from tinygen.device.session import Session
 from tinygen.errors import TinygenError
+from tinygen.validation import core
+from tinygen.validation.core import Mismatch, Progress, first_diverging_layer
 
-Progress = Callable[[int, int], None]
+__all__ = ["DeviceValidationResult", "Mismatch", "ValidationResult", "check_handshake", "first_diverging_layer",
+           "validate"]
 
 
 @dataclass
@@ -42,46 +46,19 @@ class LayerProfile:
         return self.count / self.macs if self.macs else None
 
 
-@dataclass
-class Mismatch:
-    sample: int
-    output: str
-    n_diff: int
-    size: int
-    first_index: tuple[int, ...]
-    expected: int
-    got: int
-    layer: str = ""  # first diverging layer, "L1 conv1 (conv2d)"
-    layer_detail: str = ""
-
-    def describe(self) -> str:
-        s = (f"sample {self.sample} output '{self.output}': {self.n_diff} of {self.size} values differ, first at "
-             f"{list(self.first_index)}: expected {self.expected}, got {self.got}")
-        if self.layer:
-            s += f"; first diverging layer {self.layer}: {self.layer_detail}"
-        return s
-
-
-@dataclass
-class ValidationResult:
-    target: str  # what ran: "mps2-an386" or the port
-    board: str  # the board the firmware represents
+@dataclass(kw_only=True)
+class DeviceValidationResult(core.ValidationResult):
+    """target: what ran ("mps2-an386" or the port); board: the board the firmware represents."""
+    board: str
     emulated: bool
     unit: str  # "emulated instructions" or "cycles"
-    count: int
-    matched: int
     latencies: list[int]
     clock_hz: int
     info: P.DeviceInfo
     stack_peak: int = 0
     profile: list[LayerProfile] = field(default_factory=list)
-    mismatches: list[Mismatch] = field(default_factory=list)
     exit_code: int | None = None
     macs: int = 0
-
-    @property
-    def passed(self) -> bool:
-        return self.count > 0 and self.matched == self.count and not self.mismatches
 
     @property
     def latency(self) -> int | None:
@@ -91,10 +68,9 @@ class ValidationResult:
         return None if self.emulated or not self.clock_hz else count * 1e3 / self.clock_hz
 
     def summary_text(self) -> str:
-        verdict = "PASS" if self.passed else "FAIL"
         where = (f"QEMU {self.target} standing in for {self.board}" if self.emulated
                  else f"{self.board} on {self.target} at {self.clock_hz / 1e6:.0f} MHz")
-        lines = [f"validate: {verdict}, {self.matched}/{self.count} outputs bit-identical to the reference",
+        lines = [self.verdict_line(),
                  f"target: {where}; firmware {self.info.version}, model {self.info.prefix} {self.info.model_hash.hex()}"]
         if self.info.status_text and not self.emulated:
             lines.append("board bring-up: " + "; ".join(self.info.status_text))
@@ -120,10 +96,7 @@ class ValidationResult:
                 pm = f"{p.per_mac:.2f}" if p.per_mac is not None else "-"
                 lines.append(f"  {p.index:>3}  {p.name[:20]:<20} {p.op[:12]:<12} {p.count:>12,} "
                              f"{100 * p.count / total:>5.1f}% {p.macs:>10,} {pm:>11}")
-        for m in self.mismatches[:5]:
-            lines.append("MISMATCH " + m.describe())
-        if len(self.mismatches) > 5:
-            lines.append(f"... and {len(self.mismatches) - 5} more mismatching samples")
+        lines += self.mismatch_lines()
         return "\n".join(lines)
 
     def to_json(self) -> dict:
@@ -136,32 +109,6 @@ class ValidationResult:
                         for p in self.profile],
             "mismatches": [m.describe() for m in self.mismatches], "exit_code": self.exit_code,
         }
-
-
-# -- inputs ------------------------------------------------------------------------------------
-
-def _given_inputs(program, inputs) -> list[np.ndarray]:
-    arrays = [inputs] if isinstance(inputs, np.ndarray) else list(inputs)
-    if len(arrays) != len(program.inputs):
-        raise TinygenError(f"the model takes {len(program.inputs)} inputs, {len(arrays)} given")
-    out = []
-    for a, s in zip(arrays, program.inputs):
-        a = np.asarray(a)
-        if a.shape == tuple(s.shape[1:]):
-            a = a[None]
-        if a.shape[1:] != tuple(s.shape[1:]):
-            raise TinygenError(f"input {s.name!r} must have shape [N, {', '.join(map(str, s.shape[1:]))}], "
-                               f"got {list(a.shape)}")
-        if a.dtype != s.dtype:
-            raise TinygenError(f"input {s.name!r} must be {s.dtype} (quantize it first: program.quantize), got {a.dtype}")
-        out.append(a)
-    if len({a.shape[0] for a in out}) != 1:
-        raise TinygenError("all inputs must have the same number of samples")
-    return out
-
-
-def _as_list(x) -> list[np.ndarray]:
-    return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
 # -- checks ------------------------------------------------------------------------------------
@@ -185,33 +132,6 @@ def check_handshake(info: P.DeviceInfo, program) -> None:
             if tuple(a.shape) != tuple(b.shape) or np.dtype(a.dtype) != b.dtype:
                 raise TinygenError(f"{role} {a.name!r}: firmware has {b.dtype} {list(b.shape)}, "
                                    f"the model {a.dtype} {list(a.shape)}")
-
-
-def _diff(expected: np.ndarray, got: np.ndarray) -> tuple[int, tuple[int, ...], int, int]:
-    bad = np.argwhere(expected != got)
-    first = tuple(int(i) for i in bad[0])
-    return len(bad), first, int(expected[first]), int(got[first])
-
-
-def first_diverging_layer(program, sample_inputs: list[np.ndarray], layers: dict[int, bytes]) -> tuple[str, str]:
-    """Compare DUMP'ed layer outputs with the reference's, in execution order."""
-    from tinygen.reference import interpreter
-
-    env = interpreter.run(program.graph, sample_inputs, keep_all=True)
-    for idx, node in enumerate(program.graph.nodes):
-        ref = np.asarray(env[node.outputs[0]])[0]
-        raw = layers.get(idx)
-        label = f"L{idx} {node.name} ({node.op})"
-        if raw is None:
-            return label, "no dump received for this layer"
-        got = np.frombuffer(raw, dtype=ref.dtype.newbyteorder("<"))
-        if got.size != ref.size:
-            return label, f"device tensor has {got.size} values, reference {ref.size}"
-        got = got.astype(ref.dtype).reshape(ref.shape)
-        if not np.array_equal(got, ref):
-            n, first, e, g = _diff(ref, got)
-            return label, f"{n} of {ref.size} values differ, first at {list(first)}: expected {e}, got {g}"
-    return "", "every layer matches; the difference is in the output copy"
 
 
 # -- counts ------------------------------------------------------------------------------------
@@ -242,35 +162,23 @@ class _Converter:
 # -- the run -------------------------------------------------------------------------------------
 
 def _run_session(session: Session, program, arrays: list[np.ndarray], refs: list[np.ndarray], profile: bool,
-                 progress: Progress | None, target: str, board: str) -> ValidationResult:
+                 progress: Progress | None, target: str, board: str) -> DeviceValidationResult:
     info = session.hello()
     check_handshake(info, program)
     conv = _Converter(info)
     n = arrays[0].shape[0]
-    out_names = [s.name for s in program.outputs]
-    latencies, mismatches, matched, peak = [], [], 0, 0
-    for i in range(n):
-        sample = [a[i:i + 1] for a in arrays]
+    latencies, peak = [], [0]
+
+    def run_sample(i: int, sample: list[np.ndarray]) -> list[np.ndarray]:
         r = session.run(sample)
         if r.status != 0:
             raise TinygenError(f"the model's invoke returned {r.status} on sample {i}")
         latencies.append(conv(r.ticks))
-        peak = max(peak, r.stack_peak)
-        bad = None
-        for name, ref, got in zip(out_names, refs, r.outputs):
-            exp = ref[i:i + 1].reshape(got.shape)
-            if not np.array_equal(exp, got):
-                cnt, first, e, g = _diff(exp, got)
-                bad = Mismatch(i, name, cnt, exp.size, first, e, g)
-                break
-        if bad is None:
-            matched += 1
-        else:
-            dump = session.run(sample, P.DUMP)
-            bad.layer, bad.layer_detail = first_diverging_layer(program, sample, dump.layers or {})
-            mismatches.append(bad)
-        if progress:
-            progress(i + 1, n)
+        peak[0] = max(peak[0], r.stack_peak)
+        return r.outputs
+
+    matched, mismatches = core.check_samples(program, arrays, refs, run_sample,
+                                             lambda sample: session.run(sample, P.DUMP).layers or {}, progress)
     layers = []
     if profile and n:
         r = session.run([a[0:1] for a in arrays], P.PROFILE)
@@ -281,8 +189,9 @@ def _run_session(session: Session, program, arrays: list[np.ndarray], refs: list
     macs = _total_macs(program)
     if not conv.emulated:
         board = info.target  # what the board actually runs, as the firmware reports it
-    return ValidationResult(target, board, conv.emulated, conv.unit, n, matched, latencies, info.clock_hz, info,
-                            peak, layers, mismatches, None, macs)
+    return DeviceValidationResult(target=target, count=n, matched=matched, mismatches=mismatches, board=board,
+                                  emulated=conv.emulated, unit=conv.unit, latencies=latencies, clock_hz=info.clock_hz,
+                                  info=info, stack_peak=peak[0], profile=layers, exit_code=None, macs=macs)
 
 
 def _total_macs(program) -> int:
@@ -294,20 +203,14 @@ def _total_macs(program) -> int:
 def validate(program, *, qemu: bool = False, port: str | None = None, inputs=None, count: int = 10, seed: int = 0,
              profile: bool = False, progress: Progress | None = None, board: str | None = None,
              emulator: str | None = None, baud: int = 115200, timeout: float = 20.0,
-             rebuild: bool = False) -> ValidationResult:
+             rebuild: bool = False) -> DeviceValidationResult:
     """Validate `program` (a tinygen.Program) on QEMU (qemu=True) or a board on `port`."""
     if qemu == (port is not None):
         raise TinygenError("choose exactly one target: qemu=True or port=...")
-    if inputs is None or isinstance(inputs, (str, Path)):
-        # The same seeded inputs (or .npy loading and quantization) as host validation.
-        from tinygen.validate import make_inputs
-
-        arrays = make_inputs(program, count, seed, inputs)
-    else:
-        arrays = _given_inputs(program, inputs)
+    arrays = core.load_inputs(program, inputs, count, seed)  # the same ones as host validation
     if arrays[0].shape[0] == 0:
         raise TinygenError("no inputs to validate (count is 0)")
-    refs = [np.asarray(r) for r in _as_list(program.reference(*arrays))]
+    refs = [np.asarray(r) for r in core.as_list(program.reference(*arrays))]
     board_name = board or program.board
     if qemu:
         return _validate_qemu(program, board_name, emulator, arrays, refs, profile, progress, timeout, rebuild)
@@ -352,3 +255,6 @@ def _validate_port(program, board_name, port, baud, arrays, refs, profile, progr
         return _run_session(session, program, arrays, refs, profile, progress, port, board.name)
     finally:
         link.close()
+
+
+ValidationResult = DeviceValidationResult  # the name callers of this driver know

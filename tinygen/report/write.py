@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tinygen.report import make_report, render_text, timeline_svg
+from tinygen.report.make import make_report
+from tinygen.report.svg import timeline_svg
+from tinygen.report.text import render_text
 
 
 def write_report(out_dir: Path, graph, plan, gen, board: str, seconds: float | None = None,
