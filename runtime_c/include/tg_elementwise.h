@@ -1,6 +1,7 @@
 #ifndef TG_ELEMENTWISE_H
 #define TG_ELEMENTWISE_H
 #include "tg_types.h"
+#include "tg_fixedpoint.h"
 
 /* int8 elementwise add and mul with broadcasting. Both kernels write the output densely as
  * [out_n][out_h][out_w][out_c] (NHWC; a [N][F] tensor is [N][1][1][F]) and read input k at
@@ -32,6 +33,34 @@ typedef struct {
     int32_t in2_sn, in2_sh, in2_sw, in2_sc;
     int32_t input1_offset, input2_offset, output_offset, multiplier, shift, act_min, act_max;
 } tg_mul_params;
+
+/* The loops of add (sign 1) and sub (sign -1), shared by their kernels. */
+static inline int32_t tg_add_scaled(int32_t x, int32_t offset, int32_t left_shift, int32_t m, int32_t shift)
+{
+    return tg_requantize(tg_sat32((int64_t)(x + offset) * ((int64_t)1 << left_shift)), m, shift);
+}
+
+static inline void tg_add_sub_s8(const tg_add_params *p, const int8_t *input1, const int8_t *input2,
+                                 int8_t *output, int32_t sign)
+{
+    for (int32_t n = 0; n < p->out_n; ++n) {
+        for (int32_t h = 0; h < p->out_h; ++h) {
+            for (int32_t w = 0; w < p->out_w; ++w) {
+                const int8_t *in1 = input1 + n * p->in1_sn + h * p->in1_sh + w * p->in1_sw;
+                const int8_t *in2 = input2 + n * p->in2_sn + h * p->in2_sh + w * p->in2_sw;
+                for (int32_t c = 0; c < p->out_c; ++c) {
+                    const int32_t a = tg_add_scaled(in1[c * p->in1_sc], p->input1_offset, p->left_shift,
+                                                    p->input1_multiplier, p->input1_shift);
+                    const int32_t b = tg_add_scaled(in2[c * p->in2_sc], p->input2_offset, p->left_shift,
+                                                    p->input2_multiplier, p->input2_shift);
+                    *output++ = (int8_t)tg_requantize_clamp(tg_sat32((int64_t)a + (int64_t)sign * b),
+                                                            p->output_multiplier, p->output_shift,
+                                                            p->output_offset, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+}
 
 void tg_add_s8_ref(const tg_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 void tg_sub_s8_ref(const tg_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ops.base import KernelCall, OpDef, reference_kernel, register
-from tinygen.ops.common import conv_out_size, pad_nhwc, pool_out_hw, windows
+from tinygen.ops.common import pad_nhwc, pool_out_hw, windows
 
 
 @dataclass(frozen=True)

@@ -166,28 +166,20 @@ def _two_operand_inputs(ctx: TflImport, op: TflOp) -> tuple[list[str], tuple[flo
     return names, ctx.qp(op.inputs[0]), ctx.qp(op.inputs[1])
 
 
-@handles("ADD", max_version=5)
-def add(ctx: TflImport, op: TflOp) -> None:
-    names, (s1, z1), (s2, z2) = _two_operand_inputs(ctx, op)
-    s_out, zp_out = ctx.qp(op.outputs[0])
-    lo, hi = act_range(ctx, op.options.fusedActivationFunction if op.options is not None else 0, op.outputs[0])
-    ctx.emit("add", names, [ctx.out(op.outputs[0])], add_params(s1, z1, s2, z2, s_out, zp_out, lo, hi, mode="tflm"))
+def _two_operand(op_name: str, make_params):
+    """ADD, SUB, MUL: TFLM prepares their multipliers from the three scales (tinygen/quant/params.py)."""
+    def handler(ctx: TflImport, op: TflOp) -> None:
+        names, (s1, z1), (s2, z2) = _two_operand_inputs(ctx, op)
+        s_out, zp_out = ctx.qp(op.outputs[0])
+        lo, hi = act_range(ctx, op.options.fusedActivationFunction if op.options is not None else 0, op.outputs[0])
+        attrs = make_params(s1, z1, s2, z2, s_out, zp_out, lo, hi, mode="tflm")
+        ctx.emit(op_name, names, [ctx.out(op.outputs[0])], attrs)
+    return handler
 
 
-@handles("SUB", max_version=3)
-def sub(ctx: TflImport, op: TflOp) -> None:
-    names, (s1, z1), (s2, z2) = _two_operand_inputs(ctx, op)
-    s_out, zp_out = ctx.qp(op.outputs[0])
-    lo, hi = act_range(ctx, op.options.fusedActivationFunction if op.options is not None else 0, op.outputs[0])
-    ctx.emit("sub", names, [ctx.out(op.outputs[0])], add_params(s1, z1, s2, z2, s_out, zp_out, lo, hi, mode="tflm"))
-
-
-@handles("MUL", max_version=7)
-def mul(ctx: TflImport, op: TflOp) -> None:
-    names, (s1, z1), (s2, z2) = _two_operand_inputs(ctx, op)
-    s_out, zp_out = ctx.qp(op.outputs[0])
-    lo, hi = act_range(ctx, op.options.fusedActivationFunction if op.options is not None else 0, op.outputs[0])
-    ctx.emit("mul", names, [ctx.out(op.outputs[0])], mul_params(s1, z1, s2, z2, s_out, zp_out, lo, hi, mode="tflm"))
+handles("ADD", max_version=5)(_two_operand("add", add_params))
+handles("SUB", max_version=3)(_two_operand("sub", add_params))  # SUB's attributes are ADD's (ops/sub.py)
+handles("MUL", max_version=7)(_two_operand("mul", mul_params))
 
 
 def _pool_geometry(ctx: TflImport, op: TflOp):
