@@ -30,7 +30,7 @@ def cmd_build(args) -> int:
 
     program = build(args.model, board=args.board, out_dir=args.output, input_shape=args.input_shape,
                     trust_pickle=args.trust_pickle, dump_dir=args.dump_dir, progress=_progress,
-                    calibration=args.calibration)
+                    calibration=args.calibration, name=args.name)
     rep = program.report
     text = program.out_dir / "report.txt"
     if text.exists():
@@ -107,6 +107,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--trust-pickle", action="store_true", help="allow torch.save pickles (runs code from the file)")
     b.add_argument("--calibration", type=Path,
                    help="float32 .npy of [N, *input shape] samples to quantize a float Keras model (.keras/.h5) to int8")
+    b.add_argument("--name", help="C symbol prefix of the model library (<name>_invoke, <name>.h; default: "
+                   "from the model file name); give each model of one firmware its own")
     b.add_argument("--dump-dir", type=Path, help="write the graph after every stage here")
     b.add_argument("--emulate", action="store_true",
                    help="build the firmware for the board's QEMU stand-in (same model code and flags, real memory limits)")

@@ -81,8 +81,14 @@ def lower_model(graph: Graph, source: str, dump_dir: Path | None = None) -> Grap
 
 def build(model: Any, board: str = "host", out_dir: str | Path | None = None, *, input_shape=None,
           trust_pickle: bool = False, dump_dir: str | Path | None = None,
-          progress: Callable[[str], None] = _quiet, calibration=None, emulate: bool = False) -> Program:
+          progress: Callable[[str], None] = _quiet, calibration=None, emulate: bool = False,
+          name: str | None = None) -> Program:
+    """`name` sets the C symbol prefix of the model library (<name>_invoke, <name>.h)."""
     t0 = time.perf_counter()
+    if name is not None:
+        from tinygen.codegen.generate import model_prefix
+
+        model_prefix(name)  # refuse a bad name before any work
     progress("importing model")
     float_graph, model_name = import_any(model, input_shape, trust_pickle, calibration)
     out_dir = Path(out_dir) if out_dir is not None else Path("build") / Path(model_name).stem
@@ -92,7 +98,7 @@ def build(model: Any, board: str = "host", out_dir: str | Path | None = None, *,
     progress("scheduling and planning memory")
     graph, plan = plan_with_schedule(graph)
     progress("generating C")
-    gen = generate(graph, plan, source)
+    gen = generate(graph, plan, source, name=name)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}")
