@@ -153,4 +153,7 @@ def _build_firmware(tmp: Path, graph: Graph, plan, gen, board_name: str, progres
     report["firmware"] = fw.to_json()
     (tmp / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
     check_fit(report, board.ram_bytes, board.flash_bytes)
+    from tinygen.compile.example import write_example
+
+    write_example(tmp, graph, gen.prefix, board, max(fw.stack_reserved, 4096))
     return report
