@@ -41,6 +41,22 @@ def cmd_build(args) -> int:
     return 0
 
 
+def cmd_analyze(args) -> int:
+    from tinygen.pipeline import analyze
+
+    rep = analyze(args.model, args.board, args.output, input_shape=args.input_shape, trust_pickle=args.trust_pickle,
+                  calibration=args.calibration, name=args.name, progress=_progress)
+    out = Path(args.output) if args.output else None
+    text = (out or Path("build") / Path(args.model).stem / "analysis") / "report.txt"
+    print(text.read_text().rstrip())
+    if not rep["fits"]:
+        print(f"tinygen: does not fit {args.board} (estimate); report in {text.parent}", file=sys.stderr)
+        return 1
+    print(f"fits {args.board} (estimate): SRAM {rep['sram_bytes']:,} of {rep['sram_capacity_bytes']:,} B, "
+          f"flash {rep['flash_bytes']:,} of {rep['flash_capacity_bytes']:,} B; report in {text.parent}")
+    return 0
+
+
 def cmd_validate(args) -> int:
     import tinygen
     from tinygen.validate import tty_progress, validate_host
@@ -113,6 +129,16 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--emulate", action="store_true",
                    help="build the firmware for the board's QEMU stand-in (same model code and flags, real memory limits)")
     b.set_defaults(fn=cmd_build)
+
+    a = sub.add_parser("analyze", help="fit report from estimates (no compiler needed, seconds); written even when it does not fit")
+    a.add_argument("model", help="model file, as for build")
+    a.add_argument("--board", required=True, help="target board; see `tinygen boards`")
+    a.add_argument("-o", "--output", type=Path, help="report directory (default build/<model stem>/analysis)")
+    a.add_argument("--input-shape", type=_shape, help="input shape when the file does not record it")
+    a.add_argument("--trust-pickle", action="store_true", help="allow torch.save pickles (runs code from the file)")
+    a.add_argument("--calibration", type=Path, help="float32 .npy samples to quantize a float Keras model")
+    a.add_argument("--name", help="C symbol prefix, as for build")
+    a.set_defaults(fn=cmd_analyze)
 
     v = sub.add_parser("validate", help="run inputs through the built program and the reference; exit 1 on any difference")
     where = v.add_mutually_exclusive_group(required=True)

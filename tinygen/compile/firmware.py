@@ -35,7 +35,7 @@ import jinja2
 from tinygen import __version__
 from tinygen.boards import Board, QemuSpec, firmware_target
 from tinygen.compile.sizes import ImageSizes, StackReport, elf_sizes, forbidden_symbols, worst_case_stack
-from tinygen.errors import TinygenError, ToolchainError
+from tinygen.errors import FitError, TinygenError, ToolchainError
 from tinygen.paths import BOARDS, RUNTIME_C, TEMPLATES
 
 INSTALL_HINT = "sudo apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi make"
@@ -189,7 +189,7 @@ def _fail(target: str, proc: subprocess.CompletedProcess, limits: Board) -> None
     over = re.findall(r"region `(\w+)' overflowed by (\d+) bytes", err)
     if over:
         what = ", ".join(f"{r} by {int(n)} bytes" for r, n in over)
-        raise TinygenError(f"firmware for {target} does not fit {limits.name} "
+        raise FitError(f"firmware for {target} does not fit {limits.name} "
                            f"(flash {limits.flash_bytes} B, RAM {limits.ram_bytes} B): overflows {what}")
     lines = [ln for ln in err.strip().splitlines() if ln.strip()]
     raise ToolchainError(f"firmware build for {target} failed:\n" + "\n".join(lines[-25:]))
