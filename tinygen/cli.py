@@ -26,7 +26,10 @@ def _progress(msg: str) -> None:
 
 
 def cmd_build(args) -> int:
+    from tinygen.boards import board_name
     from tinygen.pipeline import build
+
+    args.board = board_name(args.board, allow_host=True)  # before any import work
 
     program = build(args.model, board=args.board, out_dir=args.output, input_shape=args.input_shape,
                     trust_pickle=args.trust_pickle, dump_dir=args.dump_dir, progress=_progress,
@@ -42,7 +45,10 @@ def cmd_build(args) -> int:
 
 
 def cmd_analyze(args) -> int:
+    from tinygen.boards import board_name
     from tinygen.pipeline import analyze
+
+    args.board = board_name(args.board)
 
     rep = analyze(args.model, args.board, args.output, input_shape=args.input_shape, trust_pickle=args.trust_pickle,
                   calibration=args.calibration, name=args.name, progress=_progress)
@@ -99,13 +105,9 @@ def cmd_flash(args) -> int:
 
 
 def cmd_boards(args) -> int:
-    try:
-        from tinygen.boards import list_boards
-    except ImportError:
-        print("host")
-        return 0
-    for name in list_boards():
-        print(name)
+    from tinygen.boards import boards_table
+
+    print(boards_table())
     return 0
 
 

@@ -85,10 +85,14 @@ def build(model: Any, board: str = "host", out_dir: str | Path | None = None, *,
           name: str | None = None) -> Program:
     """`name` sets the C symbol prefix of the model library (<name>_invoke, <name>.h)."""
     t0 = time.perf_counter()
+    if board != "host":  # refuse a bad board or name before any work
+        from tinygen.boards import board_name
+
+        board = board_name(board, allow_host=True)
     if name is not None:
         from tinygen.codegen.generate import model_prefix
 
-        model_prefix(name)  # refuse a bad name before any work
+        model_prefix(name)
     progress("importing model")
     float_graph, model_name = import_any(model, input_shape, trust_pickle, calibration)
     out_dir = Path(out_dir) if out_dir is not None else Path("build") / Path(model_name).stem
