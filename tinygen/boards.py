@@ -186,11 +186,50 @@ def list_boards(kind: str | None = None) -> list[str]:
     return [n for n in names if load_board(n).kind == kind]
 
 
+def board_name(name: str, allow_host: bool = False) -> str:
+    """The board file's name for `name`, case-insensitive ("F746ZG" -> "f746zg"); an unknown name
+    raises with the closest known one ("did you mean")."""
+    import difflib
+
+    known = list_boards() + (["host"] if allow_host else [])
+    by_lower = {n.lower(): n for n in known}
+    key = name.strip().lower()
+    if key in by_lower:
+        return by_lower[key]
+    close = difflib.get_close_matches(key, list(by_lower), n=1, cutoff=0.5)
+    hint = f"did you mean {by_lower[close[0]]!r}? " if close else ""
+    raise TinygenError(f"unknown board {name!r}; {hint}known boards: {', '.join(known)} (see `tinygen boards`)")
+
+
 def load_board(name: str) -> Board:
-    path = BOARDS / f"{name}.toml"
-    if not path.is_file():
-        raise TinygenError(f"unknown board {name!r}; known boards: {', '.join(list_boards())}")
-    return _parse(path)
+    return _parse(BOARDS / f"{board_name(name)}.toml")
+
+
+def boards_table() -> str:
+    """`tinygen boards`: real boards, then the QEMU stand-ins, one row each."""
+    def fmt(n: int) -> str:
+        return f"{n // 1024} KB" if n < 1 << 20 else f"{n // (1 << 20)} MB"
+
+    rows = {"board": [], "emulator": []}
+    for name in list_boards():
+        b = load_board(name)
+        stand_ins = ", ".join(x for x in (b.emulator, *b.alt_emulators) if x)
+        rows[b.kind].append([b.name, b.description.split("(")[-1].split(",")[0].rstrip(")") if b.kind == "board" else b.qemu.machine,
+                             b.core, f"{b.clock_hz // 1_000_000} MHz", fmt(b.ram_bytes), fmt(b.flash_bytes),
+                             b.console.uart + (f" {b.console.tx}/{b.console.rx}" if b.console.tx else ""),
+                             stand_ins if b.kind == "board" else f"for {b.stands_in_for}" if b.stands_in_for else "-",
+                             ", ".join(b.flasher.tools) or "-"])
+    head = ["name", "MCU", "core", "clock", "SRAM", "flash", "console", "QEMU stand-in", "flash tools"]
+    out = []
+    for title, kind, h in (("Boards", "board", head), ("QEMU stand-ins (emulation only)", "emulator",
+                                                        head[:1] + ["machine"] + head[2:7] + ["stands in", "flash tools"])):
+        table = [h] + rows[kind]
+        widths = [max(len(r[i]) for r in table) for i in range(len(h))]
+        out.append(title + ":")
+        out += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in table]
+        out.append("")
+    out.append("host: builds a shared library for this machine (tinygen build --board host)")
+    return "\n".join(out)
 
 
 def firmware_target(board: str | Board, emulate: bool = False, emulator: str | None = None) -> tuple[Board, Board]:

@@ -26,11 +26,14 @@ def _progress(msg: str) -> None:
 
 
 def cmd_build(args) -> int:
+    from tinygen.boards import board_name
     from tinygen.pipeline import build
+
+    args.board = board_name(args.board, allow_host=True)  # before any import work
 
     program = build(args.model, board=args.board, out_dir=args.output, input_shape=args.input_shape,
                     trust_pickle=args.trust_pickle, dump_dir=args.dump_dir, progress=_progress,
-                    calibration=args.calibration, emulate=args.emulate, kernels=args.kernels)
+                    calibration=args.calibration, emulate=args.emulate, kernels=args.kernels, name=args.name)
     rep = program.report
     text = program.out_dir / "report.txt"
     if text.exists():
@@ -38,6 +41,25 @@ def cmd_build(args) -> int:
     print(f"built {program.out_dir} for {program.board}: arena {rep.get('arena_bytes')} B "
           f"(lower bound {rep.get('peak_lower_bound_bytes')} B), weights {rep.get('weight_bytes')} B, "
           f"{rep.get('macs')} MACs, in {rep.get('build_seconds')} s")
+    return 0
+
+
+def cmd_analyze(args) -> int:
+    from tinygen.boards import board_name
+    from tinygen.pipeline import analyze
+
+    args.board = board_name(args.board)
+
+    rep = analyze(args.model, args.board, args.output, input_shape=args.input_shape, trust_pickle=args.trust_pickle,
+                  calibration=args.calibration, name=args.name, progress=_progress)
+    out = Path(args.output) if args.output else None
+    text = (out or Path("build") / Path(args.model).stem / "analysis") / "report.txt"
+    print(text.read_text().rstrip())
+    if not rep["fits"]:
+        print(f"tinygen: does not fit {args.board} (estimate); report in {text.parent}", file=sys.stderr)
+        return 1
+    print(f"fits {args.board} (estimate): SRAM {rep['sram_bytes']:,} of {rep['sram_capacity_bytes']:,} B, "
+          f"flash {rep['flash_bytes']:,} of {rep['flash_capacity_bytes']:,} B; report in {text.parent}")
     return 0
 
 
@@ -83,13 +105,9 @@ def cmd_flash(args) -> int:
 
 
 def cmd_boards(args) -> int:
-    try:
-        from tinygen.boards import list_boards
-    except ImportError:
-        print("host")
-        return 0
-    for name in list_boards():
-        print(name)
+    from tinygen.boards import boards_table
+
+    print(boards_table())
     return 0
 
 
@@ -107,6 +125,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--trust-pickle", action="store_true", help="allow torch.save pickles (runs code from the file)")
     b.add_argument("--calibration", type=Path,
                    help="float32 .npy of [N, *input shape] samples to quantize a float Keras model (.keras/.h5) to int8")
+    b.add_argument("--name", help="C symbol prefix of the model library (<name>_invoke, <name>.h; default: "
+                   "from the model file name); give each model of one firmware its own")
     b.add_argument("--dump-dir", type=Path, help="write the graph after every stage here")
     b.add_argument("--kernels", choices=["auto", "ref"], default="auto",
                    help="auto: the fastest kernel variant each layer supports (default); ref: reference kernels "
@@ -114,6 +134,16 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--emulate", action="store_true",
                    help="build the firmware for the board's QEMU stand-in (same model code and flags, real memory limits)")
     b.set_defaults(fn=cmd_build)
+
+    a = sub.add_parser("analyze", help="fit report from estimates (no compiler needed, seconds); written even when it does not fit")
+    a.add_argument("model", help="model file, as for build")
+    a.add_argument("--board", required=True, help="target board; see `tinygen boards`")
+    a.add_argument("-o", "--output", type=Path, help="report directory (default build/<model stem>/analysis)")
+    a.add_argument("--input-shape", type=_shape, help="input shape when the file does not record it")
+    a.add_argument("--trust-pickle", action="store_true", help="allow torch.save pickles (runs code from the file)")
+    a.add_argument("--calibration", type=Path, help="float32 .npy samples to quantize a float Keras model")
+    a.add_argument("--name", help="C symbol prefix, as for build")
+    a.set_defaults(fn=cmd_analyze)
 
     v = sub.add_parser("validate", help="run inputs through the built program and the reference; exit 1 on any difference")
     where = v.add_mutually_exclusive_group(required=True)

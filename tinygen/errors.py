@@ -20,3 +20,7 @@ class QuantizationError(TinygenError):
 
 class ToolchainError(TinygenError):
     """A compiler, emulator or flashing tool is missing or failed."""
+
+
+class FitError(TinygenError):
+    """The model does not fit the board's SRAM or flash (the build still writes its report)."""

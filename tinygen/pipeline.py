@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from tinygen.version import __version__
 from tinygen.codegen import generate
-from tinygen.errors import TinygenError
+from tinygen.errors import FitError, TinygenError
 from tinygen.ir import serialize
 from tinygen.ir.graph import Graph
 from tinygen.ir.verify import verify
@@ -93,9 +93,18 @@ def _check_params(graph: Graph, source: str) -> None:
 def build(model: Any, board: str = "host", out_dir: str | Path | None = None, *, input_shape=None,
           trust_pickle: bool = False, dump_dir: str | Path | None = None,
           progress: Callable[[str], None] = _quiet, calibration=None, emulate: bool = False,
-          kernels: str = "auto") -> Program:
-    """`kernels="ref"` builds with every layer on its reference kernel (for bisecting)."""
+          kernels: str = "auto", name: str | None = None) -> Program:
+    """`kernels="ref"` builds with every layer on its reference kernel (for bisecting); `name` sets the
+    C symbol prefix of the model library (<name>_invoke, <name>.h)."""
     t0 = time.perf_counter()
+    if board != "host":  # refuse a bad board or name before any work
+        from tinygen.boards import board_name
+
+        board = board_name(board, allow_host=True)
+    if name is not None:
+        from tinygen.codegen.generate import model_prefix
+
+        model_prefix(name)
     progress("importing model")
     float_graph, model_name = import_any(model, input_shape, trust_pickle, calibration)
     out_dir = Path(out_dir) if out_dir is not None else Path("build") / Path(model_name).stem
@@ -112,7 +121,7 @@ def build(model: Any, board: str = "host", out_dir: str | Path | None = None, *,
     progress("scheduling and planning memory")
     graph, plan = plan_with_schedule(graph)
     progress("generating C")
-    gen = generate(graph, plan, source)
+    gen = generate(graph, plan, source, name=name)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}")
@@ -132,11 +141,70 @@ def build(model: Any, board: str = "host", out_dir: str | Path | None = None, *,
         if out_dir.exists():
             shutil.rmtree(out_dir)
         tmp.rename(out_dir)
+    except FitError as e:
+        _keep_report_only(tmp, out_dir, str(e))
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     program = Program(out_dir, graph, gen.prefix, board, report)
     return program
+
+
+REPORT_FILES = ("report.json", "report.txt", "memory_timeline.svg", "memory_timeline.png")
+
+
+def _keep_report_only(tmp: Path, out_dir: Path, message: str) -> None:
+    """A model that does not fit: out_dir gets the fit report (and nothing that looks like a
+    build: no tinygen.json, so `tinygen load/validate` refuse it)."""
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    for name in REPORT_FILES:
+        if (tmp / name).exists():
+            (tmp / name).rename(out_dir / name)
+    shutil.rmtree(tmp, ignore_errors=True)
+    with (out_dir / "report.txt").open("a") as f:
+        f.write("\n" + message + "\n")
+
+
+def analyze(model: Any, board: str, out_dir: str | Path | None = None, *, input_shape=None,
+            trust_pickle: bool = False, calibration=None, name: str | None = None,
+            progress: Callable[[str], None] = _quiet) -> dict:
+    """Fit report from estimates, without compiling anything: import, lower, plan and generate,
+    then write report.json/.txt and the timeline to out_dir whether or not the model fits.
+    Returns the report; report["fits"] says whether it fits and report["fit_message"] why not."""
+    from tinygen.boards import load_board
+    from tinygen.report import check_fit
+
+    b = load_board(board)
+    if name is not None:
+        from tinygen.codegen.generate import model_prefix
+
+        model_prefix(name)
+    t0 = time.perf_counter()
+    progress("importing model")
+    float_graph, model_name = import_any(model, input_shape, trust_pickle, calibration)
+    # beside a build of the same model, never over it
+    out_dir = Path(out_dir) if out_dir is not None else Path("build") / Path(model_name).stem / "analysis"
+    progress("lowering to integer ops")
+    graph = lower_model(float_graph, model_name)
+    graph = select_kernels(graph, target_of(b))
+    progress("scheduling and planning memory")
+    graph, plan = plan_with_schedule(graph)
+    gen = generate(graph, plan, model_name, name=name)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = write_report(out_dir, graph, plan, gen, b.name, time.perf_counter() - t0, b.ram_bytes, b.flash_bytes)
+    try:
+        check_fit(report, b.ram_bytes, b.flash_bytes)
+        report["fits"], report["fit_message"] = True, ""
+    except FitError as e:
+        report["fits"], report["fit_message"] = False, str(e)
+    (out_dir / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    if not report["fits"]:
+        with (out_dir / "report.txt").open("a") as f:
+            f.write("\n" + report["fit_message"] + "\n")
+    return report
 
 
 def _build_firmware(tmp: Path, graph: Graph, plan, gen, board_name: str, progress, t0: float,
@@ -167,4 +235,7 @@ def _build_firmware(tmp: Path, graph: Graph, plan, gen, board_name: str, progres
     report["firmware"] = fw.to_json()
     (tmp / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
     check_fit(report, board.ram_bytes, board.flash_bytes)
+    from tinygen.compile.example import write_example
+
+    write_example(tmp, graph, gen.prefix, board, max(fw.stack_reserved, 4096))
     return report

@@ -25,7 +25,15 @@ def test_mobilenet_v2_does_not_fit_f446re_sram(tmp_path):
     msg = str(err.value)
     assert "does not fit board f446re" in msg and "SRAM" in msg and "over by" in msg
     assert "131,072" in msg  # the F446RE's 128 KB, stated
-    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.partial*"))
+    # the failed fit leaves its report (with what to do), but nothing that looks like a build
+    out = tmp_path / "out"
+    names = sorted(p.name for p in out.iterdir() if p.name != "memory_timeline.png")  # PNG with rsvg-convert
+    assert names == ["memory_timeline.svg", "report.json", "report.txt"]
+    assert not list(tmp_path.glob(".out.partial*"))
+    text = (out / "report.txt").read_text()
+    assert "does not fit board f446re" in text and "try: fewer channels or a lower resolution" in text
+    with pytest.raises(TinygenError):
+        tinygen.load(out)
 
 
 def test_same_model_fits_f746zg_with_elf_sizes(tmp_path):

@@ -102,7 +102,9 @@ def test_text_and_svg_are_deterministic():
     assert arena.split()[1:3] == [f"{plan.arena_bytes:,}", "B"] and f"lower bound {plan.lower_bound:,} B" in arena
     assert f"of {128 * 1024:,} B (" in text and "[estimate]" in text
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
-    assert svg.count("<rect") == len(plan.buffers) + 1  # one per buffer plus the frame
+    assert svg.count('class="buffer"') == len(plan.buffers)  # one per arena buffer
+    assert svg.count('class="io"') == len(set(g.inputs + g.outputs))  # caller I/O buffers drawn too
+    assert "peak L" in svg and "caller I/O buffer" in svg  # peak marked, legend
     assert f"arena {plan.arena_bytes:,} B" in svg and f"lower bound {plan.lower_bound:,} B" in svg
 
 

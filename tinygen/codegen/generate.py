@@ -16,9 +16,12 @@ import numpy as np
 from tinygen.version import __version__
 from tinygen.codegen.cformat import c_array, c_float, c_ident, c_int
 from tinygen.codegen.cstruct import struct_fields
+from tinygen.codegen.local_symbols import global_symbols, local_types_header
+from tinygen.errors import TinygenError
 from tinygen.ir.graph import Graph
 from tinygen.ops.base import CArray, Kernel, KernelCall, get
 from tinygen.paths import RUNTIME_INCLUDE, RUNTIME_KERNELS, TEMPLATES
+from tinygen.plan.liveness import ALIGN
 from tinygen.plan.memory_plan import MemoryPlan
 
 
@@ -41,13 +44,17 @@ class GeneratedModel:
     weight_bytes: int
     macs: int
     layers: list[LayerInfo] = field(default_factory=list)
+    local_symbols: list[str] = field(default_factory=list)  # kernel globals renamed <prefix>_tg_* (local_symbols.py)
 
     def write(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         for name, text in self.files.items():
             (directory / name).write_text(text)
         for src in self.runtime_files:
-            (directory / src.name).write_bytes(src.read_bytes())
+            if src.name == "tg_types.h":
+                (directory / src.name).write_text(local_types_header(src.read_text(), self.prefix, self.local_symbols))
+            else:
+                (directory / src.name).write_bytes(src.read_bytes())
 
 
 def _with_includes(headers: list[str]) -> list[str]:
@@ -79,7 +86,11 @@ def _spec(graph: Graph, name: str, role: str, index: int) -> dict:
     return {
         "role": role, "index": index, "dtype": t.dtype.value, "ctype": t.dtype.ctype,
         "shape": list(t.shape), "layout": "NHWC" if len(t.shape) == 4 else "",
-        "size": t.size, "scale": c_float(q.scale[0]) if q else "1.0", "zero_point": q.zero_point[0] if q else 0,
+        "size": t.size, "bytes": t.nbytes, "scale": c_float(q.scale[0]) if q else "1.0",
+        "zero_point": q.zero_point[0] if q else 0,
+        # quantize/dequantize helpers only for affine integer tensors (not float or bit-packed)
+        "qmin": (q.qmin if q else -128) if t.dtype.value in ("int8", "uint8", "int16") else None,
+        "qmax": (q.qmax if q else 127) if t.dtype.value in ("int8", "uint8", "int16") else None,
     }
 
 
@@ -126,8 +137,20 @@ def _check_fields(node, kernel: Kernel, call: KernelCall) -> None:
                          f"the struct: {'; '.join(problems)}")
 
 
-def generate(graph: Graph, plan: MemoryPlan, source: str = "") -> GeneratedModel:
-    prefix = c_ident(graph.name).lower()
+ARENA_ALIGN = ALIGN  # a caller's arena must be aligned like every planned offset
+
+
+def model_prefix(name: str, where: str = "--name") -> str:
+    """The C symbol prefix of a model library: a C identifier, lower case."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,40}", name) or name.lower().startswith("tg_"):
+        raise TinygenError(f"{where} {name!r} is not a usable symbol prefix: use a C identifier of up to 41 "
+                           "letters, digits and underscores, not starting with a digit or tg_ (e.g. kws_model)")
+    return name.lower()
+
+
+def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None = None) -> GeneratedModel:
+    """`name` sets the symbol prefix (<name>_invoke, ...); by default the graph's name."""
+    prefix = model_prefix(name) if name else c_ident(graph.name).lower()
     exprs: dict[str, str] = {}
     for i, name in enumerate(graph.inputs):
         exprs[name] = f"input{i}"
@@ -223,7 +246,7 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "") -> GeneratedModel
     ctx = {
         "version": __version__, "source": source or graph.name, "prefix": prefix, "PREFIX": prefix.upper(),
         "guard": f"TG_{prefix.upper()}_H", "layers": layers, "arena_tensors": arena_tensors,
-        "arena_bytes": plan.arena_bytes, "lower_bound": plan.lower_bound, "weight_bytes": weight_bytes,
+        "arena_bytes": plan.arena_bytes, "arena_align": ARENA_ALIGN, "lower_bound": plan.lower_bound, "weight_bytes": weight_bytes,
         "macs": macs, "headers": sorted(headers), "scratch_checks": scratch_checks, "inputs": ins, "outputs": outs, "signature": signature, "call_args": call_args,
     }
     env = _env()
@@ -236,4 +259,4 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "") -> GeneratedModel
     for src in sources:
         wanted += re.findall(r'#include "([^"]+)"', src.read_text())
     runtime = [RUNTIME_INCLUDE / h for h in _with_includes(wanted)] + sources
-    return GeneratedModel(prefix, files, runtime, weight_bytes, macs, infos)
+    return GeneratedModel(prefix, files, runtime, weight_bytes, macs, infos, global_symbols(sources))

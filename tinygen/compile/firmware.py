@@ -35,7 +35,7 @@ import jinja2
 from tinygen.version import __version__
 from tinygen.boards import Board, QemuSpec, firmware_target
 from tinygen.compile.sizes import ImageSizes, StackReport, elf_sizes, forbidden_symbols, worst_case_stack
-from tinygen.errors import TinygenError, ToolchainError
+from tinygen.errors import FitError, TinygenError, ToolchainError
 from tinygen.paths import BOARDS, RUNTIME_C, TEMPLATES
 
 INSTALL_HINT = "sudo apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi make"
@@ -90,13 +90,13 @@ def check_toolchain() -> None:
             raise ToolchainError(f"{tool} not found: install the ARM toolchain with `{INSTALL_HINT}`")
 
 
-def _env() -> jinja2.Environment:
+def template_env() -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES / "firmware")),
                               undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                               trim_blocks=True, lstrip_blocks=True)
 
 
-def _pin(name: str) -> tuple[int, int] | None:
+def pin(name: str) -> tuple[int, int] | None:
     m = re.fullmatch(r"P([A-K])(\d{1,2})", name or "")
     return (ord(m.group(1)) - ord("A"), int(m.group(2))) if m else None
 
@@ -159,7 +159,7 @@ def _glue_context(out_dir: Path, prefix: str, target_name: str, digest: bytes) -
     }
 
 
-def _copy_tree(src: Path, dst: Path, patterns: tuple[str, ...]) -> None:
+def copy_tree(src: Path, dst: Path, patterns: tuple[str, ...]) -> None:
     dst.mkdir(parents=True, exist_ok=True)
     for pat in patterns:
         for f in sorted(src.glob(pat)):
@@ -189,7 +189,7 @@ def _fail(target: str, proc: subprocess.CompletedProcess, limits: Board) -> None
     over = re.findall(r"region `(\w+)' overflowed by (\d+) bytes", err)
     if over:
         what = ", ".join(f"{r} by {int(n)} bytes" for r, n in over)
-        raise TinygenError(f"firmware for {target} does not fit {limits.name} "
+        raise FitError(f"firmware for {target} does not fit {limits.name} "
                            f"(flash {limits.flash_bytes} B, RAM {limits.ram_bytes} B): overflows {what}")
     lines = [ln for ln in err.strip().splitlines() if ln.strip()]
     raise ToolchainError(f"firmware build for {target} failed:\n" + "\n".join(lines[-25:]))
@@ -209,12 +209,12 @@ def build_firmware(out_dir: str | Path, prefix: str, board: str | Board, emulate
     fw = out_dir / "firmware"
     digest = model_hash(out_dir / "model", prefix)
 
-    _copy_tree(RUNTIME_C / "platform", fw / "platform", ("*.c", "*.h"))
-    _copy_tree(RUNTIME_C / "harness", fw / "harness", ("*.c", "*.h"))
-    _copy_tree(BOARDS / "ld", fw / "ld", ("*.ld",))
-    env = _env()
+    copy_tree(RUNTIME_C / "platform", fw / "platform", ("*.c", "*.h"))
+    copy_tree(RUNTIME_C / "harness", fw / "harness", ("*.c", "*.h"))
+    copy_tree(BOARDS / "ld", fw / "ld", ("*.ld",))
+    env = template_env()
     cfg_dir = fw / "targets" / config
-    tx, rx = _pin(target.console.tx), _pin(target.console.rx)
+    tx, rx = pin(target.console.tx), pin(target.console.rx)
     _write_if_changed(cfg_dir / "tg_board.h", env.get_template("tg_board.h.j2").render(
         version=__version__, target=target.name, limits=limits.name, console=target.console, tx=tx, rx=rx,
         clock_hz=target.clock_hz, config=target.platform_config))

@@ -43,10 +43,20 @@ def is_keras_file(path: Path) -> bool:
 def _tensorflow():
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # also silences oneDNN's start-up notice
+    from tinygen.importers.quiet import native_stderr_silenced
+
     try:
-        import tensorflow as tf
+        with native_stderr_silenced():
+            import tensorflow as tf
     except ImportError as e:
         raise TinygenError("converting Keras models needs TensorFlow: pip install 'tinygen[tf]'") from e
+    try:
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
+    except ImportError:
+        pass
     return tf
 
 

@@ -8,7 +8,8 @@ for flash), then what to try.
 
 from __future__ import annotations
 
-from tinygen.errors import TinygenError
+from tinygen.errors import FitError
+from tinygen.report.advice import flash_advice, sram_advice
 
 
 def _parts(parts: dict) -> str:
@@ -38,18 +39,17 @@ def _overflow(name: str, used: int, capacity: int, estimate: bool, parts: dict) 
 
 
 def check_fit(report: dict, sram_capacity: int | None, flash_capacity: int | None) -> None:
-    """Raise TinygenError when SRAM or flash use exceeds the capacity (None: not checked)."""
+    """Raise FitError when SRAM or flash use exceeds the capacity (None: not checked)."""
     lines = []
     if sram_capacity is not None and report["sram_bytes"] > sram_capacity:
         lines.append(_overflow("SRAM", report["sram_bytes"], sram_capacity, report["estimate"],
                                report["sram_breakdown"]))
         lines.append(_largest_live(report))
-        lines.append("  try: a smaller input resolution or narrower layers around the peak layer,"
-                     " or a board with more SRAM")
+        lines += sram_advice(report)
     if flash_capacity is not None and report["flash_bytes"] > flash_capacity:
         lines.append(_overflow("flash", report["flash_bytes"], flash_capacity, report["estimate"],
                                report["flash_breakdown"]))
         lines.append(_largest_weights(report))
-        lines.append("  try: fewer bits per weight (4, 2 or 1) in the largest layers, or a board with more flash")
+        lines += flash_advice(report, report["flash_bytes"] - flash_capacity)
     if lines:
-        raise TinygenError("\n".join([f"model '{report['model']}' does not fit board {report['board']}:"] + lines))
+        raise FitError("\n".join([f"model '{report['model']}' does not fit board {report['board']}:"] + lines))

@@ -16,6 +16,10 @@ def _pct(used: int, capacity: int | None) -> str:
     return f"of {capacity:,} B ({100.0 * used / capacity:.1f}%)" if capacity else "(capacity unknown)"
 
 
+def _cut(text: str) -> str:
+    return text if len(text) <= WHAT_WIDTH else text[:WHAT_WIDTH - 1] + "~"
+
+
 def _table(rows: list[list[str]], right: set[int]) -> list[str]:
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     out = []
@@ -29,18 +33,20 @@ def render_text(report: dict) -> str:
     est = report["estimate"]
     source = "sizes estimated: no ELF yet" if est else "sizes from the linked ELF"
     lines = [f"tinygen report: {report['model']} on {report['board']} ({source})", ""]
-    rows = [["layer", "op", "kernel", "what", "inputs -> outputs", "MACs", "weights B", "live arena B"]]
+    # `name` is the layer's name in the source model, as in --profile and the timeline picture
+    rows = [["layer", "op", "name", "kernel", "what", "inputs -> outputs", "MACs", "weights B", "live arena B"]]
     for e in report["layers"]:
-        what = e["comment"] or e["name"]
-        rows.append([f"L{e['index']}", e["op"], e["kernel"], what if len(what) <= WHAT_WIDTH else what[:WHAT_WIDTH - 1] + "~",
+        what = e["comment"] or "-"
+        rows.append([f"L{e['index']}", e["op"], _cut(e["name"]), e["kernel"], _cut(what),
                      f"{_shapes(e['inputs'])} -> {_shapes(e['outputs'])}", f"{e['macs']:,}",
                      f"{e['weight_bytes']:,}", f"{e['arena_live_bytes']:,}"])
-    rows.append(["total", "", "", "", "", f"{report['macs']:,}", f"{report['weight_bytes']:,}", ""])
-    lines += _table(rows, right={5, 6, 7})
+    rows.append(["total", "", "", "", "", "", f"{report['macs']:,}", f"{report['weight_bytes']:,}", ""])
+    lines += _table(rows, right={6, 7, 8})
     arena, bound = report["arena_bytes"], report["peak_lower_bound_bytes"]
     ratio = f"{100.0 * arena / bound:.1f}% of the bound" if bound else "no arena"
     peak = report["peak"]
-    where = f", peak at L{peak['layer']}" if peak["layer"] is not None else ""
+    names = {e["index"]: e["name"] for e in report["layers"]}
+    where = f", peak at L{peak['layer']} '{names.get(peak['layer'], '?')}'" if peak["layer"] is not None else ""
     tag = " [estimate]" if est else ""
     stack_tag = " [stack estimated]" if report["stack_estimate"] and not est else ""
     summary = [

@@ -8,6 +8,7 @@ from pathlib import Path
 from tinygen.report.make import make_report
 from tinygen.report.svg import timeline_svg
 from tinygen.report.text import render_text
+from tinygen.report.svg import timeline_png
 
 
 def write_report(out_dir: Path, graph, plan, gen, board: str, seconds: float | None = None,
@@ -18,4 +19,5 @@ def write_report(out_dir: Path, graph, plan, gen, board: str, seconds: float | N
     (out_dir / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
     (out_dir / "report.txt").write_text(render_text(report))
     (out_dir / "memory_timeline.svg").write_text(timeline_svg(graph, plan))
+    timeline_png(out_dir / "memory_timeline.svg", out_dir / "memory_timeline.png")
     return report

@@ -6,9 +6,15 @@
 #include "tg_mean.h"
 #include "snap_residual.h"
 
+#if defined(SNAP_RESIDUAL_WEIGHTS_SECTION)
+#define SNAP_RESIDUAL_WEIGHTS_PLACE __attribute__((section(SNAP_RESIDUAL_WEIGHTS_SECTION)))
+#else
+#define SNAP_RESIDUAL_WEIGHTS_PLACE
+#endif
+
 /* L0 conv2d: conv2d 3x3/1 3->4 [conv] */
 /* OHWI [4, 3, 3, 3] */
-static const int8_t L0_weight[108] TG_ALIGNED(8) = {
+static const int8_t L0_weight[108] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
     -105, 70, 39, -16, -17, 91, -106, 50, -76, -103, 7, 121, 60, 67, 55, 73,
     3, -95, 87, -13, 0, -33, -81, 109, 72, 37, -25, 82, 12, -14, -13, -70,
     -104, 14, 99, -111, 91, 84, -57, 34, -85, 66, 51, -37, -110, 120, -14, 100,
@@ -17,14 +23,14 @@ static const int8_t L0_weight[108] TG_ALIGNED(8) = {
     112, -16, -87, 85, 33, 51, -103, -48, 68, 85, -17, 78, 87, -29, 102, -54,
     -66, 47, 35, -92, 85, -77, 78, -126, 76, 73, 71, 42,
 };
-static const int32_t L0_bias[4] TG_ALIGNED(8) = {
+static const int32_t L0_bias[4] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
     -18, 123, -134, 168,
 };
 /* real scales m * 2^(shift - 31): 0.00390625, 0.00390625, 0.00390625, 0.00390625 */
-static const int32_t L0_multiplier[4] TG_ALIGNED(8) = {
+static const int32_t L0_multiplier[4] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
     1073741824, 1073741824, 1073741824, 1073741824,
 };
-static const int32_t L0_shift[4] TG_ALIGNED(8) = {
+static const int32_t L0_shift[4] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
     -7, -7, -7, -7,
 };
 static const tg_conv2d_params L0_params = {
@@ -55,17 +61,17 @@ static const tg_conv2d_params L0_params = {
 
 /* L1 conv2d: conv2d 1x1/1 4->4 [pw] */
 /* OHWI [4, 1, 1, 4] */
-static const int8_t L1_weight[16] TG_ALIGNED(8) = {
+static const int8_t L1_weight[16] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
     14, -10, 1, 18, -118, -92, -65, -98, -15, 43, 39, -7, 91, 17, -107, 68,
 };
-static const int32_t L1_bias[4] TG_ALIGNED(8) = {
+static const int32_t L1_bias[4] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
     0, 0, 0, 0,
 };
 /* real scales m * 2^(shift - 31): 0.00195312, 0.00195312, 0.00195312, 0.00195312 */
-static const int32_t L1_multiplier[4] TG_ALIGNED(8) = {
+static const int32_t L1_multiplier[4] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
     1073741824, 1073741824, 1073741824, 1073741824,
 };
-static const int32_t L1_shift[4] TG_ALIGNED(8) = {
+static const int32_t L1_shift[4] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
     -8, -8, -8, -8,
 };
 static const tg_conv2d_params L1_params = {
@@ -135,17 +141,17 @@ static const tg_mean_params L3_params = {
 
 /* L4 fully_connected: fully_connected 4->2 [fc] */
 /* [Cout, K] [2, 4] */
-static const int8_t L4_weight[8] TG_ALIGNED(8) = {
+static const int8_t L4_weight[8] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
     19, 34, 17, 14, -104, 15, 75, -50,
 };
-static const int32_t L4_bias[2] TG_ALIGNED(8) = {
+static const int32_t L4_bias[2] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
     5, -5,
 };
 /* real scales m * 2^(shift - 31): 0.0078125, 0.0078125 */
-static const int32_t L4_multiplier[2] TG_ALIGNED(8) = {
+static const int32_t L4_multiplier[2] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
     1073741824, 1073741824,
 };
-static const int32_t L4_shift[2] TG_ALIGNED(8) = {
+static const int32_t L4_shift[2] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
     -6, -6,
 };
 static const tg_fully_connected_params L4_params = {
@@ -162,14 +168,42 @@ static const tg_fully_connected_params L4_params = {
     .shift = L4_shift,
 };
 
-/* Activations: one arena, offsets planned offline (128 bytes, lower bound 128). */
-static uint8_t tg_arena[128] TG_ALIGNED(16);
-#define T0 ((int8_t *)(tg_arena + 0)) /* int8[1, 4, 4, 4], L0..L3, output of conv */
-#define T1 ((int8_t *)(tg_arena + 64)) /* int8[1, 4, 4, 4], L1..L2, output of pw */
-#define T2 ((int8_t *)(tg_arena + 64)) /* int8[1, 4], L3..L4, output of gap */
+/* Activations: one arena, offsets planned offline (128 bytes, lower bound 128).
+ * Built in (placed by SNAP_RESIDUAL_ARENA_SECTION) unless the caller passes one to snap_residual_init. */
+#if defined(SNAP_RESIDUAL_NO_BUILTIN_ARENA)
+static uint8_t *tg_arena;
+#else
+#if defined(SNAP_RESIDUAL_ARENA_SECTION)
+#define SNAP_RESIDUAL_ARENA_PLACE __attribute__((section(SNAP_RESIDUAL_ARENA_SECTION)))
+#else
+#define SNAP_RESIDUAL_ARENA_PLACE
+#endif
+static uint8_t snap_residual_builtin_arena[128] TG_ALIGNED(16) SNAP_RESIDUAL_ARENA_PLACE;
+static uint8_t *tg_arena = snap_residual_builtin_arena;
+#endif
+#define T0 ((int8_t *)(void *)(tg_arena + 0)) /* int8[1, 4, 4, 4], L0..L3, output of conv */
+#define T1 ((int8_t *)(void *)(tg_arena + 64)) /* int8[1, 4, 4, 4], L1..L2, output of pw */
+#define T2 ((int8_t *)(void *)(tg_arena + 64)) /* int8[1, 4], L3..L4, output of gap */
+
+int snap_residual_init(void *arena, size_t bytes)
+{
+    if (arena == 0) {
+#if defined(SNAP_RESIDUAL_NO_BUILTIN_ARENA)
+        tg_arena = 0;
+#else
+        tg_arena = snap_residual_builtin_arena;
+#endif
+        return SNAP_RESIDUAL_OK;
+    }
+    if (bytes < SNAP_RESIDUAL_ARENA_BYTES) return SNAP_RESIDUAL_ERR_ARENA_SIZE;
+    if (((uintptr_t)arena & (SNAP_RESIDUAL_ARENA_ALIGN - 1u)) != 0u) return SNAP_RESIDUAL_ERR_ARENA_ALIGN;
+    tg_arena = (uint8_t *)arena;
+    return SNAP_RESIDUAL_OK;
+}
 
 int snap_residual_invoke_hooked(const int8_t *input0, int8_t *output0, tg_layer_hook hook, void *hook_ctx)
 {
+    if (tg_arena == 0) return SNAP_RESIDUAL_ERR_NO_ARENA;
     /* L0 conv2d: conv2d 3x3/1 3->4 */
     tg_conv2d_s8_ref(&L0_params, input0, T0);
     if (hook) hook(hook_ctx, 0, T0, 64);

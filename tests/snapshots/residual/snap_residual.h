@@ -5,27 +5,111 @@
 
 #include "tg_types.h"
 
+/* Build-time options (define them when compiling snap_residual.c, e.g. -DSNAP_RESIDUAL_ARENA_SECTION='".dtcm"'):
+ *   SNAP_RESIDUAL_ARENA_SECTION    linker section of the built-in arena (default: .bss)
+ *   SNAP_RESIDUAL_WEIGHTS_SECTION  linker section of the constant weights (default: .rodata)
+ *   SNAP_RESIDUAL_NO_BUILTIN_ARENA no built-in arena: call snap_residual_init with yours before invoking */
 #define SNAP_RESIDUAL_ARENA_BYTES 128
+#define SNAP_RESIDUAL_ARENA_ALIGN 16
 #define SNAP_RESIDUAL_WEIGHT_BYTES 252
 #define SNAP_RESIDUAL_MACS 2056
 #define SNAP_RESIDUAL_NUM_LAYERS 5
 #define SNAP_RESIDUAL_NUM_INPUTS 1
 #define SNAP_RESIDUAL_NUM_OUTPUTS 1
+
+/* Return codes of snap_residual_init and snap_residual_invoke. */
+#define SNAP_RESIDUAL_OK 0
+#define SNAP_RESIDUAL_ERR_ARENA_SIZE (-1)  /* caller arena smaller than SNAP_RESIDUAL_ARENA_BYTES */
+#define SNAP_RESIDUAL_ERR_ARENA_ALIGN (-2) /* caller arena not aligned to SNAP_RESIDUAL_ARENA_ALIGN */
+#define SNAP_RESIDUAL_ERR_NO_ARENA (-3)    /* SNAP_RESIDUAL_NO_BUILTIN_ARENA and no arena given */
+
 /* input0: int8 [1, 4, 4, 3] NHWC, real = 0.05 * (q - -3) */
+typedef int8_t snap_residual_input0_t;
 #define SNAP_RESIDUAL_INPUT0_SIZE 48
+#define SNAP_RESIDUAL_INPUT0_BYTES 48
+#define SNAP_RESIDUAL_INPUT0_RANK 4
+#define SNAP_RESIDUAL_INPUT0_DIM0 1
+#define SNAP_RESIDUAL_INPUT0_DIM1 4
+#define SNAP_RESIDUAL_INPUT0_DIM2 4
+#define SNAP_RESIDUAL_INPUT0_DIM3 3
 #define SNAP_RESIDUAL_INPUT0_SCALE 0.05f
 #define SNAP_RESIDUAL_INPUT0_ZERO_POINT (-3)
+
+/* real -> q: round(x / scale) + zero point, ties to even, saturated to [-128, 127]; the
+ * same float32 arithmetic as the Python side (Program.quantize: rint(x * (1 / scale)) + zero
+ * point). Needs round-to-nearest (the default) and no -ffast-math. */
+static inline int8_t snap_residual_input0_quantize(float x)
+{
+    const float inv = 1.0f / SNAP_RESIDUAL_INPUT0_SCALE;
+    const int32_t zp = SNAP_RESIDUAL_INPUT0_ZERO_POINT;
+    float r = x * inv;
+    int32_t q;
+    if (!(r > (float)(-128 - zp) - 1.0f)) return (int8_t)(-128); /* also NaN */
+    if (r > (float)(127 - zp) + 1.0f) return (int8_t)(127);
+    /* |r| < 2^23 here: adding and removing 1.5 * 2^23 rounds to an integer, ties to even. */
+    {
+        volatile float t = r + 12582912.0f;
+        r = t - 12582912.0f;
+    }
+    q = (int32_t)r + zp;
+    return (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
+}
+
+/* q -> real: scale * (q - zero point), in float32. */
+static inline float snap_residual_input0_dequantize(int8_t q)
+{
+    return (float)((int32_t)q - SNAP_RESIDUAL_INPUT0_ZERO_POINT) * SNAP_RESIDUAL_INPUT0_SCALE;
+}
+
 /* output0: int8 [1, 2] , real = 0.05 * (q - -3) */
+typedef int8_t snap_residual_output0_t;
 #define SNAP_RESIDUAL_OUTPUT0_SIZE 2
+#define SNAP_RESIDUAL_OUTPUT0_BYTES 2
+#define SNAP_RESIDUAL_OUTPUT0_RANK 2
+#define SNAP_RESIDUAL_OUTPUT0_DIM0 1
+#define SNAP_RESIDUAL_OUTPUT0_DIM1 2
 #define SNAP_RESIDUAL_OUTPUT0_SCALE 0.05f
 #define SNAP_RESIDUAL_OUTPUT0_ZERO_POINT (-3)
+
+/* real -> q: round(x / scale) + zero point, ties to even, saturated to [-128, 127]; the
+ * same float32 arithmetic as the Python side (Program.quantize: rint(x * (1 / scale)) + zero
+ * point). Needs round-to-nearest (the default) and no -ffast-math. */
+static inline int8_t snap_residual_output0_quantize(float x)
+{
+    const float inv = 1.0f / SNAP_RESIDUAL_OUTPUT0_SCALE;
+    const int32_t zp = SNAP_RESIDUAL_OUTPUT0_ZERO_POINT;
+    float r = x * inv;
+    int32_t q;
+    if (!(r > (float)(-128 - zp) - 1.0f)) return (int8_t)(-128); /* also NaN */
+    if (r > (float)(127 - zp) + 1.0f) return (int8_t)(127);
+    /* |r| < 2^23 here: adding and removing 1.5 * 2^23 rounds to an integer, ties to even. */
+    {
+        volatile float t = r + 12582912.0f;
+        r = t - 12582912.0f;
+    }
+    q = (int32_t)r + zp;
+    return (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
+}
+
+/* q -> real: scale * (q - zero point), in float32. */
+static inline float snap_residual_output0_dequantize(int8_t q)
+{
+    return (float)((int32_t)q - SNAP_RESIDUAL_OUTPUT0_ZERO_POINT) * SNAP_RESIDUAL_OUTPUT0_SCALE;
+}
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/* Chooses where the intermediates live: `arena` (at least SNAP_RESIDUAL_ARENA_BYTES bytes,
+ * aligned to SNAP_RESIDUAL_ARENA_ALIGN; e.g. in DTCM/CCM or a buffer the application shares
+ * between calls) or, with arena = 0, the built-in one. Returns SNAP_RESIDUAL_OK or an error code;
+ * on error the previous arena stays in use. Not needed when the built-in arena is used. */
+int snap_residual_init(void *arena, size_t bytes);
+
 /* Runs one inference. Inputs and outputs are caller-owned buffers of the sizes above; every
- * intermediate lives in one static arena, so calls must not overlap. Returns 0. */
+ * intermediate lives in the arena, so calls must not overlap. Returns SNAP_RESIDUAL_OK, or
+ * SNAP_RESIDUAL_ERR_NO_ARENA when there is none. */
 int snap_residual_invoke(const int8_t *input0, int8_t *output0);
 
 /* The same, calling hook(hook_ctx, layer, output, bytes) after each of the
