@@ -86,8 +86,23 @@ def _layers(model):
 
 
 def _calibration(calibration, input_shape, name: str) -> np.ndarray:
-    x = np.load(calibration) if isinstance(calibration, (str, os.PathLike)) else np.asarray(calibration)
-    x = np.asarray(x, np.float32)
+    if isinstance(calibration, (str, os.PathLike)):
+        try:
+            x = np.load(calibration, allow_pickle=False)
+        except ValueError as e:  # object arrays need unpickling, which runs code from the file
+            if "pickle" not in str(e):
+                raise TinygenError(f"{calibration}: not a readable .npy file ({str(e)[:120]})") from None
+            raise TinygenError(f"{calibration}: the calibration file holds pickled Python objects (object dtype); "
+                               "save a float32 array with np.save(path, x.astype(np.float32))") from None
+        except (OSError, EOFError) as e:
+            raise TinygenError(f"{calibration}: cannot read the calibration file ({str(e)[:120]})") from None
+    else:
+        x = calibration
+    try:
+        x = np.asarray(x, np.float32)
+    except (TypeError, ValueError):
+        raise TinygenError(f"{name}: calibration samples are not numbers (dtype {np.asarray(x).dtype}); pass a "
+                           "float32 array") from None
     want = tuple(int(d) for d in input_shape[1:])
     if x.shape[1:] != want or len(x) == 0:
         raise TinygenError(f"{name}: calibration samples have shape {list(x.shape)}, expected [N, "

@@ -15,12 +15,14 @@ from pathlib import Path
 from tinygen.errors import TinygenError
 
 _META_REGISTERED = False
+_SAFE_EXPORT = "Re-export with torch.export.export(model.eval(), (example,)) and torch.export.save"
 
 
 def _archive_kind(path: Path) -> str:
     try:
-        names = zipfile.ZipFile(path).namelist()
-    except zipfile.BadZipFile:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError):
         raise TinygenError(f"{path}: corrupt archive (not a valid zip); re-export the model") from None
     if any(n.endswith("serialized_exported_program.json") or "/models/" in n and n.endswith(".json") for n in names):
         return "export"
@@ -63,6 +65,10 @@ def load_exported_program(path: Path, input_shape=None, trust_pickle: bool = Fal
     import torch
 
     kind = _archive_kind(path)
+    if not trust_pickle and kind in ("export", "torchscript"):
+        from tinygen.importers.untrusted import check_archive
+
+        check_archive(path, kind == "torchscript", _SAFE_EXPORT)
     try:
         if kind == "export":
             return torch.export.load(str(path)), False
