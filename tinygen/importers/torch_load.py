@@ -59,6 +59,49 @@ def _example(input_shape, what: str, path: Path):
     return (torch.zeros(tuple(input_shape)),)
 
 
+class _FirstError:
+    """torch.export.load logs the real deserialization error as a warning, then raises one that says
+    'check the warnings above' (which the CLI hides): keep the logged error for our message."""
+
+    def __init__(self):
+        import logging
+
+        self.handler = logging.Handler(logging.WARNING)
+        self.handler.emit = self._emit
+        self.first = None
+
+    def _emit(self, record):
+        if self.first is None and record.exc_info and record.exc_info[1] is not None:
+            self.first = record.exc_info[1]
+
+
+def _export_load(path: Path):
+    import logging
+
+    import torch
+
+    logger = logging.getLogger("torch.export")
+    capture = _FirstError()
+    logger.addHandler(capture.handler)
+    disabled = logging.root.manager.disable
+    logging.disable(logging.NOTSET)  # the CLI disables warnings; this handler must still see them
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    propagate = logger.propagate
+    logger.propagate = False
+    try:
+        return torch.export.load(str(path))
+    except Exception as e:
+        if "warnings above" in str(e) and capture.first is not None:
+            raise capture.first from None
+        raise
+    finally:
+        logger.removeHandler(capture.handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+        logging.disable(disabled)
+
+
 def load_exported_program(path: Path, input_shape=None, trust_pickle: bool = False):
     """Return (program, traced): traced programs were made here from a concrete example input, so
     symbolic sizes in them stand for that example's sizes."""
@@ -71,7 +114,7 @@ def load_exported_program(path: Path, input_shape=None, trust_pickle: bool = Fal
         check_archive(path, kind == "torchscript", _SAFE_EXPORT)
     try:
         if kind == "export":
-            return torch.export.load(str(path)), False
+            return _export_load(path), False
         if kind == "torchscript":
             _register_fake_quant_meta()
             from torch._export.converter import TS2EPConverter
@@ -98,4 +141,5 @@ def load_exported_program(path: Path, input_shape=None, trust_pickle: bool = Fal
         raise
     except Exception as e:  # torch raises many types for unreadable files
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first = first.replace("Please check the warnings above for possible errors.", "").strip()[:200]
         raise TinygenError(f"{path}: PyTorch could not load this {kind} file: {first}") from e

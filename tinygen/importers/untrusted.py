@@ -99,6 +99,64 @@ def pickle_globals(data: bytes, max_pickles: int = 5):
             return
 
 
+_ITEM_BYTES = {"Float": 4, "Double": 8, "Half": 2, "BFloat16": 2, "Long": 8, "Int": 4, "Short": 2, "Char": 1,
+               "Byte": 1, "Bool": 1, "QInt8": 1, "QUInt8": 1, "QInt32": 4}
+_INTS = {"BININT", "BININT1", "BININT2", "LONG1", "LONG4", "INT", "LONG"}
+
+
+def storage_records(data: bytes):
+    """(storage class, key, element count) of every persistent storage id ('storage', cls, key,
+    location, numel) in a torch pickle, read without unpickling."""
+    memo: dict = {}
+    items: list = []
+    last = None
+    try:
+        for op, arg, _pos in pickletools.genops(io.BytesIO(data)):
+            n = op.name
+            if n in _STRINGS or n in _INTS:
+                last = arg
+            elif n == "GLOBAL":
+                last = tuple(str(arg).split(" ", 1))
+            elif n in _MEMO_OPS:
+                memo[arg if n != "MEMOIZE" else len(memo)] = last
+                continue
+            elif n in _MEMO_GETS:
+                last = memo.get(arg)
+            elif n == "MARK":
+                items, last = [], None
+                continue
+            elif n == "BINPERSID" and len(items) == 5 and items[0] == "storage" and isinstance(items[1], tuple):
+                yield items[1][-1], str(items[2]), items[4]
+                last = None
+            else:
+                last = None
+            if n == "STOP":
+                return
+            items = (items + [last])[-5:] if n not in ("TUPLE", "BINPERSID") else items
+    except Exception:  # noqa: BLE001  (damaged pickle: torch refuses it before reading storages)
+        return
+
+
+def _short_storages(z: zipfile.ZipFile, names: list[str]):
+    """Storage records shorter than the pickle says: torch reads past them (SIGSEGV in jit.load)."""
+    sizes = {i.filename: i.file_size for i in z.infolist()}
+    for pkl in names:
+        # traced_inputs hold the tracing example; torch.jit.load does not read their records
+        if not pkl.endswith(".pkl") or pkl.endswith((".debug_pkl", "traced_inputs.pkl")):
+            continue
+        folder = pkl[: -len(".pkl")]
+        folder = folder.rsplit("/", 1)[0] + "/data" if folder.endswith("/data") or folder == "data" else folder
+        for cls, key, numel in storage_records(z.read(pkl)):
+            item = _ITEM_BYTES.get(cls.replace("Storage", ""), 1)
+            record = f"{folder}/{key}"
+            if not isinstance(numel, int) or numel < 0:
+                yield record, f"a storage of {numel!r} elements"
+            elif record in sizes and sizes[record] < numel * item:
+                yield record, f"{sizes[record]} bytes, but the pickle says {numel} x {item}-byte elements"
+            elif record not in sizes:
+                yield record, "missing"
+
+
 def _raw_members(z: zipfile.ZipFile, names: list[str]) -> set[str]:
     """Members a .pt2 payload config lists as raw tensor bytes (read with frombuffer, not unpickled)."""
     import json
@@ -151,5 +209,8 @@ def check_archive(path: Path, torchscript: bool, safe_export: str) -> None:
                 raise UnsafePickleError(
                     f"{path}: member '{member}' would run {found} when loaded; refused. {safe_export}, "
                     "or pass --trust-pickle if you trust the file")
+            for record, what in _short_storages(z, z.namelist()):
+                raise TinygenError(f"{path}: tensor data record '{record}' is {what}: the archive is damaged "
+                                   "(truncated?); re-export the model")
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as e:
         raise TinygenError(f"{path}: corrupt archive ({type(e).__name__}: {str(e)[:120]}); re-export the model") from None
