@@ -86,6 +86,8 @@ def _child(argv) -> None:
 
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
+    sys.stdout = open(1, "w", closefd=False)  # pytest replaces sys.stdout/stderr with capture objects
+    sys.stderr = open(2, "w", closefd=False)
     try:
         rc = main(argv)
     except SystemExit as e:

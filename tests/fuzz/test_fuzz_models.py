@@ -14,5 +14,5 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the fuzzer isol
 def test_mutated_torch_archives(tmp_path):
     seeds, argv = torch_seeds(tmp_path)
     counts = fuzz(seeds, 400, tmp_path, seed=18, extra_argv=argv, budget_s=25)
-    assert counts.files >= 20, counts.line()
+    assert counts.files >= 5, counts.line()  # each accepted file is a full build with gcc
     assert counts.tracebacks == counts.crashes == counts.hangs == 0, (counts.line(), counts.examples)

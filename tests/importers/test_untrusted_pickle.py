@@ -112,3 +112,22 @@ def test_object_npy_calibration_refused(tmp_path, capsys):
 
     with pytest.raises(TinygenError, match="pickled Python objects"):
         _calibration(path, (1, 4), "m.keras")
+
+
+def test_truncated_torchscript_record_is_one_error_not_a_crash(tmp_path):
+    """A storage record shorter than its element count made torch.jit.load segfault."""
+    from tests.fuzz.mutate import run_cli_isolated
+
+    model, shape = make("conv_stack")
+    ts = tmp_path / "ts.pt"
+    torch.jit.trace(model, torch.zeros(shape)).save(str(ts))
+    with zipfile.ZipFile(ts) as z:
+        record = max((i for i in z.infolist() if "/data/" in i.filename), key=lambda i: i.file_size)
+        cut = z.read(record)[: record.file_size // 2]
+    bad = _replace_member(ts, tmp_path / "cut.pt", record.filename, cut)
+    err = tmp_path / "err.txt"
+    what, code = run_cli_isolated(["build", str(bad), "-o", str(tmp_path / "o"), "--input-shape",
+                                   ",".join(map(str, shape))], timeout=120, err_path=str(err))
+    text = err.read_text()
+    assert what == "refused" and code == 1, (what, code, text[-500:])
+    assert "damaged" in text and record.filename.split("/", 1)[1] in text and "Traceback" not in text

@@ -108,10 +108,10 @@ def load_exported_program(path: Path, input_shape=None, trust_pickle: bool = Fal
     import torch
 
     kind = _archive_kind(path)
-    if not trust_pickle and kind in ("export", "torchscript"):
+    if kind in ("export", "torchscript"):
         from tinygen.importers.untrusted import check_archive
 
-        check_archive(path, kind == "torchscript", _SAFE_EXPORT)
+        check_archive(path, kind == "torchscript", _SAFE_EXPORT, trust_pickle)
     try:
         if kind == "export":
             return _export_load(path), False
