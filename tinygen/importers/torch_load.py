@@ -60,46 +60,39 @@ def _example(input_shape, what: str, path: Path):
 
 
 class _FirstError:
-    """torch.export.load logs the real deserialization error as a warning, then raises one that says
-    'check the warnings above' (which the CLI hides): keep the logged error for our message."""
+    """Stands in for torch.export's module logger during a load: torch.export.load logs the real
+    deserialization error as a warning, then raises one saying 'check the warnings above' (which
+    the CLI hides), so keep the logged exception for our message."""
 
-    def __init__(self):
-        import logging
-
-        self.handler = logging.Handler(logging.WARNING)
-        self.handler.emit = self._emit
+    def __init__(self, log):
+        self.log = log
         self.first = None
 
-    def _emit(self, record):
-        if self.first is None and record.exc_info and record.exc_info[1] is not None:
-            self.first = record.exc_info[1]
+    def warning(self, msg, *args, exc_info=None, **kw):
+        import sys
+
+        if exc_info and self.first is None:
+            self.first = sys.exc_info()[1] if exc_info is True else exc_info
+        self.log.warning(msg, *args, exc_info=exc_info, **kw)
+
+    def __getattr__(self, name):
+        return getattr(self.log, name)
 
 
 def _export_load(path: Path):
-    import logging
-
     import torch
+    import torch.export as export_module
 
-    logger = logging.getLogger("torch.export")
-    capture = _FirstError()
-    logger.addHandler(capture.handler)
-    disabled = logging.root.manager.disable
-    logging.disable(logging.NOTSET)  # the CLI disables warnings; this handler must still see them
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    propagate = logger.propagate
-    logger.propagate = False
+    capture = _FirstError(export_module.log)
+    export_module.log = capture
     try:
         return torch.export.load(str(path))
     except Exception as e:
-        if "warnings above" in str(e) and capture.first is not None:
+        if "warnings above" in str(e) and isinstance(capture.first, BaseException):
             raise capture.first from None
         raise
     finally:
-        logger.removeHandler(capture.handler)
-        logger.setLevel(level)
-        logger.propagate = propagate
-        logging.disable(disabled)
+        export_module.log = capture.log
 
 
 def load_exported_program(path: Path, input_shape=None, trust_pickle: bool = False):
