@@ -73,7 +73,12 @@ def lower_model(graph: Graph, source: str, dump_dir: Path | None = None) -> Grap
         dump(f"{i}_{p.__name__}", graph)
     graph = assign_quant(graph, source)
     verify(graph)
-    lowered = lower(graph, source)
+    try:
+        lowered = lower(graph, source)
+    except (ValueError, OverflowError) as e:  # e.g. a NaN or huge scale in a damaged file
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise TinygenError(f"{source}: cannot lower the model's quantization ({first}); "
+                           "the file is damaged or its scales are out of range") from None
     try:
         verify(lowered)
     except ValueError as e:

@@ -26,7 +26,7 @@ def import_model(path: str | Path, input_shape: tuple[int, ...] | None = None, t
     if is_keras_file(path):
         from tinygen.importers.keras import import_keras
 
-        return import_keras(path, calibration)
+        return import_keras(path, calibration, trust_pickle)
     if zipfile.is_zipfile(path):
         from tinygen.importers.torch.graph import import_torch
 

@@ -34,8 +34,11 @@ def is_keras_file(path: Path) -> bool:
     if head == HDF5_MAGIC:
         return True
     if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as z:
-            names = set(z.namelist())
+        try:
+            with zipfile.ZipFile(path) as z:
+                names = set(z.namelist())
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as e:
+            raise TinygenError(f"{path}: corrupt zip archive ({str(e)[:120]}); re-export the model") from None
         return "config.json" in names and any(n.endswith(".weights.h5") for n in names)
     return False
 
@@ -58,6 +61,51 @@ def _tensorflow():
     except ImportError:
         pass
     return tf
+
+
+def _check_h5_config(path: Path) -> None:
+    """A legacy .h5 model runs Lambda-layer bytecode and imports custom layer classes on load, and
+    tf.keras has no safe mode for .h5: read the config JSON from the HDF5 attributes first."""
+    import json
+
+    try:
+        import h5py
+    except ImportError:
+        raise TinygenError(f"{path}: checking a legacy .h5 model needs h5py; convert it to .keras or .tflite, or "
+                           "pass --trust-pickle if you trust the file") from None
+    try:
+        with h5py.File(path, "r") as f:
+            raw = f.attrs.get("model_config")
+        config = json.loads(raw.decode() if isinstance(raw, bytes) else raw) if raw is not None else None
+    except Exception as e:  # noqa: BLE001  (h5py raises many types for damaged files)
+        raise TinygenError(f"{path}: unreadable HDF5 model file ({type(e).__name__}: {str(e)[:120]})") from None
+    if config is None:
+        raise TinygenError(f"{path}: the .h5 file holds no model config (weights only?); save the whole model")
+    for layer in _config_layers(config):
+        cls = str(layer.get("class_name", ""))
+        module = str(layer.get("module") or "")
+        registered = str(layer.get("registered_name") or "")
+        if ">" in registered and not registered.lower().startswith("larq"):
+            module, cls = registered.split(">", 1)
+        if cls == "Lambda":
+            raise TinygenError(f"{path}: layer '{layer.get('config', {}).get('name', '?')}' is a Lambda layer, whose "
+                               "Python bytecode runs on load from a .h5; refused. Save the model as .keras (safe_mode) or "
+                               "convert it to .tflite, or pass --trust-pickle if you trust the file")
+        if module and not module.startswith(("keras", "tf_keras", "tensorflow", "larq")) or "." in cls:
+            raise TinygenError(f"{path}: layer class {module + '.' if module else ''}{cls} is not a Keras layer (custom "
+                               "code); refused. Convert the model to .tflite, or pass --trust-pickle if you trust the file")
+
+
+def _config_layers(config):
+    """Every layer config in a (nested) Keras model config."""
+    if isinstance(config, dict):
+        if "class_name" in config and isinstance(config.get("config"), dict):
+            yield config
+        for v in config.values():
+            yield from _config_layers(v)
+    elif isinstance(config, list):
+        for v in config:
+            yield from _config_layers(v)
 
 
 def _load(path: Path, tf):
@@ -96,8 +144,23 @@ def _layers(model):
 
 
 def _calibration(calibration, input_shape, name: str) -> np.ndarray:
-    x = np.load(calibration) if isinstance(calibration, (str, os.PathLike)) else np.asarray(calibration)
-    x = np.asarray(x, np.float32)
+    if isinstance(calibration, (str, os.PathLike)):
+        try:
+            x = np.load(calibration, allow_pickle=False)
+        except ValueError as e:  # object arrays need unpickling, which runs code from the file
+            if "pickle" not in str(e):
+                raise TinygenError(f"{calibration}: not a readable .npy file ({str(e)[:120]})") from None
+            raise TinygenError(f"{calibration}: the calibration file holds pickled Python objects (object dtype); "
+                               "save a float32 array with np.save(path, x.astype(np.float32))") from None
+        except (OSError, EOFError) as e:
+            raise TinygenError(f"{calibration}: cannot read the calibration file ({str(e)[:120]})") from None
+    else:
+        x = calibration
+    try:
+        x = np.asarray(x, np.float32)
+    except (TypeError, ValueError):
+        raise TinygenError(f"{name}: calibration samples are not numbers (dtype {np.asarray(x).dtype}); pass a "
+                           "float32 array") from None
     want = tuple(int(d) for d in input_shape[1:])
     if x.shape[1:] != want or len(x) == 0:
         raise TinygenError(f"{name}: calibration samples have shape {list(x.shape)}, expected [N, "
@@ -105,9 +168,12 @@ def _calibration(calibration, input_shape, name: str) -> np.ndarray:
     return x
 
 
-def keras_to_tflite(path: str | Path, calibration=None) -> bytes:
+def keras_to_tflite(path: str | Path, calibration=None, trust_pickle: bool = False) -> bytes:
     """Convert a Keras model file to .tflite bytes (see the module docstring)."""
     path = Path(path)
+    with open(path, "rb") as f:
+        if f.read(8) == HDF5_MAGIC and not trust_pickle:
+            _check_h5_config(path)
     tf = _tensorflow()
     model = _load(path, tf)
     if _uses_larq(model):
@@ -139,12 +205,12 @@ def keras_to_tflite(path: str | Path, calibration=None) -> bytes:
         raise TinygenError(f"{path.name}: TensorFlow could not convert the model to int8: {str(e)[:400]}") from None
 
 
-def import_keras(path: str | Path, calibration=None):
+def import_keras(path: str | Path, calibration=None, trust_pickle: bool = False):
     """Convert with TensorFlow, then import the .tflite bytes."""
     from tinygen.importers.tflite import import_tflite
 
     path = Path(path)
-    return import_tflite(path, data=keras_to_tflite(path, calibration))
+    return import_tflite(path, data=keras_to_tflite(path, calibration, trust_pickle))
 
 
 def main(argv=None) -> int:

@@ -33,7 +33,13 @@ def import_torch(path: Path, input_shape=None, trust_pickle: bool = False) -> Gr
     import tinygen.nn  # noqa: F401  (registers tinygen::sign_ste, which torch.export.load must resolve)
 
     ep, traced = load_exported_program(path, input_shape, trust_pickle)
-    return import_exported_program(ep, Path(path), traced)
+    try:
+        return import_exported_program(ep, Path(path), traced)
+    except (RuntimeError, ValueError, TypeError, IndexError, KeyError, OverflowError) as e:
+        # torch ops on a damaged file's constants (e.g. a zero point outside the range) raise these
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise TinygenError(f"{path}: PyTorch failed on the model's data ({type(e).__name__}: {first}); "
+                           "the file is damaged or not a tinygen-compatible model") from None
 
 
 def import_torch_object(model, input_shape=None) -> tuple[Graph, str]:

@@ -15,12 +15,14 @@ from pathlib import Path
 from tinygen.errors import TinygenError
 
 _META_REGISTERED = False
+_SAFE_EXPORT = "Re-export with torch.export.export(model.eval(), (example,)) and torch.export.save"
 
 
 def _archive_kind(path: Path) -> str:
     try:
-        names = zipfile.ZipFile(path).namelist()
-    except zipfile.BadZipFile:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError):
         raise TinygenError(f"{path}: corrupt archive (not a valid zip); re-export the model") from None
     if any(n.endswith("serialized_exported_program.json") or "/models/" in n and n.endswith(".json") for n in names):
         return "export"
@@ -57,15 +59,55 @@ def _example(input_shape, what: str, path: Path):
     return (torch.zeros(tuple(input_shape)),)
 
 
+class _FirstError:
+    """Stands in for torch.export's module logger during a load: torch.export.load logs the real
+    deserialization error as a warning, then raises one saying 'check the warnings above' (which
+    the CLI hides), so keep the logged exception for our message."""
+
+    def __init__(self, log):
+        self.log = log
+        self.first = None
+
+    def warning(self, msg, *args, exc_info=None, **kw):
+        import sys
+
+        if exc_info and self.first is None:
+            self.first = sys.exc_info()[1] if exc_info is True else exc_info
+        self.log.warning(msg, *args, exc_info=exc_info, **kw)
+
+    def __getattr__(self, name):
+        return getattr(self.log, name)
+
+
+def _export_load(path: Path):
+    import torch
+    import torch.export as export_module
+
+    capture = _FirstError(export_module.log)
+    export_module.log = capture
+    try:
+        return torch.export.load(str(path))
+    except Exception as e:
+        if "warnings above" in str(e) and isinstance(capture.first, BaseException):
+            raise capture.first from None
+        raise
+    finally:
+        export_module.log = capture.log
+
+
 def load_exported_program(path: Path, input_shape=None, trust_pickle: bool = False):
     """Return (program, traced): traced programs were made here from a concrete example input, so
     symbolic sizes in them stand for that example's sizes."""
     import torch
 
     kind = _archive_kind(path)
+    if kind in ("export", "torchscript"):
+        from tinygen.importers.untrusted import check_archive
+
+        check_archive(path, kind == "torchscript", _SAFE_EXPORT, trust_pickle)
     try:
         if kind == "export":
-            return torch.export.load(str(path)), False
+            return _export_load(path), False
         if kind == "torchscript":
             _register_fake_quant_meta()
             from torch._export.converter import TS2EPConverter
@@ -92,4 +134,5 @@ def load_exported_program(path: Path, input_shape=None, trust_pickle: bool = Fal
         raise
     except Exception as e:  # torch raises many types for unreadable files
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first = first.replace("Please check the warnings above for possible errors.", "").strip()[:200]
         raise TinygenError(f"{path}: PyTorch could not load this {kind} file: {first}") from e

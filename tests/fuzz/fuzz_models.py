@@ -1,0 +1,40 @@
+"""Longer model-file fuzz campaign: python tests/fuzz/fuzz_models.py [--count N] [--seed S].
+
+Prints counts of files, accepted, refusals, tracebacks, crashes, hangs and payloads run, and keeps
+up to 10 failing files in the work directory."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--count", type=int, default=3000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workdir", type=Path)
+    args = p.parse_args()
+    from tests.fuzz.mutate import fuzz
+    from tests.fuzz.seeds import torch_seeds
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="tinygen-fuzz-"))
+    work.mkdir(parents=True, exist_ok=True)
+    seeds, argv = torch_seeds(work)
+    start = time.monotonic()
+    counts = fuzz(seeds, args.count, work, seed=args.seed, extra_argv=argv)
+    print(f"torch archives: {counts.line()} in {time.monotonic() - start:.0f} s (seed {args.seed}, work {work})")
+    for example in counts.examples:
+        print("  ", *example)
+    return 0 if counts.tracebacks == counts.crashes == counts.hangs == counts.payloads_run == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
