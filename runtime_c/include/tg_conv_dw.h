@@ -55,6 +55,7 @@ static inline void tg_dw_s8(const tg_conv2d_params *p, const int8_t *input, int8
             for (; c + 4 <= C; c += 4) {
                 int32_t a0 = p->bias[c], a1 = p->bias[c + 1], a2 = p->bias[c + 2], a3 = p->bias[c + 3];
                 const int8_t *w = p->weight + c;
+#pragma GCC unroll 9
                 for (int32_t t = 0; t < taps; ++t) {
                     const uint32_t x = tg_load_u32(tap[t] + c), wv = tg_load_u32(w);
                     const uint32_t xe = tg_sxtb16(x), xo = tg_sxtb16_ror8(x);

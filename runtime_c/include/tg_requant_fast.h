@@ -1,5 +1,5 @@
-/* tg_requantize_fast: tg_requantize (tg_fixedpoint.h) with one 64-bit multiply-add and one shift,
- * equal to it for every int32 x and shift in [-31, 30] and every multiplier m != INT32_MIN
+/* tg_requantize_fast: tg_requantize (tg_fixedpoint.h) as one 64-bit multiply-add (SMLAL) and a
+ * branch-free rounding shift in 32 bits, equal to it for every int32 x and shift in [-31, 30] and every multiplier m != INT32_MIN
  * (tests/kernels/test_requant_fast.py checks this on the boundaries of every rounding step).
  *
  * Why it is equal. Write a = sat32(x * 2^max(shift,0)) and e = max(-shift, 0); the slow path is
@@ -8,16 +8,13 @@
  *    For p = a*m >= 0 srdhm is trunc((p + 2^30) / 2^31) = floor(...). For p < 0 it is
  *    trunc(t / 2^31) with t = p + 1 - 2^30 < 0, and trunc of a negative quotient is the ceiling:
  *    ceil(t / 2^31) = floor((t + 2^31 - 1) / 2^31) = floor((p + 2^30) / 2^31).
- * 2. rdbpot(s, e) for e >= 1 = floor((s + 2^(e-1) - [s < 0]) / 2^e): the remainder test
- *    "s mod 2^e > 2^(e-1) - 1 + [s < 0]" is exactly when adding that constant carries into s >> e.
- * 3. With s = floor(z / 2^31), z = p + 2^30, the integer constant moves inside the floor,
- *    s + c = floor((z + c * 2^31) / 2^31), and nested floors of divisions by powers of two
- *    compose: floor(floor(y / 2^31) / 2^e) = floor(y / 2^(31+e)). So
- *       result = floor((p + 2^30 + 2^(30+e) - [z < 0] * 2^31) / 2^(32 + (e-1)))
- *    = the high word of that int64 sum, arithmetically shifted right by e - 1. [s < 0] is
- *    [z < 0] since s = floor(z / 2^31), i.e. the sign of z's high word.
- *    No int64 overflow: |p| <= 2^62 and the constants total below 2^62 (e <= 31).
- * For e = 0 the result is s itself, z >> 31. */
+ * 2. rdbpot(s, e) for e >= 1 = (s >> e) + ((s mod 2^e + 2^(e-1) - [s < 0]) >> e): its test
+ *    "s mod 2^e > 2^(e-1) - 1 + [s < 0]" holds exactly when that sum reaches 2^e, and the sum
+ *    stays in [1, 1.5 * 2^31), so it is computed in uint32 without wrapping; [s < 0] is taken as
+ *    s >> 31 (0 or -1) added modulo 2^32.
+ * 3. s itself fits int32 (|a*m| < 2^62 because m != INT32_MIN), so z = a*m + 2^30 is one
+ *    SMLAL into a 64-bit accumulator and s = z >> 31 two instructions on its halves.
+ * For e = 0 the result is s. */
 #ifndef TG_REQUANT_FAST_H
 #define TG_REQUANT_FAST_H
 
@@ -35,9 +32,9 @@ static inline int32_t tg_requantize_fast(int32_t x, int32_t m, int32_t shift)
     }
     const int e = -shift;
     z = (int64_t)x * m + (1LL << 30);
-    const int32_t neg = (int32_t)(z >> 32) >> 31; /* 0 or -1: [z < 0] */
-    z += ((int64_t)1 << (30 + e)) + (int64_t)neg * ((int64_t)1 << 31);
-    return (int32_t)(z >> 32) >> (e - 1);
+    const int32_t s = (int32_t)(z >> 31);
+    const uint32_t half = (uint32_t)1 << (e - 1), mask = 2 * half - 1;
+    return (s >> e) + (int32_t)((((uint32_t)s & mask) + half + (uint32_t)(s >> 31)) >> e);
 }
 
 #endif /* TG_REQUANT_FAST_H */
