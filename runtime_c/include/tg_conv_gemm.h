@@ -39,11 +39,13 @@ static inline void tg_gemm_s8_2rows(const tg_gemm_s8 *g, const int8_t *x0, const
     const int32_t blocks = g->k >> 2, tail = g->k & 3;
     const int8_t *w = g->weight;
     int32_t o = 0;
+    const int32_t d = (int32_t)(x1 - x0); /* row 1 read at row 0's address + d: one pointer */
+    const int8_t *const end = x0 + 4 * blocks;
     for (; o + 2 <= g->out_c; o += 2) {
         int32_t a00 = g->bias[o], a01 = a00, a10 = g->bias[o + 1], a11 = a10; /* a<channel><row> */
-        const int8_t *p0 = x0, *p1 = x1;
-        for (int32_t b = blocks; b > 0; --b) {
-            const uint32_t u = tg_load_u32(p0), v = tg_load_u32(p1);
+        const int8_t *p0 = x0;
+        while (p0 != end) {
+            const uint32_t u = tg_load_u32(p0), v = tg_load_u32(p0 + d);
             const uint32_t ue = tg_sxtb16(u), uo = tg_sxtb16_ror8(u);
             const uint32_t ve = tg_sxtb16(v), vo = tg_sxtb16_ror8(v);
             uint32_t wa = tg_load_u32(w), we = tg_sxtb16(wa), wo = tg_sxtb16_ror8(wa);
@@ -59,9 +61,9 @@ static inline void tg_gemm_s8_2rows(const tg_gemm_s8 *g, const int8_t *x0, const
             a10 = tg_smlad(uo, wo, a10);
             a11 = tg_smlad(vo, wo, a11);
             p0 += 4;
-            p1 += 4;
             w += 8;
         }
+        const int8_t *p1 = p0 + d;
         for (int32_t t = 0; t < tail; ++t) {
             a00 += (int32_t)w[t] * p0[t];
             a01 += (int32_t)w[t] * p1[t];
