@@ -143,9 +143,15 @@ def main(argv=None) -> int:
     ap.add_argument("--boards", default="f746zg,f446re")
     ap.add_argument("--count", type=int, default=1)
     args = ap.parse_args(argv)
+    from tinygen.errors import TinygenError
+
     for name in args.models.split(","):
         for board in args.boards.split(","):
-            fast, ref = run(name, board, "auto", args.count), run(name, board, "ref", args.count)
+            try:
+                fast, ref = run(name, board, "auto", args.count), run(name, board, "ref", args.count)
+            except TinygenError as e:  # e.g. a model that does not fit the board's SRAM
+                print(f"\n{name} on {board}: not built: {str(e).splitlines()[0]}")
+                continue
             tflm = TFLM_CMSIS.get(name)
             print(f"\n{name} on {board}: {fast['macs']:,} MACs; instr/MAC fast {fast['instr'] / fast['macs']:.2f}, "
                   f"ref {ref['instr'] / ref['macs']:.2f}" + (f", TFLM+CMSIS-NN (M7) {tflm}" if tflm else "")
