@@ -11,6 +11,7 @@
  *   tg_smlad(x, y, acc) = acc + x.h0*y.h0 + x.h1*y.h1 (mod 2^32)   SMLAD (Q flag ignored)
  *   tg_smladx(x, y, acc)= acc + x.h0*y.h1 + x.h1*y.h0             SMLADX
  *   tg_smlabb(x, y, acc)= acc + x.h0*y.h0                          SMLABB
+ *   tg_smlatt(x, y, acc)= acc + x.h1*y.h1                          SMLATT
  *   tg_qadd8 / tg_qsub8 = per byte signed saturating add / subtract
  *   tg_sadd16 / tg_ssub16 = per half wrapping add / subtract
  *   tg_max_s8x4(a, b)   = per byte signed max                      SSUB8 + SEL
@@ -54,6 +55,7 @@ static inline uint32_t tg_sxtab16(uint32_t a, uint32_t x) { return (uint32_t)__s
 static inline int32_t tg_smlad(uint32_t x, uint32_t y, int32_t acc) { return __smlad((int32_t)x, (int32_t)y, acc); }
 static inline int32_t tg_smladx(uint32_t x, uint32_t y, int32_t acc) { return __smladx((int32_t)x, (int32_t)y, acc); }
 static inline int32_t tg_smlabb(uint32_t x, uint32_t y, int32_t acc) { return __smlabb((int32_t)x, (int32_t)y, acc); }
+static inline int32_t tg_smlatt(uint32_t x, uint32_t y, int32_t acc) { return __smlatt((int32_t)x, (int32_t)y, acc); }
 static inline uint32_t tg_qadd8(uint32_t a, uint32_t b) { return (uint32_t)__qadd8((int32_t)a, (int32_t)b); }
 static inline uint32_t tg_qsub8(uint32_t a, uint32_t b) { return (uint32_t)__qsub8((int32_t)a, (int32_t)b); }
 static inline uint32_t tg_sadd16(uint32_t a, uint32_t b) { return (uint32_t)__sadd16((int32_t)a, (int32_t)b); }
@@ -111,6 +113,10 @@ static inline int32_t tg_smladx(uint32_t x, uint32_t y, int32_t acc)
 static inline int32_t tg_smlabb(uint32_t x, uint32_t y, int32_t acc)
 {
     return (int32_t)((uint32_t)acc + (uint32_t)(tg__h(x, 0) * tg__h(y, 0)));
+}
+static inline int32_t tg_smlatt(uint32_t x, uint32_t y, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(tg__h(x, 1) * tg__h(y, 1)));
 }
 static inline uint32_t tg__bytes(int32_t b0, int32_t b1, int32_t b2, int32_t b3)
 {

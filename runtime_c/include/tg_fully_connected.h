@@ -16,5 +16,7 @@ typedef struct {
 } tg_fully_connected_params;
 
 void tg_fully_connected_s8_ref(const tg_fully_connected_params *p, const int8_t *input, int8_t *output);
+/* Fast variant: weights in tg_conv_gemm.h's tile order, input_offset * sum(w) folded into bias. */
+void tg_fully_connected_s8_rows(const tg_fully_connected_params *p, const int8_t *input, int8_t *output);
 
 #endif

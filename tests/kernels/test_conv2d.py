@@ -15,6 +15,28 @@ CASES = [
     (8, 8, 6, 4, 3, 1, 2, 2, 2),  # grouped, dilated
     (5, 5, 1, 3, 5, 1, 2, 1, 1),
     (4, 6, 8, 5, 1, 1, 0, 1, 1),  # pointwise
+    # pointwise (tg_conv2d_s8_1x1): channel counts around the 4-k blocks and channel pairs
+    (7, 5, 5, 3, 1, 1, 0, 1, 1),
+    (3, 3, 17, 31, 1, 1, 0, 1, 1),
+    (1, 1, 64, 96, 1, 1, 0, 1, 1),
+    (5, 7, 96, 17, 1, 1, 0, 1, 1),
+    (1, 1, 3, 1, 1, 1, 0, 1, 1),
+    (9, 7, 31, 8, 1, 2, 0, 1, 1),  # 1x1 stride 2: im2col
+    # general conv through im2col, first layers with 1 and 3 input channels, odd sizes, stride 2
+    (9, 7, 3, 16, 3, 2, 1, 1, 1),
+    (11, 9, 1, 5, 3, 2, 0, 1, 1),
+    (7, 5, 8, 31, 3, 1, 1, 1, 1),
+    (9, 7, 5, 8, 3, 1, 0, 2, 1),
+    (1, 1, 64, 8, 3, 1, 1, 1, 1),
+    # depthwise 3x3 stride 1 and 2, general depthwise (5x5, dilated), channel tails of 1..3
+    (7, 5, 8, 8, 3, 1, 1, 1, 8),
+    (7, 5, 31, 31, 3, 1, 1, 1, 31),
+    (9, 11, 17, 17, 3, 2, 1, 1, 17),
+    (1, 1, 64, 64, 3, 1, 1, 1, 64),
+    (8, 6, 96, 96, 3, 2, 0, 1, 96),
+    (7, 7, 5, 5, 5, 1, 2, 1, 5),
+    (9, 9, 3, 3, 3, 1, 2, 2, 3),
+    (6, 5, 1, 1, 3, 2, 1, 1, 1),
 ]
 
 
@@ -38,6 +60,82 @@ def test_conv2d_bit_exact(case, seed, tmp_path):
     np.testing.assert_array_equal(host, ref)
     if ref.size >= 16:
         assert len(np.unique(ref)) > 3  # the requantization ranges make outputs non-trivial
+
+
+# Int8 extremes: inputs at -128/127, zero points -128 and 127, weights at -128/127, requantization
+# that saturates (large multipliers), every TFLite padding mode (VALID = 0, SAME with odd and even
+# totals = asymmetric top/left vs bottom/right).
+EXTREME = [
+    # (H, W, Cin, Cout, k, stride, padding (t, b, l, r), groups, input zero point)
+    (7, 5, 8, 6, 1, 1, (0, 0, 0, 0), 1, -128),
+    (7, 5, 8, 6, 1, 1, (0, 0, 0, 0), 1, 127),
+    (8, 6, 3, 8, 3, 2, (0, 1, 0, 1), 1, -128),  # SAME, even size, stride 2
+    (7, 5, 3, 8, 3, 2, (1, 1, 1, 1), 1, 127),  # SAME, odd
+    (7, 5, 17, 17, 3, 1, (1, 1, 1, 1), 17, -128),
+    (8, 6, 17, 17, 3, 2, (0, 1, 0, 1), 17, 127),
+    (7, 5, 17, 17, 3, 2, (0, 0, 0, 0), 17, -128),  # VALID
+]
+
+
+def extreme_graph(case, seed, mode):
+    h, w, cin, cout, k, s, pad, g, zp = case
+    rng = np.random.default_rng(seed * 77 + sum(case[:6]) + zp + 1000)
+    lo, hi = (0.5, 4.0) if mode == "saturate" else (1e-3, 0.05)
+    mult, shift = random_requant(rng, cout, lo, hi)
+    attrs = Conv2dAttrs((s, s), pad, (1, 1), g, -zp, int(rng.choice([-128, 127, 0])), mult, shift)
+    x = act("x", (1, h, w, cin))
+    wt = const("w", rng.choice(np.array([-128, 127, -1, 1], np.int8), (cout, k, k, cin // g)))
+    b = const("b", rng.integers(-100000, 100000, cout).astype(np.int32))
+    oh, ow = out_hw(x.shape, wt.shape, attrs)
+    graph = single_op_graph("conv2d", attrs, [x, wt, b], (1, oh, ow, cout))
+    xin = rng.choice(np.array([-128, 127, zp], np.int8), x.shape)
+    return graph, xin
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("mode", ["saturate", "typical"])
+@pytest.mark.parametrize("case", EXTREME, ids=lambda c: "x".join(map(str, c)))
+def test_conv2d_int8_extremes(case, mode, tmp_path):
+    graph, xin = extreme_graph(case, 0, mode)
+    (ref,), (host,) = reference_and_host(graph, [xin], tmp_path)
+    np.testing.assert_array_equal(host, ref)
+    if mode == "saturate":
+        assert (ref == -128).any() or (ref == 127).any()
+
+
+def conv_case_graph(case, seed=0):
+    h, w, cin, cout, k, s, p, d, g = case
+    rng = np.random.default_rng(seed * 1000 + sum(case))
+    mult, shift = random_requant(rng, cout, 1e-3, 0.05)
+    attrs = Conv2dAttrs((s, s), (p, p, p, p), (d, d), g, int(rng.integers(-128, 128)), int(rng.integers(-20, 20)),
+                        mult, shift, -128, 127)
+    x = act("x", (1, h, w, cin))
+    wt = const("w", rng.integers(-127, 128, (cout, k, k, cin // g)).astype(np.int8))
+    b = const("b", rng.integers(-5000, 5000, cout).astype(np.int32))
+    oh, ow = out_hw(x.shape, wt.shape, attrs)
+    return single_op_graph("conv2d", attrs, [x, wt, b], (1, oh, ow, cout))
+
+
+QEMU_VARIANTS = {
+    "tg_conv2d_s8_1x1": [c for c in CASES if c[4] == 1 and c[5] == 1 and c[8] == 1],
+    "tg_conv2d_s8_im2col": [c for c in CASES if c[8] == 1 and (c[4] > 1 or c[5] > 1)][:6],
+    "tg_conv2d_s8_dw3x3s1": [c for c in CASES if c[8] == c[2] == c[3] and c[4] == 3 and c[5] == 1 and c[7] == 1],
+    "tg_conv2d_s8_dw3x3s2": [c for c in CASES if c[8] == c[2] == c[3] and c[4] == 3 and c[5] == 2 and c[7] == 1],
+    "tg_conv2d_s8_dw": [c for c in CASES if c[8] == c[2] == c[3] and c[2] > 1],
+}
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("kernel", sorted(QEMU_VARIANTS))
+def test_conv2d_fast_variants_on_qemu(kernel, tmp_path):
+    from tests.kernels.qemu_tier import check_on_qemu
+    from tinygen.testing import supported
+
+    graphs = [conv_case_graph(c) for c in QEMU_VARIANTS[kernel]]
+    graphs += [extreme_graph(c, 0, m)[0] for c in EXTREME for m in ("saturate", "typical")]
+    graphs = [gr for gr in graphs if supported("conv2d", kernel, gr)]
+    assert len(graphs) >= 3
+    check_on_qemu(graphs, tmp_path, kernel)
 
 
 def test_conv2d_reference_matches_direct_loop():

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, OpDef, reference_kernel, c_values, register
+from tinygen.ops.base import Kernel, KernelCall, OpDef, reference_kernel, c_values, register
 from tinygen.ops.common import out_hw, pad_nhwc, requantize_to_int8, windows
+from tinygen.ops.conv_gemm import folded_bias, gemm_weights, requant_fast_ok
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,68 @@ class Conv2dAttrs:
     act_max: int = 127
 
 
+def _weights_2d(node, graph) -> np.ndarray:
+    """The weights as the fast kernels' [Cout, K] matrix: OHWI flattened (groups 1), or for a
+    depthwise layer [C, kh*kw]."""
+    w = graph.t(node.inputs[1]).data
+    return w.reshape(w.shape[0], -1)
+
+
+def _fast_common(node, graph) -> bool:
+    x, w, b = (graph.t(i) for i in node.inputs)
+    a: Conv2dAttrs = node.attrs
+    return (x.shape[0] == 1 and w.is_const and b.is_const and requant_fast_ok(a.multiplier, a.shift)
+            and folded_bias(_weights_2d(node, graph), b.data, a.input_offset) is not None)
+
+
+def _dense(node, graph) -> bool:
+    return node.attrs.groups == 1 and _fast_common(node, graph)
+
+
+def _pointwise(node, graph) -> bool:
+    a: Conv2dAttrs = node.attrs
+    w = graph.t(node.inputs[1])
+    return (w.shape[1:3] == (1, 1) and a.stride == (1, 1) and not any(a.padding)) and _dense(node, graph)
+
+
+def _depthwise(node, graph, k=None, s=None) -> bool:
+    x, w = graph.t(node.inputs[0]), graph.t(node.inputs[1])
+    a: Conv2dAttrs = node.attrs
+    if not (a.groups == x.shape[3] == w.shape[0] and w.shape[3] == 1 and w.shape[1] * w.shape[2] <= 64):
+        return False
+    if k is not None and (w.shape[1:3] != (k, k) or a.stride != (s, s) or a.dilation != (1, 1)):
+        return False
+    return _fast_common(node, graph)
+
+
+def _im2col_scratch(node, graph) -> int:
+    w = graph.t(node.inputs[1])
+    return 2 * ((w.shape[1] * w.shape[2] * w.shape[3] + 3) & ~3)
+
+
+def _dw_scratch(node, graph) -> int:
+    return (graph.t(node.inputs[0]).shape[3] + 3) & ~3
+
+
+_DSP = frozenset({"dsp"})
+_GEMM = "GEMM tile: channel pairs, 4-k blocks interleaved (tg_conv_gemm.h); bias + input_offset*sum(w)"
+_DW = "[kh*kw][C] (HWC); bias + input_offset*sum(w)"
+
+
 @register
 class Conv2d(OpDef):
     name = "conv2d"
     attrs_type = Conv2dAttrs
-    kernels = (reference_kernel("tg_conv2d_s8_ref", "tg_conv2d.h", "tg_conv2d_params"),)
+    kernels = (
+        Kernel("tg_conv2d_s8_1x1", "tg_conv2d.h", "tg_conv2d_params", _pointwise, _DSP, layout=_GEMM),
+        Kernel("tg_conv2d_s8_dw3x3s1", "tg_conv2d.h", "tg_conv2d_params",
+               lambda n, g: _depthwise(n, g, 3, 1), _DSP, _dw_scratch, _DW),
+        Kernel("tg_conv2d_s8_dw3x3s2", "tg_conv2d.h", "tg_conv2d_params",
+               lambda n, g: _depthwise(n, g, 3, 2), _DSP, _dw_scratch, _DW),
+        Kernel("tg_conv2d_s8_dw", "tg_conv2d.h", "tg_conv2d_params", _depthwise, _DSP, _dw_scratch, _DW),
+        Kernel("tg_conv2d_s8_im2col", "tg_conv2d.h", "tg_conv2d_params", _dense, _DSP, _im2col_scratch, _GEMM),
+        reference_kernel("tg_conv2d_s8_ref", "tg_conv2d.h", "tg_conv2d_params"),
+    )
 
     def check(self, node, graph):
         x, w, b = (graph.t(i) for i in node.inputs)
@@ -74,6 +132,22 @@ class Conv2d(OpDef):
         o = graph.t(node.outputs[0])
         return int(np.prod(o.shape)) * w.shape[1] * w.shape[2] * w.shape[3]
 
+    def _weight_fields(self, node, graph):
+        """weight and bias as the node's kernel reads them (see each Kernel's layout)."""
+        w, b = graph.t(node.inputs[1]), graph.t(node.inputs[2])
+        kernel = self.kernel(node)
+        if kernel.reference:
+            return [("weight", c_values(w.data.reshape(-1), "int8_t", f"OHWI {list(w.shape)}")),
+                    ("bias", c_values(b.data, "int32_t"))]
+        w2d = _weights_2d(node, graph)
+        bias = folded_bias(w2d, b.data, node.attrs.input_offset)
+        if kernel.symbol.startswith("tg_conv2d_s8_dw"):
+            data, what = w2d.T.reshape(-1), f"[kh*kw][C] from OHWI {list(w.shape)}"
+        else:
+            data, what = gemm_weights(w2d), f"GEMM tile order of OHWI {list(w.shape)}"
+        return [("weight", c_values(data, "int8_t", what)),
+                ("bias", c_values(bias, "int32_t", "bias + input_offset * sum(w)"))]
+
     def emit(self, node, graph):
         x, w, b = (graph.t(i) for i in node.inputs)
         o = graph.t(node.outputs[0])
@@ -87,8 +161,7 @@ class Conv2d(OpDef):
             ("pad_t", a.padding[0]), ("pad_l", a.padding[2]), ("groups", a.groups),
             ("input_offset", a.input_offset), ("output_offset", a.output_offset),
             ("act_min", a.act_min), ("act_max", a.act_max),
-            ("weight", c_values(w.data.reshape(-1), "int8_t", f"OHWI {list(w.shape)}")),
-            ("bias", c_values(b.data, "int32_t")),
+            *self._weight_fields(node, graph),
             ("multiplier", c_values(a.multiplier, "int32_t")),
             ("shift", c_values(a.shift, "int32_t")),
         ]

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, reference_kernel, OpDef, c_values, register
+from tinygen.ops.base import Kernel, KernelCall, reference_kernel, OpDef, c_values, register
 from tinygen.ops.common import requantize_to_int8
+from tinygen.ops.conv_gemm import folded_bias, gemm_weights, requant_fast_ok
 
 
 @dataclass(frozen=True)
@@ -26,11 +27,23 @@ class FullyConnectedAttrs:
     act_max: int = 127
 
 
+def _rows_ok(node, graph) -> bool:
+    w, b = graph.t(node.inputs[1]), graph.t(node.inputs[2])
+    a: FullyConnectedAttrs = node.attrs
+    return (w.is_const and b.is_const and requant_fast_ok(a.multiplier, a.shift)
+            and folded_bias(w.data, b.data, a.input_offset) is not None)
+
+
 @register
 class FullyConnected(OpDef):
     name = "fully_connected"
     attrs_type = FullyConnectedAttrs
-    kernels = (reference_kernel("tg_fully_connected_s8_ref", "tg_fully_connected.h", "tg_fully_connected_params"),)
+    kernels = (
+        Kernel("tg_fully_connected_s8_rows", "tg_fully_connected.h", "tg_fully_connected_params", _rows_ok,
+               frozenset({"dsp"}), layout="GEMM tile: row pairs, 4-k blocks interleaved (tg_conv_gemm.h); "
+                                             "bias + input_offset*sum(w)"),
+        reference_kernel("tg_fully_connected_s8_ref", "tg_fully_connected.h", "tg_fully_connected_params"),
+    )
 
     def check(self, node, graph):
         if len(node.inputs) != 3:
@@ -61,6 +74,16 @@ class FullyConnected(OpDef):
         x, w = graph.t(node.inputs[0]), graph.t(node.inputs[1])
         return x.shape[0] * w.shape[1] * w.shape[0]
 
+    def _weight_fields(self, node, graph):
+        """weight and bias as the node's kernel reads them (see each Kernel's layout)."""
+        w, b = graph.t(node.inputs[1]), graph.t(node.inputs[2])
+        if self.kernel(node).reference:
+            return [("weight", c_values(w.data.reshape(-1), "int8_t", f"[Cout, K] {list(w.shape)}")),
+                    ("bias", c_values(b.data, "int32_t"))]
+        return [("weight", c_values(gemm_weights(w.data), "int8_t", f"GEMM tile order of [Cout, K] {list(w.shape)}")),
+                ("bias", c_values(folded_bias(w.data, b.data, node.attrs.input_offset), "int32_t",
+                                  "bias + input_offset * sum(w)"))]
+
     def emit(self, node, graph):
         x, w, b = (graph.t(i) for i in node.inputs)
         a: FullyConnectedAttrs = node.attrs
@@ -68,8 +91,7 @@ class FullyConnected(OpDef):
             ("batches", x.shape[0]), ("in_features", w.shape[1]), ("out_features", w.shape[0]),
             ("input_offset", a.input_offset), ("output_offset", a.output_offset),
             ("act_min", a.act_min), ("act_max", a.act_max),
-            ("weight", c_values(w.data.reshape(-1), "int8_t", f"[Cout, K] {list(w.shape)}")),
-            ("bias", c_values(b.data, "int32_t")),
+            *self._weight_fields(node, graph),
             ("multiplier", c_values(a.multiplier, "int32_t")),
             ("shift", c_values(a.shift, "int32_t")),
         ]
