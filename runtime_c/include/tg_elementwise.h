@@ -34,5 +34,9 @@ typedef struct {
 
 void tg_add_s8_ref(const tg_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 void tg_mul_s8_ref(const tg_mul_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+/* The same results with tg_requant_fast.h's requantization; the generator selects them only for
+ * layers whose operand bounds it allows (ops/add.py, ops/mul.py). */
+void tg_add_s8_fast(const tg_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+void tg_mul_s8_fast(const tg_mul_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 
 #endif

@@ -1,0 +1,108 @@
+"""Instructions per element of the int8 element-wise, pooling, data-movement and packed-weight
+kernels, reference against fast variant, under QEMU -icount on the Cortex-M4 and M7 stand-ins.
+
+    .venv/bin/python benchmarks/int8_misc_kernels.py [--boards f446re,f746zg] [--ops add,lut]
+
+Each case is a one-node graph of a typical layer size; the cases of one variant run as one
+firmware per board (validated bit-exact against the reference while profiled). The per-layer
+count includes the call and its loop set-up; per element means per output element, except
+for packed conv and fully connected (per MAC) and pooling (per output element, window stated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tinygen.ir.graph import QuantParams  # noqa: E402
+from tinygen.ops.base import get  # noqa: E402
+from tinygen.select import HOST  # noqa: E402
+from tinygen.select.kernels import candidates  # noqa: E402
+from tinygen.testing import act, const, merge_graphs, single_op_graph  # noqa: E402
+
+
+def _binary(op, shape1, shape2, const2):
+    from tests.kernels.test_add import binary_graph
+    from tinygen.ops.add import add_params
+    from tinygen.ops.mul import mul_params
+
+    rng = np.random.default_rng(0)
+    qp = (0.05, 3, 0.04, -7, 0.08 if op == "add" else 0.03, 1)
+    attrs = (add_params if op == "add" else mul_params)(*qp)
+    graph, _ = binary_graph(op, attrs, (shape1, shape2), "2" if const2 else "", qp, rng)
+    return graph
+
+
+def cases() -> list[tuple[str, str, object]]:
+    """(op, description, graph builder)"""
+    out = [
+        ("add", "1x16x16x32 + same", lambda: _binary("add", (1, 16, 16, 32), (1, 16, 16, 32), False)),
+        ("add", "1x16x16x32 + const [32]", lambda: _binary("add", (1, 16, 16, 32), (1, 1, 1, 32), True)),
+        ("mul", "1x16x16x32 * same", lambda: _binary("mul", (1, 16, 16, 32), (1, 16, 16, 32), False)),
+        ("mul", "1x16x16x32 * const [32]", lambda: _binary("mul", (1, 16, 16, 32), (1, 1, 1, 32), True)),
+    ]
+    return out
+
+
+def per_unit(node, graph) -> tuple[int, str]:
+    if node.op in ("conv2d_packed", "fully_connected_packed"):
+        return get(node.op).macs(node, graph), "MAC"
+    return graph.t(node.outputs[0]).size, "elem"
+
+
+def run(board: str, variant: str, graphs, workdir: Path) -> dict[int, int]:
+    from tests.device.models import write_build
+    from tinygen.device.validate import validate
+
+    merged = merge_graphs(graphs, f"misc_{variant}")
+    for g, n in zip(graphs, merged.nodes):
+        ks = candidates(g.nodes[0], g, HOST)
+        n.kernel = ks[-1].symbol if variant == "ref" else ks[0].symbol
+    program = write_build(merged, workdir / f"{board}_{variant}", board)
+    r = validate(program, qemu=True, board=board, count=1, seed=0, profile=True)
+    if not r.passed:
+        raise SystemExit(f"{variant} on {board}: {r.summary_text()}")
+    counts = {}
+    for p in r.profile:
+        counts[int(p.name.split("_", 1)[0][1:])] = p.count
+    return counts, [n.kernel for n in merged.nodes]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--boards", default="f446re,f746zg")
+    ap.add_argument("--ops", default="", help="comma-separated op names (default: all)")
+    args = ap.parse_args(argv)
+    chosen = [c for c in cases() if not args.ops or c[0] in args.ops.split(",")]
+    graphs = [build() for _, _, build in chosen]
+    boards = args.boards.split(",")
+    table = {}
+    kernels = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for board in boards:
+            for variant in ("ref", "fast"):
+                table[board, variant], kernels[variant] = run(board, variant, graphs, Path(tmp))
+    head = f"{'op':<22} {'case':<30} {'unit':<5}"
+    for board in boards:
+        core = {"f446re": "M4", "f746zg": "M7"}.get(board, board)
+        head += f" {core + ' ref':>9} {core + ' fast':>9} {'x':>5}"
+    print(head + "  fast kernel")
+    for i, ((op, desc, _), g) in enumerate(zip(chosen, graphs)):
+        units, unit = per_unit(g.nodes[0], g)
+        line = f"{op:<22} {desc:<30} {unit:<5}"
+        for board in boards:
+            ref, fast = table[board, "ref"][i] / units, table[board, "fast"][i] / units
+            line += f" {ref:9.2f} {fast:9.2f} {ref / fast:5.1f}"
+        print(line + "  " + kernels["fast"][i])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
