@@ -57,8 +57,32 @@ def cases() -> list[tuple[str, str, object]]:
         ("concat", "8x8x16 | 8x8x24 requant", lambda: _concat(("same", "up"))),
         ("slice", "8x8x32 -> ch 8..23", lambda: _slice((1, 8, 8, 32), (0, 0, 0, 8), (1, 8, 8, 16))),
         ("pad", "8x8x32 pad 1 (h, w)", lambda: _pad((1, 8, 8, 32), ((0, 0), (1, 1), (1, 1), (0, 0)))),
+        ("fully_connected", "int8 256->32 (comparison)", lambda: _fc(0)),
+        ("fully_connected_packed", "4-bit 256->32", lambda: _fc(4)),
+        ("fully_connected_packed", "2-bit 256->32", lambda: _fc(2)),
+        ("fully_connected_packed", "1-bit 256->32", lambda: _fc(1)),
     ]
     return out
+
+
+def _fc(bits, k=256, cout=32):
+    from tinygen.ops.fully_connected import FullyConnectedAttrs
+    from tinygen.ops.fully_connected_packed import FullyConnectedPackedAttrs
+    from tinygen.reference import bitpack
+    from tinygen.testing import random_requant
+
+    rng = np.random.default_rng(bits)
+    mult, shift = random_requant(rng, cout, 1e-3, 1e-2)
+    b = const("b", rng.integers(-500, 500, cout).astype(np.int32))
+    if bits == 0:
+        w = const("w", rng.integers(-128, 128, (cout, k)).astype(np.int8))
+        attrs = FullyConnectedAttrs(5, -3, mult, shift)
+        return single_op_graph("fully_connected", attrs, [act("x", (1, k)), w, b], (1, cout))
+    offset = 0 if bits == 1 else -(1 << (bits - 1))
+    values = rng.choice([-1, 1], (cout, k)) if bits == 1 else rng.integers(offset, -offset, (cout, k))
+    attrs = FullyConnectedPackedAttrs(5, -3, mult, shift, bits, offset)
+    w = const("w", bitpack.pack_weights(values, bits, offset))
+    return single_op_graph("fully_connected_packed", attrs, [act("x", (1, k)), w, b], (1, cout))
 
 
 def _pool(op, h, w, c, k, s, p):
@@ -106,7 +130,7 @@ def _pad(shape, pads):
 
 
 def per_unit(node, graph) -> tuple[int, str]:
-    if node.op in ("conv2d_packed", "fully_connected_packed"):
+    if node.op in ("conv2d_packed", "fully_connected_packed", "fully_connected"):
         return get(node.op).macs(node, graph), "MAC"
     return graph.t(node.outputs[0]).size, "elem"
 
