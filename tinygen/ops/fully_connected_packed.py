@@ -19,6 +19,7 @@ from tinygen.ir.graph import DType, Node
 from tinygen.ops.base import Kernel, KernelCall, reference_kernel, OpDef, c_values, register
 from tinygen.ops.conv2d_packed import check_packed_weights, packed_weight_fields
 from tinygen.ops.fully_connected import FullyConnected, FullyConnectedAttrs
+from tinygen.ops.packed_pairs import fits_int32, folded_bias, pair_layout
 from tinygen.reference import bitpack
 
 
@@ -38,37 +39,15 @@ def fully_connected_attrs(a: FullyConnectedPackedAttrs) -> FullyConnectedAttrs:
     return FullyConnectedAttrs(a.input_offset, a.output_offset, a.multiplier, a.shift, a.act_min, a.act_max)
 
 
-def pair_layout(codes: np.ndarray, bits: int) -> np.ndarray:
-    """uint8 [Cout, words*4]: codes [Cout, K] in tg_fully_connected_packed_s8_fast's word order
-    (field j of half h of word i holds code 4*(j//2) + j%2 + 2h of the word's 32/bits inputs)."""
-    cout, k = codes.shape
-    per = 32 // bits
-    words = -(-k // per)
-    out = np.zeros((cout, words), np.uint64)
-    for g in range(per):
-        j, half = 2 * (g // 4) + (g & 1), (g >> 1) & 1
-        cols = np.arange(g, words * per, per)
-        part = np.zeros((cout, words), np.uint64)
-        valid = cols < k
-        part[:, valid] = codes[:, cols[valid]].astype(np.uint64)
-        out |= part << np.uint64(16 * half + bits * j)
-    return out.astype("<u4").view(np.uint8).reshape(cout, words * 4)
-
-
 def _fast_bias(node, graph) -> np.ndarray:
     """bias + step*input_offset*sum(codes) + K*weight_offset*input_offset, per output (int64)."""
     x, w, b = (graph.t(i) for i in node.inputs)
     a = node.attrs
-    k = x.shape[1]
-    step, off = bitpack.weight_step_offset(a.weight_bits, a.weight_offset)
-    codes = bitpack.unpack_codes(w.data, a.weight_bits, k).astype(np.int64)
-    return b.data.astype(np.int64) + step * a.input_offset * codes.sum(axis=1) + k * off * a.input_offset
+    return folded_bias(b.data, w.data, a.weight_bits, a.weight_offset, a.input_offset, x.shape[1])
 
 
 def _fast_ok(node, graph) -> bool:
-    """The folded bias must be an int32 (it is for any layer whose reference sums fit int32)."""
-    fb = _fast_bias(node, graph)
-    return bool(np.all((fb >= -(1 << 31)) & (fb < (1 << 31))))
+    return fits_int32(_fast_bias(node, graph))
 
 
 @register
