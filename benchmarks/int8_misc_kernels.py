@@ -61,8 +61,27 @@ def cases() -> list[tuple[str, str, object]]:
         ("fully_connected_packed", "4-bit 256->32", lambda: _fc(4)),
         ("fully_connected_packed", "2-bit 256->32", lambda: _fc(2)),
         ("fully_connected_packed", "1-bit 256->32", lambda: _fc(1)),
+        ("conv2d_packed", "4-bit 3x3 8x8x32->32", lambda: _conv(4)),
+        ("conv2d_packed", "2-bit 3x3 8x8x32->32", lambda: _conv(2)),
+        ("conv2d_packed", "1-bit 3x3 8x8x32->32", lambda: _conv(1)),
     ]
     return out
+
+
+def _conv(bits, hw=8, cin=32, cout=32):
+    from tinygen.ops.conv2d_packed import Conv2dPackedAttrs
+    from tinygen.reference import bitpack
+    from tinygen.testing import random_requant
+
+    rng = np.random.default_rng(10 + bits)
+    mult, shift = random_requant(rng, cout, 1e-3, 1e-2)
+    offset = 0 if bits == 1 else -(1 << (bits - 1))
+    shape = (cout, 3, 3, cin)
+    values = rng.choice([-1, 1], shape) if bits == 1 else rng.integers(offset, -offset, shape)
+    attrs = Conv2dPackedAttrs((1, 1), (1, 1, 1, 1), (1, 1), 1, 5, -3, mult, shift, (3, 3), bits, offset)
+    b = const("b", rng.integers(-500, 500, cout).astype(np.int32))
+    w = const("w", bitpack.pack_weights(values, bits, offset))
+    return single_op_graph("conv2d_packed", attrs, [act("x", (1, hw, hw, cin)), w, b], (1, hw, hw, cout))
 
 
 def _fc(bits, k=256, cout=32):
