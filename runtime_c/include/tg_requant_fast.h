@@ -1,22 +1,22 @@
 /* A faster, provably equal form of tg_requantize (tg_fixedpoint.h) for operands whose size the
  * generator bounded offline (tinygen/ops/requant_fast.py checks the bound per layer):
  *
- *   if |x| * 2^max(shift, 0) <= 2^30 and max(-shift, 0) <= 30, then
+ *   if |x| * 2^max(shift, 0) < 2^30 and max(-shift, 0) <= 30, then
  *   tg_requantize(x, m, shift) == tg_rq_apply(tg_rq_make(m, shift), x)
  *
- * Why. Let a = x * 2^max(shift, 0) (|a| <= 2^30, so the reference's sat32 does nothing and 2a
+ * Why. Let a = x * 2^max(shift, 0) (|a| < 2^30, so the reference's sat32 does nothing and 2a
  * fits int32) and e = max(-shift, 0).
  * 1. srdhm(a, m) == SMMULR(2a, m) == floor((a*m + 2^30) / 2^31): for a*m >= 0 the reference's
  *    truncating division of a non-negative value is a floor; for a*m < 0 it computes
  *    trunc((a*m + 1 - 2^30) / 2^31) = ceil((a*m + 1 - 2^30) / 2^31) = floor((a*m + 2^30) / 2^31)
  *    (ceil(n/d) = floor((n + d - 1)/d)). The saturating case a == m == INT32_MIN cannot occur
- *    (|a| <= 2^30), and |y| <= |a| <= 2^30.
+ *    (|a| < 2^30), and |y| <= |a| < 2^30.
  * 2. rdbpot(y, e) == (y + r + (y < 0 && e > 0 ? -1 : 0)) >> e with r = 2^(e-1) (0 when e == 0):
  *    the reference adds 1 to y >> e when the remainder exceeds 2^(e-1) - 1 (y >= 0) or 2^(e-1)
  *    (y < 0), i.e. it rounds y / 2^e to nearest with ties away from zero, which the biased floor
- *    shift computes; y + r - 1 cannot overflow since |y| <= 2^30 and r <= 2^29.
- * tests/kernels/test_requant_fast.py checks the identity exhaustively over shifts and edge
- * operands, the kernels' tests check it in every layer shape. */
+ *    shift computes; y + r - 1 cannot overflow since |y| < 2^30 and r <= 2^29.
+ * tests/kernels/test_requant_fast.py checks the identity on an exact transcription over every
+ * shift, edge multipliers and operands at the rounding boundaries; the kernels' tests run the C. */
 #ifndef TG_REQUANT_FAST_H
 #define TG_REQUANT_FAST_H
 

@@ -9,8 +9,8 @@ LIMIT = 1 << 30
 
 
 def fits(bound: int, shifts: Iterable[int]) -> bool:
-    """True when every |x| <= bound requantized with each of `shifts` is exact in the fast form."""
-    return all(bound * (1 << max(s, 0)) <= LIMIT and -s <= 30 for s in shifts)
+    """True when every |x| <= bound (so |x| * 2^max(shift, 0) < 2^30) requantized with each of `shifts` is exact in the fast form."""
+    return all(bound * (1 << max(s, 0)) < LIMIT and -s <= 30 for s in shifts)
 
 
 def srdhm_bound(a: int, multiplier: int) -> int:
