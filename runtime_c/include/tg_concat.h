@@ -18,5 +18,7 @@ typedef struct {
 } tg_concat_params;
 
 void tg_concat_s8_ref(const tg_concat_params *p, const int8_t *const *inputs, int8_t *output);
+/* Same results: word block copies, fast requantization (operands bounded by ops/concat.py). */
+void tg_concat_s8_fast(const tg_concat_params *p, const int8_t *const *inputs, int8_t *output);
 
 #endif

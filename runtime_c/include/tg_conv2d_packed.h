@@ -20,5 +20,10 @@ typedef struct {
 } tg_conv2d_packed_params;
 
 void tg_conv2d_packed_s8_ref(const tg_conv2d_packed_params *p, const int8_t *input, int8_t *output);
+/* Same results for groups == 1 and -input_offset in int8, through an im2col row in scratch, on
+ * weights in the "pairs" layout (tg_packed_dot.h) with the offsets folded into the bias. */
+void tg_conv2d_packed_s8_fast(const tg_conv2d_packed_params *p, const int8_t *input, int8_t *output,
+                              void *scratch);
+size_t tg_conv2d_packed_s8_fast_scratch_bytes(const tg_conv2d_packed_params *p);
 
 #endif

@@ -65,5 +65,9 @@ static inline void tg_add_sub_s8(const tg_add_params *p, const int8_t *input1, c
 void tg_add_s8_ref(const tg_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 void tg_sub_s8_ref(const tg_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 void tg_mul_s8_ref(const tg_mul_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+/* The same results with tg_requant_smmulr.h's requantization; the generator selects them only for
+ * layers whose operand bounds it allows (ops/add.py, ops/mul.py). */
+void tg_add_s8_fast(const tg_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+void tg_mul_s8_fast(const tg_mul_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 
 #endif

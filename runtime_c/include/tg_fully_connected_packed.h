@@ -21,5 +21,8 @@ typedef struct {
 
 void tg_fully_connected_packed_s8_ref(const tg_fully_connected_packed_params *p, const int8_t *input,
                                       int8_t *output);
+/* Same results on weights in the "pairs" layout (see its source), bias with the offsets folded in. */
+void tg_fully_connected_packed_s8_fast(const tg_fully_connected_packed_params *p, const int8_t *input,
+                                       int8_t *output);
 
 #endif

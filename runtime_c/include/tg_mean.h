@@ -13,5 +13,7 @@ typedef struct {
 } tg_mean_params;
 
 void tg_mean_s8_ref(const tg_mean_params *p, const int8_t *input, int8_t *output);
+/* Same results, four inner positions per word (for operands ops/mean.py bounds). */
+void tg_mean_s8_fast(const tg_mean_params *p, const int8_t *input, int8_t *output);
 
 #endif

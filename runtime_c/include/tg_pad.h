@@ -12,5 +12,7 @@ typedef struct {
 } tg_pad_params;
 
 void tg_pad_s8_ref(const tg_pad_params *p, const int8_t *input, int8_t *output);
+/* Same results: word fills and word block copies. */
+void tg_pad_s8_fast(const tg_pad_params *p, const int8_t *input, int8_t *output);
 
 #endif

@@ -27,5 +27,8 @@ typedef struct {
 
 void tg_max_pool2d_s8_ref(const tg_pool_params *p, const int8_t *input, int8_t *output);
 void tg_avg_pool2d_s8_ref(const tg_pool_params *p, const int8_t *input, int8_t *output);
+/* Fast variants, same results: four channels per word (tg_*_fast.c say how); avg needs k_h*k_w <= 256. */
+void tg_max_pool2d_s8_fast(const tg_pool_params *p, const int8_t *input, int8_t *output);
+void tg_avg_pool2d_s8_fast(const tg_pool_params *p, const int8_t *input, int8_t *output);
 
 #endif

@@ -13,5 +13,7 @@ typedef struct {
 } tg_slice_params;
 
 void tg_slice_s8_ref(const tg_slice_params *p, const int8_t *input, int8_t *output);
+/* Same results for in_sc == 1 (or out_c == 1): contiguous runs as word block copies. */
+void tg_slice_s8_fast(const tg_slice_params *p, const int8_t *input, int8_t *output);
 
 #endif

@@ -181,3 +181,54 @@ def test_add_emit_strides_and_comment():
     assert (f["in1_sn"], f["in1_sh"], f["in1_sw"], f["in1_sc"]) == (0, 128, 16, 1)  # N == 1: stride 0
     assert (f["in2_sn"], f["in2_sh"], f["in2_sw"], f["in2_sc"]) == (0, 0, 0, 1)
     assert call.comment == "add [1,8,8,16] + [1,1,1,16]"
+
+
+# -- tg_add_s8_fast: the flat (no broadcast) and per-channel-constant paths, channel tails, extremes
+
+FAST_CASES = [((1, h, w, c), (1, h, w, c) if full else (1, 1, 1, c), "" if full else "2")
+              for c in (1, 3, 5, 8, 17, 31, 64, 96) for (h, w) in ((1, 1), (7, 5)) for full in (True, False)]
+
+
+def fast_case_graph(op, case, seed, make_params):
+    """A binary graph with int8-extreme inputs and zero points -128 / 127 on odd seeds."""
+    rng = np.random.default_rng(seed * 977 + sum(map(sum, case[:2])))
+    qp = random_qparams(rng)
+    if seed % 2:
+        qp = (qp[0], -128, qp[2], 127, qp[4], int(rng.choice([-128, 127])))
+    graph, feeds = two_operand_graph(op, make_params(*qp), case[:2], case[2], qp, rng)
+    for f in feeds:
+        f.flat[: min(4, f.size)] = [-128, 127, -128, 127][: min(4, f.size)]
+    return graph, feeds
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("case", FAST_CASES, ids=lambda c: f"{c[0]}+{c[1]}".replace(" ", ""))
+def test_add_fast_paths_bit_exact(case, seed, tmp_path):
+    graph, feeds = fast_case_graph("add", case, seed, add_params)
+    from tinygen.select.kernels import candidates
+    from tinygen.select import HOST
+
+    assert candidates(graph.nodes[0], graph, HOST)[0].symbol == "tg_add_s8_fast"
+    (ref,), (host,) = reference_and_host(graph, feeds, tmp_path)
+    np.testing.assert_array_equal(host, ref)
+
+
+def test_add_fast_refuses_operands_beyond_its_bound():
+    """Saturating parameters (left shift 22, positive shifts) stay on the reference."""
+    from tinygen.select.kernels import candidates
+    from tinygen.select import HOST
+
+    attrs = AddAttrs(128, 127, 3, 22, 1 << 30, 2, (1 << 30) + 12345, 2, 1 << 30, -22, -100, 120)
+    graph, _ = two_operand_graph("add", attrs, ((1, 4, 4, 5), (1, 4, 4, 5)), "", (1.0, 0, 1.0, 0, 1.0, 0),
+                            np.random.default_rng(5))
+    assert [k.symbol for k in candidates(graph.nodes[0], graph, HOST)] == ["tg_add_s8_ref"]
+
+
+@pytest.mark.qemu
+def test_add_fast_on_qemu(tmp_path):
+    from tests.kernels.qemu_tier import check_on_qemu
+
+    picks = [FAST_CASES[i] for i in (0, 3, 9, 14, 22, 29)]
+    graphs = [fast_case_graph("add", c, s, add_params)[0] for c in picks for s in (0, 1)]
+    check_on_qemu(graphs, tmp_path, "tg_add_s8_fast")

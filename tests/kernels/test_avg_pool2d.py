@@ -5,6 +5,8 @@ from tinygen.ops.avg_pool2d import avg_pool_params
 from tinygen.ops.max_pool2d import pool_out_hw
 from tinygen.reference import interpreter
 from tinygen.reference.fixedpoint import requantize
+from tinygen.select import HOST
+from tinygen.select.kernels import candidates
 from tinygen.testing import act, reference_and_host, single_op_graph
 
 # (H, W, C, kernel, stride, padding t/b/l/r, count_include_pad)
@@ -156,3 +158,52 @@ def test_avg_pool2d_divide_rejects_multipliers():
     a = AvgPool2dAttrs((2, 2), (2, 2), (0, 0, 0, 0), False, 0, 0, (0,) * 5, (0,) * 5, -128, 127, "divide")
     with pytest.raises(ValueError, match="none for 'divide'"):
         verify(_graph((4, 4, 1), a))
+
+
+# -- tg_avg_pool2d_s8_fast: SXTAB16 window sums on four channels, tails, both rounding modes
+
+FAST_CASES = [(h, w, c, k, s, p, cip) for c in (1, 3, 5, 8, 17, 31, 64, 96)
+              for (h, w), k, s, p, cip in (((1, 1), (3, 3), (1, 1), (1, 1, 1, 1), False),
+                                           ((7, 5), (2, 2), (2, 2), (0, 1, 0, 1), True),
+                                           ((9, 7), (3, 3), (2, 2), (1, 1, 1, 1), False),
+                                           ((7, 5), (7, 5), (1, 1), (0, 0, 0, 0), False))]  # global
+
+
+def _fast_graph(case, seed):
+    h, w, c, k, s, p, cip = case
+    rng = np.random.default_rng(seed * 1000 + h * 100 + w * 10 + c + 7 * cip)
+    s_in, zp_in, s_out, zp_out = _random_quant(rng)
+    if seed == 1:  # extreme zero points: the largest offset sums
+        zp_in, zp_out = 127, -128
+    attrs = avg_pool_params(k, s, p, cip, s_in, zp_in, s_out, zp_out, -128, 127)
+    if seed == 2:
+        import dataclasses
+
+        attrs = dataclasses.replace(attrs, rounding="divide", multipliers=(), shifts=(), input_offset=0, output_offset=0)
+    x = rng.integers(-128, 128, (1, h, w, c)).astype(np.int8)
+    x.flat[::5] = -128 if seed != 2 else 127
+    return _graph(case, attrs), x
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("case", FAST_CASES, ids=lambda c: f"{c[0]}x{c[1]}x{c[2]}_k{c[3][0]}{c[3][1]}s{c[4][0]}{'_cip' if c[6] else ''}")
+def test_avg_pool2d_fast_bit_exact(case, seed, tmp_path):
+    graph, x = _fast_graph(case, seed)
+    assert candidates(graph.nodes[0], graph, HOST)[0].symbol == "tg_avg_pool2d_s8_fast"
+    (ref,), (host,) = reference_and_host(graph, [x], tmp_path)
+    np.testing.assert_array_equal(host, ref)
+
+
+def test_avg_pool2d_fast_needs_int16_window_sums():
+    attrs = avg_pool_params((17, 16), (1, 1), (0, 0, 0, 0), False, 0.1, 0, 0.1, 0, -128, 127)
+    graph = _graph((17, 16, 4), attrs)
+    assert [k.symbol for k in candidates(graph.nodes[0], graph, HOST)] == ["tg_avg_pool2d_s8_ref"]
+
+
+@pytest.mark.qemu
+def test_avg_pool2d_fast_on_qemu(tmp_path):
+    from tests.kernels.qemu_tier import check_on_qemu
+
+    graphs = [_fast_graph(FAST_CASES[i], s)[0] for i in (0, 5, 10, 15, 22, 27, 31) for s in (0, 1, 2)]
+    check_on_qemu(graphs, tmp_path, "tg_avg_pool2d_s8_fast")

@@ -5,6 +5,8 @@ from tinygen.ir.graph import DType, QuantParams, Tensor
 from tinygen.ops.concat import concat_params
 from tinygen.reference import interpreter
 from tinygen.reference.fixedpoint import requantize
+from tinygen.select import HOST
+from tinygen.select.kernels import candidates
 from tinygen.testing import reference_and_host, single_op_graph
 
 OUT_Q = (0.05, 3)
@@ -103,3 +105,29 @@ def test_concat_emit():
     assert call.inputs_as_array and (f["num_inputs"], f["outer"], f["inner"]) == (3, 35, 1)
     assert list(f["axis_size"].values) == [3, 1, 17]
     assert call.comment == "concat axis=3 [1,7,5,3] [1,7,5,1] [1,7,5,17] -> [1,7,5,21]"
+
+
+# -- tg_concat_s8_fast: block copies of every length (word, tail), requantized inputs beside them
+
+FAST_CASES = [(((1, h, w, c), (1, h, w, c2)), 3, grids, -1) for c, c2 in ((1, 3), (5, 8), (17, 31), (64, 96))
+              for h, w in ((1, 1), (7, 5)) for grids in (("same", "same"), ("same", "up"), ("down", "same"))] + [
+    (((1, 3, 5, 17), (1, 4, 5, 17)), 1, ("same", "same"), -1)]
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("case", FAST_CASES, ids=lambda c: "-".join("x".join(map(str, s)) for s in c[0]) + "-" + "-".join(c[2]))
+def test_concat_fast_bit_exact(case, tmp_path):
+    rng = np.random.default_rng(31 * FAST_CASES.index(case))
+    graph, feeds, _ = make_graph(*case, rng)
+    assert candidates(graph.nodes[0], graph, HOST)[0].symbol == "tg_concat_s8_fast"
+    (ref,), (host,) = reference_and_host(graph, feeds, tmp_path)
+    np.testing.assert_array_equal(host, ref)
+
+
+@pytest.mark.qemu
+def test_concat_fast_on_qemu(tmp_path):
+    from tests.kernels.qemu_tier import check_on_qemu
+
+    cases = [FAST_CASES[i] for i in (0, 4, 8, 13, 17, 22, 24)] + CASES[:3]
+    graphs = [make_graph(*c, np.random.default_rng(i))[0] for i, c in enumerate(cases)]
+    check_on_qemu(graphs, tmp_path, "tg_concat_s8_fast")

@@ -77,7 +77,70 @@ def test_conv2d_packed_flash_bytes():
     graph = single_op_graph("conv2d_packed", attrs, [act("x", (1, 6, 6, cin)),
                                                      const("w", bitpack.pack_weights(values, 4, -8)),
                                                      const("b", np.zeros(cout, np.int32))], (1, 6, 6, cout))
+    graph.nodes[0].kernel = "tg_conv2d_packed_s8_ref"
     weight = dict(get("conv2d_packed").emit(graph.nodes[0], graph).fields)["weight"]
     assert weight.ctype == "uint8_t" and weight.values.size == cout * ((k * k * cin * 4 + 7) // 8) == 70
     (layer,) = generate(graph, plan_memory(select_kernels(graph, HOST))).layers
     assert layer.weight_bytes == 70 + 3 * 4 * cout  # + int32 bias, multiplier, shift
+    # the fast kernel's rows are whole words: 27 codes -> 4 words
+    graph.nodes[0].kernel = "tg_conv2d_packed_s8_fast"
+    (layer,) = generate(graph, plan_memory(select_kernels(graph, HOST))).layers
+    assert layer.weight_bytes == cout * 16 + 3 * 4 * cout
+
+
+# -- tg_conv2d_packed_s8_fast: im2col row + pair-ordered packed dot products
+
+FAST_GEOMETRY = [  # (H, W, Cin, Cout, kernel, stride, padding t/b/l/r)
+    (1, 1, 1, 3, (1, 1), (1, 1), (0, 0, 0, 0)),
+    (1, 1, 3, 5, (3, 3), (1, 1), (1, 1, 1, 1)),
+    (7, 5, 5, 8, (3, 3), (2, 2), (1, 1, 1, 1)),
+    (7, 5, 8, 17, (1, 1), (1, 1), (0, 0, 0, 0)),
+    (7, 5, 17, 4, (3, 3), (1, 1), (1, 1, 1, 1)),
+    (5, 5, 31, 3, (2, 2), (2, 2), (0, 1, 0, 1)),
+    (3, 3, 64, 5, (1, 1), (1, 1), (0, 0, 0, 0)),
+    (3, 3, 96, 2, (3, 3), (2, 2), (1, 1, 1, 1)),
+]
+
+
+def _fast_conv_graph(fmt, seed):
+    bits, offset, levels = fmt
+    rng = np.random.default_rng(200 + seed)
+    cases = []
+    for h, w, cin, cout, k, s, p in FAST_GEOMETRY:
+        shape = (cout, k[0], k[1], cin)
+        values = rng.choice([-1, 1], shape) if bits == 1 else rng.integers(offset, offset + levels, shape)
+        values[0] = values.max() if seed % 2 else values.min()
+        mult, shift = random_requant(rng, cout, 1e-4, 2e-2)
+        ioff = 128 if seed % 2 else -127  # zero points -128 and 127
+        attrs = Conv2dPackedAttrs(s, p, (1, 1), 1, ioff, int(rng.integers(-20, 20)), mult, shift, k, bits, offset)
+        oh, ow = out_hw((1, h, w, cin), attrs)
+        cases.append((attrs, [act("x", (1, h, w, cin)), const("w", bitpack.pack_weights(values, bits, offset)),
+                              const("b", rng.integers(-5000, 5000, cout).astype(np.int32))], (1, oh, ow, cout), DType.INT8))
+    graph = cases_graph("conv2d_packed", cases)
+    inputs = []
+    for name in graph.inputs:
+        x = rng.integers(-128, 128, graph.t(name).shape).astype(np.int8)
+        x.flat[::3] = -128 if seed % 2 else 127
+        inputs.append(x)
+    return graph, inputs
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("fmt", [(1, 0, 2), (2, -2, 4), (4, -8, 16), (4, 2, 9)], ids=lambda f: f"bits{f[0]}-offset{f[1]}")
+def test_conv2d_packed_fast_bit_exact(fmt, seed, tmp_path):
+    from tinygen.select.kernels import candidates
+
+    graph, inputs = _fast_conv_graph(fmt, seed)
+    assert all(candidates(n, graph, HOST)[0].symbol == "tg_conv2d_packed_s8_fast" for n in graph.nodes)
+    ref, host = reference_and_host(graph, inputs, tmp_path)
+    for r, h in zip(ref, host):
+        np.testing.assert_array_equal(h, r)
+
+
+@pytest.mark.qemu
+def test_conv2d_packed_fast_on_qemu(tmp_path):
+    from tests.kernels.qemu_tier import check_on_qemu
+
+    graphs = [_fast_conv_graph(fmt, seed)[0] for fmt, seed in (((1, 0, 2), 0), ((2, -2, 4), 1), ((4, -8, 16), 0))]
+    check_on_qemu(graphs, tmp_path, "tg_conv2d_packed_s8_fast")

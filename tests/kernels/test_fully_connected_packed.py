@@ -44,3 +44,51 @@ def test_fully_connected_packed_equals_int8_fully_connected(fmt, seed, tmp_path)
         np.testing.assert_array_equal(h, e, err_msg=label)
         np.testing.assert_array_equal(r, e, err_msg=label)
     assert len(np.unique(np.concatenate([e.ravel() for e in expect]))) > 30
+
+
+# -- tg_fully_connected_packed_s8_fast: pair-ordered words, K tails, int8 and code extremes
+
+FAST_K = (1, 3, 5, 8, 17, 31, 64, 96)
+
+
+def _fast_cases(bits, offset, levels, seed, batch=2):
+    rng = np.random.default_rng(100 + seed)
+    cases = []
+    for k in FAST_K:
+        cout = int(rng.integers(1, 9))
+        values = rng.choice([-1, 1], (cout, k)) if bits == 1 else rng.integers(offset, offset + levels, (cout, k))
+        values[0, :] = values.max() if seed % 2 else values.min()  # the extreme code in a whole row
+        mult, shift = random_requant(rng, cout, 1e-4, 5e-2)
+        ioff = 128 if seed % 2 else -127  # zero points -128 and 127
+        attrs = FullyConnectedPackedAttrs(ioff, int(rng.integers(-20, 20)), mult, shift, bits, offset)
+        cases.append((attrs, [act("x", (batch, k)), const("w", bitpack.pack_weights(values, bits, offset)),
+                              const("b", rng.integers(-5000, 5000, cout).astype(np.int32))], (batch, cout), DType.INT8))
+    graph = cases_graph("fully_connected_packed", cases)
+    inputs = []
+    for name in graph.inputs:
+        x = rng.integers(-128, 128, graph.t(name).shape).astype(np.int8)
+        x[0, :] = -128 if seed % 2 else 127
+        inputs.append(x)
+    return graph, inputs
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("fmt", WEIGHT_FORMATS, ids=lambda f: f"bits{f[0]}-offset{f[1]}")
+def test_fully_connected_packed_fast_bit_exact(fmt, seed, tmp_path):
+    from tinygen.select import HOST
+    from tinygen.select.kernels import candidates
+
+    graph, inputs = _fast_cases(*fmt, seed)
+    assert all(candidates(n, graph, HOST)[0].symbol == "tg_fully_connected_packed_s8_fast" for n in graph.nodes)
+    ref, host = reference_and_host(graph, inputs, tmp_path)
+    for r, h in zip(ref, host):
+        np.testing.assert_array_equal(h, r)
+
+
+@pytest.mark.qemu
+def test_fully_connected_packed_fast_on_qemu(tmp_path):
+    from tests.kernels.qemu_tier import check_on_qemu
+
+    graphs = [_fast_cases(*fmt, seed, batch=1)[0] for fmt, seed in zip(WEIGHT_FORMATS, (0, 1, 0, 1, 0))]
+    check_on_qemu(graphs, tmp_path, "tg_fully_connected_packed_s8_fast")  # (the serial harness feeds batch 1)

@@ -6,6 +6,8 @@ from tinygen.ops.conv2d import Conv2dAttrs
 from tinygen.ops.lut import TABLE_FNS, LutAttrs, make_table
 from tinygen.plan import plan_memory
 from tinygen.reference import interpreter
+from tinygen.select import HOST
+from tinygen.select.kernels import candidates
 from tinygen.testing import act, compile_graph, const, random_requant, reference_and_host, single_op_graph
 
 SHAPES = [(1, 1, 1, 1), (1, 7, 5, 3), (1, 7, 5, 17), (1, 17)]
@@ -125,3 +127,31 @@ def test_lut_runs_in_place(tmp_path):
     (host,) = compile_graph(g, tmp_path).invoke_one([xin])
     np.testing.assert_array_equal(host, ref)
     assert len(np.unique(ref)) > 3
+
+
+FAST_SHAPES = [(1, h, w, c) for c in (1, 3, 5, 8, 17, 31, 64, 96) for h, w in ((1, 1), (7, 5))]
+
+
+def _fast_graph(shape, seed):
+    rng = np.random.default_rng(seed * 1000 + sum(shape))
+    table = tuple(int(v) for v in rng.integers(-128, 128, 256))
+    x = rng.integers(-128, 128, shape).astype(np.int8)
+    x.flat[: min(2, x.size)] = [-128, 127][: min(2, x.size)]  # both ends of the table
+    return single_op_graph("lut", LutAttrs(table, "random"), [act("x", shape)], shape), x
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("shape", FAST_SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_lut_fast_bit_exact(shape, tmp_path):
+    graph, x = _fast_graph(shape, 0)
+    assert candidates(graph.nodes[0], graph, HOST)[0].symbol == "tg_lut_s8_fast"
+    (ref,), (host,) = reference_and_host(graph, [x], tmp_path)
+    np.testing.assert_array_equal(host, ref)
+
+
+@pytest.mark.qemu
+def test_lut_fast_on_qemu(tmp_path):
+    from tests.kernels.qemu_tier import check_on_qemu
+
+    check_on_qemu([_fast_graph(FAST_SHAPES[i], s)[0] for i in (0, 3, 9, 13, 15) for s in (0, 1)],
+                  tmp_path, "tg_lut_s8_fast")

@@ -3,6 +3,8 @@ import pytest
 
 from tinygen.ops.max_pool2d import MaxPool2dAttrs, pool_out_hw
 from tinygen.reference import interpreter
+from tinygen.select import HOST
+from tinygen.select.kernels import candidates
 from tinygen.testing import act, reference_and_host, single_op_graph
 
 # (H, W, C, kernel, stride, padding t/b/l/r, dilation)
@@ -56,3 +58,40 @@ def test_max_pool2d_reference_matches_direct_loop():
                             for i in range(kh) for j in range(kw)
                             if 0 <= oy * sh - pt + i * dh < h and 0 <= ox * sw - pl + j * dw < w]
                     assert ref[n, oy, ox, ch] == max(-100, min(100, max(taps)))
+
+
+# -- tg_max_pool2d_s8_fast: four channels per word, channel tails, taps clipped at every border
+
+FAST_CASES = [
+    (h, w, c, k, s, p, (1, 1)) for c in (1, 3, 5, 8, 17, 31, 64, 96)
+    for (h, w), k, s, p in (((1, 1), (3, 3), (1, 1), (1, 1, 1, 1)), ((7, 5), (2, 2), (2, 2), (0, 1, 0, 1)),
+                            ((9, 7), (3, 3), (2, 2), (1, 1, 1, 1)))]
+
+
+def _fast_graph(case, seed):
+    h, w, c, k, s, p, d = case
+    rng = np.random.default_rng(seed * 1000 + h * 100 + w * 10 + c)
+    attrs = MaxPool2dAttrs(k, s, p, d, -128 if seed == 0 else -20, 127 if seed == 0 else 90)
+    x = rng.integers(-128, 128, (1, h, w, c)).astype(np.int8)
+    x.flat[::7] = -128  # extremes: a window of -128s, and 127s that the clamp lowers
+    x.flat[3::11] = 127
+    return _graph(case, attrs), x
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("case", FAST_CASES, ids=lambda c: f"{c[0]}x{c[1]}x{c[2]}_k{c[3][0]}s{c[4][0]}")
+def test_max_pool2d_fast_bit_exact(case, seed, tmp_path):
+    graph, x = _fast_graph(case, seed)
+    assert candidates(graph.nodes[0], graph, HOST)[0].symbol == "tg_max_pool2d_s8_fast"
+    (ref,), (host,) = reference_and_host(graph, [x], tmp_path)
+    np.testing.assert_array_equal(host, ref)
+
+
+@pytest.mark.qemu
+def test_max_pool2d_fast_on_qemu(tmp_path):
+    from tests.kernels.qemu_tier import check_on_qemu
+
+    graphs = [_fast_graph(FAST_CASES[i], s)[0] for i in (0, 5, 10, 14, 19, 23) for s in (0, 1)]
+    graphs += [_graph(c, MaxPool2dAttrs(*c[3:], -100, 100)) for c in CASES[5:]]
+    check_on_qemu(graphs, tmp_path, "tg_max_pool2d_s8_fast")

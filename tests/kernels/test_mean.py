@@ -4,6 +4,8 @@ import pytest
 from tinygen.ops.mean import mean_out_shape, mean_params
 from tinygen.reference import interpreter
 from tinygen.reference.fixedpoint import requantize
+from tinygen.select import HOST
+from tinygen.select.kernels import candidates
 from tinygen.testing import act, reference_and_host, single_op_graph
 
 # (input shape, axes, keepdims)
@@ -88,3 +90,40 @@ def test_mean_check_rejects_bad_axes(axes):
     g = single_op_graph("mean", MeanAttrs(axes, True, 0, 0, 1 << 30, 0), [act("x", (1, 3, 4, 5))], (1, 1, 1, 1))
     with pytest.raises(ValueError, match="axes"):
         verify(g)
+
+
+# -- tg_mean_s8_fast: SXTAB16 sums over four inner positions, tails, > 256 reduced rows
+
+FAST_CASES = [((1, h, w, c), axes, False) for c in (1, 3, 5, 8, 17, 31, 64, 96)
+              for (h, w), axes in (((1, 1), (1, 2)), ((7, 5), (1, 2)), ((7, 5), (1,)))] + [
+    ((1, 20, 19, 6), (1, 2), False), ((1, 300, 1, 9), (1,), True), ((1, 3, 300), (2,), False)]
+
+
+def _fast_graph(case, seed):
+    shape, axes, keep = case
+    rng = np.random.default_rng(seed * 1000 + sum(shape) + 10 * axes[0] + keep)
+    count = int(np.prod([shape[a] for a in axes]))
+    s_in, zp_in, s_out, zp_out = _random_quant(rng)
+    if seed == 1:
+        zp_in, zp_out = -128, 127
+    x = rng.integers(-128, 128, shape).astype(np.int8)
+    x.flat[::3] = 127 if seed == 1 else -128
+    return _graph(shape, mean_params(axes, keep, count, s_in, zp_in, s_out, zp_out)), x
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("case", FAST_CASES, ids=lambda c: f"{'x'.join(map(str, c[0]))}_ax{''.join(map(str, c[1]))}")
+def test_mean_fast_bit_exact(case, seed, tmp_path):
+    graph, x = _fast_graph(case, seed)
+    assert candidates(graph.nodes[0], graph, HOST)[0].symbol == "tg_mean_s8_fast"
+    (ref,), (host,) = reference_and_host(graph, [x], tmp_path)
+    np.testing.assert_array_equal(host, ref)
+
+
+@pytest.mark.qemu
+def test_mean_fast_on_qemu(tmp_path):
+    from tests.kernels.qemu_tier import check_on_qemu
+
+    graphs = [_fast_graph(FAST_CASES[i], s)[0] for i in (1, 4, 10, 16, 22, 24, 25, 26) for s in (0, 1)]
+    check_on_qemu(graphs, tmp_path, "tg_mean_s8_fast")

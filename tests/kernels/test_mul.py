@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tests.kernels.test_add import CASES, two_operand_graph, check_against_direct
+from tests.kernels.test_add import CASES, FAST_CASES, two_operand_graph, check_against_direct, fast_case_graph
 from tinygen.ops.mul import MulAttrs, mul_params
 from tinygen.reference import interpreter
 from tinygen.reference.fixedpoint import requantize
@@ -82,3 +82,35 @@ def test_mul_emit_comment():
     f = dict(call.fields)
     assert (f["in2_sn"], f["in2_sh"], f["in2_sw"], f["in2_sc"]) == (0, 0, 0, 1)
     assert call.comment == "mul [1,7,5,3] * [3]"
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("case", FAST_CASES, ids=lambda c: f"{c[0]}*{c[1]}".replace(" ", ""))
+def test_mul_fast_paths_bit_exact(case, seed, tmp_path):
+    from tinygen.select import HOST
+    from tinygen.select.kernels import candidates
+
+    graph, feeds = fast_case_graph("mul", case, seed, mul_params)
+    assert candidates(graph.nodes[0], graph, HOST)[0].symbol == "tg_mul_s8_fast"
+    (ref,), (host,) = reference_and_host(graph, feeds, tmp_path)
+    np.testing.assert_array_equal(host, ref)
+
+
+def test_mul_fast_refuses_a_large_left_shift():
+    from tinygen.select import HOST
+    from tinygen.select.kernels import candidates
+
+    attrs = MulAttrs(128, 128, 0, 1 << 30, 15)  # (255 * 255) << 15 > 2^30
+    graph, _ = two_operand_graph("mul", attrs, ((1, 2, 2, 3), (1, 2, 2, 3)), "", (1.0, 0, 1.0, 0, 1.0, 0),
+                            np.random.default_rng(0))
+    assert [k.symbol for k in candidates(graph.nodes[0], graph, HOST)] == ["tg_mul_s8_ref"]
+
+
+@pytest.mark.qemu
+def test_mul_fast_on_qemu(tmp_path):
+    from tests.kernels.qemu_tier import check_on_qemu
+
+    picks = [FAST_CASES[i] for i in (0, 3, 9, 14, 22, 29)]
+    graphs = [fast_case_graph("mul", c, s, mul_params)[0] for c in picks for s in (0, 1)]
+    check_on_qemu(graphs, tmp_path, "tg_mul_s8_fast")

@@ -3,6 +3,8 @@ import pytest
 
 from tinygen.ops.slice import SliceAttrs
 from tinygen.reference import interpreter
+from tinygen.select import HOST
+from tinygen.select.kernels import candidates
 from tinygen.testing import act, reference_and_host, single_op_graph
 
 # (input shape, begin, size, step)
@@ -64,3 +66,33 @@ def test_slice_emit():
     f = dict(call.fields)
     assert f["in_offset"] == 1 * 85 + 2 and (f["in_sh"], f["in_sw"], f["in_sc"]) == (170, 17, 3)
     assert call.comment == "slice [1,7,5,17] begin [0,1,0,2] size [1,3,5,5] step [1,2,1,3]"
+
+
+# -- tg_slice_s8_fast: contiguous runs of channels, rows and planes as word copies
+
+FAST_CASES = [((1, 7, 5, c), (0, 1, 1, c // 3), (1, 5, 3, c - c // 3), (1, 1, 1, 1)) for c in (1, 3, 5, 8, 17, 31, 64, 96)] + [
+    ((1, 7, 5, 17), (0, 2, 0, 0), (1, 3, 5, 17), (1, 1, 1, 1)),  # whole rows: one run per plane
+    ((1, 9, 7, 31), (0, 1, 0, 0), (1, 4, 7, 31), (1, 2, 1, 1)),  # whole rows, strided over h
+    ((1, 1, 1, 64), (0, 0, 0, 0), (1, 1, 1, 64), (1, 1, 1, 1)),
+    ((1, 96), (0, 5), (1, 77), (1, 1)),
+]
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("case", FAST_CASES, ids=lambda c: "x".join(map(str, c[0])) + "-" + "".join(map(str, c[1])))
+def test_slice_fast_bit_exact(case, tmp_path):
+    shape, begin, size, step = case
+    graph = single_op_graph("slice", SliceAttrs(begin, size, step), [act("x", shape)], size)
+    assert candidates(graph.nodes[0], graph, HOST)[0].symbol == "tg_slice_s8_fast"
+    x = np.random.default_rng(sum(shape)).integers(-128, 128, shape).astype(np.int8)
+    (ref,), (host,) = reference_and_host(graph, [x], tmp_path)
+    np.testing.assert_array_equal(host, ref)
+
+
+@pytest.mark.qemu
+def test_slice_fast_on_qemu(tmp_path):
+    from tests.kernels.qemu_tier import check_on_qemu
+
+    cases = FAST_CASES[::2] + [c for c in CASES if c[3][-1] == 1 or c[2][-1] == 1]
+    graphs = [single_op_graph("slice", SliceAttrs(b, s, st), [act("x", sh)], s) for sh, b, s, st in cases]
+    check_on_qemu(graphs, tmp_path, "tg_slice_s8_fast")

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
+from tinygen.ops.base import Kernel, KernelCall, reference_kernel, OpDef, register
 from tinygen.ops.common import requantize_to_int8
 from tinygen.quant.params import add_requant
+from tinygen.ops import requant_smmulr as rqf
 from tinygen.reference import fixedpoint as fx
 
 
@@ -125,13 +126,27 @@ def batched_result(y: np.ndarray, node, graph) -> np.ndarray:
     return y.reshape((-1,) + tuple(out[1:])) if y.ndim != len(out) else y
 
 
+def _fast_requant_ok(node, graph) -> bool:
+    """tg_add_s8_fast's requantizations are exact: each operand within tg_requant_smmulr.h's bound."""
+    a: AddAttrs = node.attrs
+    sums = 0
+    for off, m, sh in ((a.input1_offset, a.input1_multiplier, a.input1_shift),
+                       (a.input2_offset, a.input2_multiplier, a.input2_shift)):
+        shifted = rqf.offset_bound(off) << a.left_shift
+        if not rqf.fits(shifted, [sh]):
+            return False
+        sums += rqf.requant_bound(shifted, m, sh)
+    return rqf.fits(sums, [a.output_shift])
+
+
 # -- the op -----------------------------------------------------------------------------------------
 
 @register
 class Add(OpDef):
     name = "add"
     attrs_type = AddAttrs
-    kernels = (reference_kernel("tg_add_s8_ref", "tg_elementwise.h", "tg_add_params"),)
+    kernels = (Kernel("tg_add_s8_fast", "tg_elementwise.h", "tg_add_params", _fast_requant_ok),
+               reference_kernel("tg_add_s8_ref", "tg_elementwise.h", "tg_add_params"))
 
     def check(self, node, graph):
         check_two_operands(node, graph)

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, reference_kernel, OpDef, c_values, register
+from tinygen.ops import requant_smmulr as rqf
+from tinygen.ops.base import Kernel, KernelCall, reference_kernel, OpDef, c_values, register
 from tinygen.ops.common import pad_nhwc, requantize_to_int8, windows
 from tinygen.ops.max_pool2d import check_pool_geometry, in_image_taps, pool_fields, pool_out_hw
 from tinygen.quant.multiplier import quantize_multiplier
@@ -75,11 +76,22 @@ def divisor_counts(x_shape, a: AvgPool2dAttrs, oh: int, ow: int) -> np.ndarray:
     return ch[:, None] * cw[None, :]
 
 
+def _fast_ok(node, graph) -> bool:
+    """tg_avg_pool2d_s8_fast: window sums fit its int16 lanes (<= 256 taps) and the requantization
+    operand, at most taps * max|x + input_offset|, is within tg_requant_smmulr.h's bound."""
+    a = node.attrs
+    taps = a.kernel[0] * a.kernel[1]
+    if taps > 256:
+        return False
+    return a.rounding == "divide" or rqf.fits(taps * rqf.offset_bound(a.input_offset), a.shifts[1:])
+
+
 @register
 class AvgPool2d(OpDef):
     name = "avg_pool2d"
     attrs_type = AvgPool2dAttrs
-    kernels = (reference_kernel("tg_avg_pool2d_s8_ref", "tg_pool.h", "tg_pool_params"),)
+    kernels = (Kernel("tg_avg_pool2d_s8_fast", "tg_pool.h", "tg_pool_params", _fast_ok, needs=frozenset({"dsp"})),
+               reference_kernel("tg_avg_pool2d_s8_ref", "tg_pool.h", "tg_pool_params"))
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, reference_kernel, OpDef, c_values, register
+from tinygen.ops import requant_smmulr as rqf
+from tinygen.ops.base import Kernel, KernelCall, reference_kernel, OpDef, c_values, register
 from tinygen.ops.common import requantize_to_int8
 from tinygen.quant.multiplier import quantize_multiplier
 
@@ -40,11 +41,19 @@ def concat_params(in_qparams, out_qparams, axis: int) -> ConcatAttrs:
     )
 
 
+def _fast_ok(node, graph) -> bool:
+    """tg_concat_s8_fast: every requantized input within tg_requant_smmulr.h's bound."""
+    a = node.attrs
+    return all(rqf.fits(rqf.offset_bound(off), [sh])
+               for off, sh, rq in zip(a.input_offsets, a.shifts, a.requant) if rq)
+
+
 @register
 class Concat(OpDef):
     name = "concat"
     attrs_type = ConcatAttrs
-    kernels = (reference_kernel("tg_concat_s8_ref", "tg_concat.h", "tg_concat_params"),)
+    kernels = (Kernel("tg_concat_s8_fast", "tg_concat.h", "tg_concat_params", _fast_ok),
+               reference_kernel("tg_concat_s8_ref", "tg_concat.h", "tg_concat_params"))
 
     def check(self, node, graph):
         a: ConcatAttrs = node.attrs

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from tinygen.ir.graph import DType, Node
-from tinygen.ops.base import KernelCall, OpDef, reference_kernel, c_values, register
+from tinygen.ops.base import Kernel, KernelCall, OpDef, reference_kernel, c_values, register
 from tinygen.ops.common import out_hw
 from tinygen.ops.conv2d import Conv2d, Conv2dAttrs
+from tinygen.ops.packed_pairs import fits_int32, folded_bias, pair_layout
 from tinygen.reference import bitpack
 
 
@@ -72,11 +75,32 @@ def packed_weight_fields(w, bits: int, weight_offset: int, count: int) -> list:
     ]
 
 
+def _fast_bias(node, graph):
+    x, w, b = (graph.t(i) for i in node.inputs)
+    a = node.attrs
+    return folded_bias(b.data, w.data, a.weight_bits, a.weight_offset, a.input_offset, row_elements(x.shape[3], a))
+
+
+def _fast_ok(node, graph) -> bool:
+    """tg_conv2d_packed_s8_fast: one group, the padding code -input_offset an int8, bias' an int32."""
+    a = node.attrs
+    return a.groups == 1 and -127 <= a.input_offset <= 128 and fits_int32(_fast_bias(node, graph))
+
+
+def _fast_scratch(node, graph) -> int:
+    """One im2col row: k_h*k_w*in_c bytes, rounded up to a word."""
+    k = row_elements(graph.t(node.inputs[0]).shape[3], node.attrs)
+    return (k + 3) & ~3
+
+
 @register
 class Conv2dPacked(OpDef):
     name = "conv2d_packed"
     attrs_type = Conv2dPackedAttrs
-    kernels = (reference_kernel("tg_conv2d_packed_s8_ref", "tg_conv2d_packed.h", "tg_conv2d_packed_params"),)
+    kernels = (Kernel("tg_conv2d_packed_s8_fast", "tg_conv2d_packed.h", "tg_conv2d_packed_params", _fast_ok,
+                      needs=frozenset({"dsp"}), scratch=_fast_scratch,
+                      layout="pairs: whole words of 32/bits codes, SXTB16 pair order; offsets folded into bias"),
+               reference_kernel("tg_conv2d_packed_s8_ref", "tg_conv2d_packed.h", "tg_conv2d_packed_params"),)
 
     def check(self, node, graph):
         x, w, b = (graph.t(i) for i in node.inputs)
@@ -112,6 +136,18 @@ class Conv2dPacked(OpDef):
         o = graph.t(node.outputs[0])
         a: Conv2dPackedAttrs = node.attrs
         kh, kw = a.kernel
+        k = row_elements(x.shape[3], a)
+        weight_fields = packed_weight_fields(w, a.weight_bits, a.weight_offset, k)
+        bias = c_values(b.data, "int32_t")
+        if self.kernel(node).symbol == "tg_conv2d_packed_s8_fast":
+            packed = pair_layout(bitpack.unpack_codes(w.data, a.weight_bits, k), a.weight_bits)
+            weight_fields = [(n, v) for n, v in weight_fields if n not in ("row_bytes", "weight")] + [
+                ("row_bytes", packed.shape[1]),
+                ("weight", c_values(packed.reshape(-1), "uint8_t",
+                                    f"{w.shape[0]} rows of {packed.shape[1] // 4} words, {a.weight_bits}-bit codes "
+                                    "in SXTB16 pair order (tg_packed_dot.h)"))]
+            bias = c_values(_fast_bias(node, graph).astype(np.int32), "int32_t",
+                            "bias + step*input_offset*sum(codes) + K*weight_offset*input_offset")
         fields = [
             ("in_h", x.shape[1]), ("in_w", x.shape[2]), ("in_c", x.shape[3]),
             ("out_h", o.shape[1]), ("out_w", o.shape[2]), ("out_c", o.shape[3]),
@@ -121,8 +157,8 @@ class Conv2dPacked(OpDef):
             ("pad_t", a.padding[0]), ("pad_l", a.padding[2]), ("groups", a.groups),
             ("input_offset", a.input_offset), ("output_offset", a.output_offset),
             ("act_min", a.act_min), ("act_max", a.act_max),
-            *packed_weight_fields(w, a.weight_bits, a.weight_offset, row_elements(x.shape[3], a)),
-            ("bias", c_values(b.data, "int32_t")),
+            *weight_fields,
+            ("bias", bias),
             ("multiplier", c_values(a.multiplier, "int32_t")),
             ("shift", c_values(a.shift, "int32_t")),
         ]

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from tinygen.ir.graph import DType, Node
-from tinygen.ops.base import KernelCall, reference_kernel, OpDef, c_values, register
+from tinygen.ops.base import Kernel, KernelCall, reference_kernel, OpDef, c_values, register
 from tinygen.ops.conv2d_packed import check_packed_weights, packed_weight_fields
 from tinygen.ops.fully_connected import FullyConnected, FullyConnectedAttrs
+from tinygen.ops.packed_pairs import fits_int32, folded_bias, pair_layout
 from tinygen.reference import bitpack
 
 
@@ -36,11 +39,25 @@ def fully_connected_attrs(a: FullyConnectedPackedAttrs) -> FullyConnectedAttrs:
     return FullyConnectedAttrs(a.input_offset, a.output_offset, a.multiplier, a.shift, a.act_min, a.act_max)
 
 
+def _fast_bias(node, graph) -> np.ndarray:
+    """bias + step*input_offset*sum(codes) + K*weight_offset*input_offset, per output (int64)."""
+    x, w, b = (graph.t(i) for i in node.inputs)
+    a = node.attrs
+    return folded_bias(b.data, w.data, a.weight_bits, a.weight_offset, a.input_offset, x.shape[1])
+
+
+def _fast_ok(node, graph) -> bool:
+    return fits_int32(_fast_bias(node, graph))
+
+
 @register
 class FullyConnectedPacked(OpDef):
     name = "fully_connected_packed"
     attrs_type = FullyConnectedPackedAttrs
-    kernels = (reference_kernel("tg_fully_connected_packed_s8_ref", "tg_fully_connected_packed.h", "tg_fully_connected_packed_params"),)
+    kernels = (Kernel("tg_fully_connected_packed_s8_fast", "tg_fully_connected_packed.h",
+                      "tg_fully_connected_packed_params", _fast_ok, needs=frozenset({"dsp"}),
+                      layout="pairs: whole words of 32/bits codes, SXTB16 pair order; offsets folded into bias"),
+               reference_kernel("tg_fully_connected_packed_s8_ref", "tg_fully_connected_packed.h", "tg_fully_connected_packed_params"),)
 
     def check(self, node, graph):
         if len(node.inputs) != 3:
@@ -72,12 +89,24 @@ class FullyConnectedPacked(OpDef):
     def emit(self, node, graph):
         x, w, b = (graph.t(i) for i in node.inputs)
         a: FullyConnectedPackedAttrs = node.attrs
+        weight_fields = packed_weight_fields(w, a.weight_bits, a.weight_offset, x.shape[1])
+        bias = c_values(b.data, "int32_t")
+        if self.kernel(node).symbol == "tg_fully_connected_packed_s8_fast":
+            codes = bitpack.unpack_codes(w.data, a.weight_bits, x.shape[1])
+            packed = pair_layout(codes, a.weight_bits)
+            weight_fields = [(name, value) for name, value in weight_fields if name not in ("row_bytes", "weight")] + [
+                ("row_bytes", packed.shape[1]),
+                ("weight", c_values(packed.reshape(-1), "uint8_t",
+                                    f"{w.shape[0]} rows of {packed.shape[1] // 4} words, {a.weight_bits}-bit codes "
+                                    "in SXTB16 pair order (tg_fully_connected_packed_s8_fast.c)"))]
+            bias = c_values(_fast_bias(node, graph).astype(np.int32), "int32_t",
+                            "bias + step*input_offset*sum(codes) + K*weight_offset*input_offset")
         fields = [
             ("batches", x.shape[0]), ("in_features", x.shape[1]), ("out_features", w.shape[0]),
             ("input_offset", a.input_offset), ("output_offset", a.output_offset),
             ("act_min", a.act_min), ("act_max", a.act_max),
-            *packed_weight_fields(w, a.weight_bits, a.weight_offset, x.shape[1]),
-            ("bias", c_values(b.data, "int32_t")),
+            *weight_fields,
+            ("bias", bias),
             ("multiplier", c_values(a.multiplier, "int32_t")),
             ("shift", c_values(a.shift, "int32_t")),
         ]

@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, reference_kernel, OpDef, c_values, register
+from tinygen.ops.base import Kernel, KernelCall, reference_kernel, OpDef, c_values, register
 
 F32 = np.float32
 
@@ -147,11 +147,14 @@ def make_table(fn: str, s_in, zp_in, s_out, zp_out, qmin=-128, qmax=127, **param
     return tuple(int(v) for v in np.clip(r.astype(np.int64) + int(zp_out), qmin, qmax))
 
 
+
+
 @register
 class Lut(OpDef):
     name = "lut"
     attrs_type = LutAttrs
-    kernels = (reference_kernel("tg_lut_s8_ref", "tg_lut.h", "tg_lut_params"),)
+    kernels = (Kernel("tg_lut_s8_fast", "tg_lut.h", "tg_lut_params"),
+               reference_kernel("tg_lut_s8_ref", "tg_lut.h", "tg_lut_params"))
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])

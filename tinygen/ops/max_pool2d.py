@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, OpDef, reference_kernel, register
+from tinygen.ops.base import Kernel, KernelCall, OpDef, reference_kernel, register
 from tinygen.ops.common import pad_nhwc, pool_out_hw, windows
 
 
@@ -56,11 +56,14 @@ def pool_fields(x, o, kernel, stride, padding, dilation, act_min, act_max) -> li
     ]
 
 
+
+
 @register
 class MaxPool2d(OpDef):
     name = "max_pool2d"
     attrs_type = MaxPool2dAttrs
-    kernels = (reference_kernel("tg_max_pool2d_s8_ref", "tg_pool.h", "tg_pool_params"),)
+    kernels = (Kernel("tg_max_pool2d_s8_fast", "tg_pool.h", "tg_pool_params", needs=frozenset({"dsp"})),
+               reference_kernel("tg_max_pool2d_s8_ref", "tg_pool.h", "tg_pool_params"))
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])

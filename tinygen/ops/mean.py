@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
+from tinygen.ops import requant_smmulr as rqf
+from tinygen.ops.base import Kernel, KernelCall, reference_kernel, OpDef, register
 from tinygen.ops.common import requantize_to_int8
 from tinygen.quant.params import mean_requant
 
@@ -58,11 +59,20 @@ def split_axes(in_shape, axes) -> tuple[int, int, int]:
     return outer, reduce, inner
 
 
+def _fast_ok(node, graph) -> bool:
+    """tg_mean_s8_fast: the sum, at most reduce * max|x + input_offset|, within tg_requant_smmulr.h's bound."""
+    a = node.attrs
+    shape = graph.t(node.inputs[0]).shape
+    reduce = int(np.prod([shape[d] for d in a.axes]))
+    return rqf.fits(reduce * rqf.offset_bound(a.input_offset), [a.shift])
+
+
 @register
 class Mean(OpDef):
     name = "mean"
     attrs_type = MeanAttrs
-    kernels = (reference_kernel("tg_mean_s8_ref", "tg_mean.h", "tg_mean_params"),)
+    kernels = (Kernel("tg_mean_s8_fast", "tg_mean.h", "tg_mean_params", _fast_ok, needs=frozenset({"dsp"})),
+               reference_kernel("tg_mean_s8_ref", "tg_mean.h", "tg_mean_params"))
 
     def check(self, node, graph):
         x = graph.t(node.inputs[0])

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ops.add import batched_result, broadcast_fields, check_two_operands, full_shape_input, shapes_comment
-from tinygen.ops.base import KernelCall, OpDef, reference_kernel, register
+from tinygen.ops.base import Kernel, KernelCall, OpDef, reference_kernel, register
+from tinygen.ops import requant_smmulr as rqf
 from tinygen.ops.common import requantize_to_int8
 from tinygen.quant.params import mul_requant
 
@@ -36,11 +37,18 @@ def mul_params(s1: float, zp1: int, s2: float, zp2: int, s_out: float, zp_out: i
     return MulAttrs(-int(zp1), -int(zp2), int(zp_out), m, sh, act_min, act_max)
 
 
+def _fast_requant_ok(node, graph) -> bool:
+    """tg_mul_s8_fast's requantization is exact: the product within tg_requant_smmulr.h's bound."""
+    a: MulAttrs = node.attrs
+    return rqf.fits(rqf.offset_bound(a.input1_offset) * rqf.offset_bound(a.input2_offset), [a.shift])
+
+
 @register
 class Mul(OpDef):
     name = "mul"
     attrs_type = MulAttrs
-    kernels = (reference_kernel("tg_mul_s8_ref", "tg_elementwise.h", "tg_mul_params"),)
+    kernels = (Kernel("tg_mul_s8_fast", "tg_elementwise.h", "tg_mul_params", _fast_requant_ok),
+               reference_kernel("tg_mul_s8_ref", "tg_elementwise.h", "tg_mul_params"))
 
     def check(self, node, graph):
         check_two_operands(node, graph)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ir.graph import DType
-from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
+from tinygen.ops.base import Kernel, KernelCall, reference_kernel, OpDef, register
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,14 @@ def _as4(shape, paddings):
             ((0, 0),) + ((0, 0),) * extra + tuple(tuple(p) for p in paddings[1:]))
 
 
+
+
 @register
 class Pad(OpDef):
     name = "pad"
     attrs_type = PadAttrs
-    kernels = (reference_kernel("tg_pad_s8_ref", "tg_pad.h", "tg_pad_params"),)
+    kernels = (Kernel("tg_pad_s8_fast", "tg_pad.h", "tg_pad_params"),
+               reference_kernel("tg_pad_s8_ref", "tg_pad.h", "tg_pad_params"))
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
+from tinygen.ops.base import Kernel, KernelCall, reference_kernel, OpDef, register
 
 
 @dataclass(frozen=True)
@@ -29,11 +29,18 @@ def _pad4(v, fill: int) -> tuple[int, ...]:
     return (fill,) * (4 - len(v)) + tuple(v)
 
 
+def _fast_ok(node, graph) -> bool:
+    """tg_slice_s8_fast copies contiguous runs: unit step on the last axis."""
+    a = node.attrs
+    return a.step[-1] == 1 or a.size[-1] == 1
+
+
 @register
 class Slice(OpDef):
     name = "slice"
     attrs_type = SliceAttrs
-    kernels = (reference_kernel("tg_slice_s8_ref", "tg_slice.h", "tg_slice_params"),)
+    kernels = (Kernel("tg_slice_s8_fast", "tg_slice.h", "tg_slice_params", _fast_ok),
+               reference_kernel("tg_slice_s8_ref", "tg_slice.h", "tg_slice_params"))
 
     def check(self, node, graph):
         a: SliceAttrs = node.attrs

@@ -214,10 +214,10 @@ int snap_residual_invoke_hooked(const int8_t *input0, int8_t *output0, tg_layer_
     tg_conv2d_s8_1x1(&L1_params, T0, T1);
     if (hook) hook(hook_ctx, 1, T1, 64);
     /* L2 add: add [1,4,4,4] + [1,4,4,4] */
-    tg_add_s8_ref(&L2_params, T0, T1, T0);
+    tg_add_s8_fast(&L2_params, T0, T1, T0);
     if (hook) hook(hook_ctx, 2, T0, 64);
     /* L3 mean: mean over axes [1, 2] (16 values) */
-    tg_mean_s8_ref(&L3_params, T0, T2);
+    tg_mean_s8_fast(&L3_params, T0, T2);
     if (hook) hook(hook_ctx, 3, T2, 4);
     /* L4 fully_connected: fully_connected 4->2 */
     tg_fully_connected_s8_rows(&L4_params, T2, output0);

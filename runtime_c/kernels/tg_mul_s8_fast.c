@@ -1,0 +1,50 @@
+/* Fast int8 broadcasting mul (same contract as tg_mul_s8_ref, see tg_elementwise.h): the
+ * requantization in tg_requant_smmulr.h's form, whose operand bound the generator checked for this
+ * layer (ops/mul.py), and one flat loop when neither input broadcasts. */
+#include "tg_elementwise.h"
+#include "tg_fixedpoint.h"
+#include "tg_requant_smmulr.h"
+
+static int dense(const tg_mul_params *p, int32_t sn, int32_t sh, int32_t sw, int32_t sc)
+{
+    int32_t step = 1;
+    if (sc != (p->out_c > 1 ? step : 0)) return 0;
+    step *= p->out_c;
+    if (sw != (p->out_w > 1 ? step : 0)) return 0;
+    step *= p->out_w;
+    if (sh != (p->out_h > 1 ? step : 0)) return 0;
+    step *= p->out_h;
+    return sn == (p->out_n > 1 ? step : 0);
+}
+
+static void mul_run(const tg_mul_params *p, const tg_rq *q, const int8_t *in1, int32_t s1,
+                    const int8_t *in2, int32_t s2, int8_t *out, int32_t count)
+{
+    const int32_t o1 = p->input1_offset, o2 = p->input2_offset, oo = p->output_offset;
+    const int32_t lo = p->act_min, hi = p->act_max;
+    for (int32_t i = 0; i < count; ++i) {
+        const int32_t raw = ((int32_t)*in1 + o1) * ((int32_t)*in2 + o2);
+        in1 += s1;
+        in2 += s2;
+        out[i] = (int8_t)tg_clamp(tg_rq_apply(q, raw) + oo, lo, hi);
+    }
+}
+
+void tg_mul_s8_fast(const tg_mul_params *p, const int8_t *input1, const int8_t *input2, int8_t *output)
+{
+    const tg_rq q = tg_rq_make(p->multiplier, p->shift);
+    if (dense(p, p->in1_sn, p->in1_sh, p->in1_sw, p->in1_sc) && dense(p, p->in2_sn, p->in2_sh, p->in2_sw, p->in2_sc)) {
+        mul_run(p, &q, input1, 1, input2, 1, output, p->out_n * p->out_h * p->out_w * p->out_c);
+        return;
+    }
+    for (int32_t n = 0; n < p->out_n; ++n) {
+        for (int32_t h = 0; h < p->out_h; ++h) {
+            for (int32_t w = 0; w < p->out_w; ++w) {
+                const int8_t *in1 = input1 + n * p->in1_sn + h * p->in1_sh + w * p->in1_sw;
+                const int8_t *in2 = input2 + n * p->in2_sn + h * p->in2_sh + w * p->in2_sw;
+                mul_run(p, &q, in1, p->in1_sc, in2, p->in2_sc, output, p->out_c);
+                output += p->out_c;
+            }
+        }
+    }
+}
