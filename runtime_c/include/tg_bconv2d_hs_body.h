@@ -5,7 +5,7 @@
  *
  * Per output pixel the receptive field is gathered into scratch as K = k_h*k_w*words contiguous
  * words, out-of-image taps as zero words (+1), the only place taps are tested (once per pixel,
- * shared by all output channels). Then, two output channels per pass over those words:
+ * shared by all output channels). Then, per output channel:
  *   diff = popcount(field ^ w) by Harley-Seal (tg_popcount.h),
  *   full dot = k_h*k_w*in_c - 2*diff, which is the +1-padded dot; the zero-padding correction
  *   of each border position class is folded offline into class_values (tg_bconv2d.h).
@@ -49,30 +49,6 @@ static void gather_field(const tg_bconv2d_params *p, const uint32_t *input, int3
             for (int32_t i = 0; i < words; ++i) g[kx * words + i] = in ? src[i] : 0;
         }
     }
-}
-
-/* popcount(g ^ w0), popcount(g ^ w1) over nb blocks of 8 words and the tail (layout above) */
-static inline void hs_diff2(const uint32_t *g, const uint32_t *w, int32_t nb, int32_t *diff0, int32_t *diff1)
-{
-    tg_hs_state a = {0, 0, 0, 0}, b = {0, 0, 0, 0};
-    for (int32_t i = 0; i < nb; ++i, g += 8, w += 16) {
-        const uint32_t x0 = g[0], x1 = g[1], x2 = g[2], x3 = g[3], x4 = g[4], x5 = g[5], x6 = g[6], x7 = g[7];
-        TG_HS_BLOCK8(a, x0 ^ w[0], x1 ^ w[1], x2 ^ w[2], x3 ^ w[3], x4 ^ w[4], x5 ^ w[5], x6 ^ w[6], x7 ^ w[7]);
-        TG_HS_BLOCK8(b, x0 ^ w[8], x1 ^ w[9], x2 ^ w[10], x3 ^ w[11], x4 ^ w[12], x5 ^ w[13], x6 ^ w[14],
-                     x7 ^ w[15]);
-    }
-    uint32_t ea = 0, eb = 0;
-#if TG_BCONV_TAIL > 0
-    uint32_t da[TG_BCONV_TAIL], db[TG_BCONV_TAIL];
-    for (int i = 0; i < TG_BCONV_TAIL; ++i) {
-        da[i] = g[i] ^ w[i];
-        db[i] = g[i] ^ w[TG_BCONV_TAIL + i];
-    }
-    ea = tg_hs_tail(&a, da, TG_BCONV_TAIL);
-    eb = tg_hs_tail(&b, db, TG_BCONV_TAIL);
-#endif
-    *diff0 = tg_hs_total(&a, ea);
-    *diff1 = tg_hs_total(&b, eb);
 }
 
 static inline int32_t hs_diff1(const uint32_t *g, const uint32_t *w, int32_t nb)
@@ -126,13 +102,7 @@ void TG_BCONV_SYMBOL(const tg_bconv2d_params *p, const uint32_t *input, void *ou
             const uint32_t *w = p->weight;
             int32_t o = 0;
             gather_field(p, input, oy, ox, g);
-            for (; o + 1 < p->out_c; o += 2, w += 2 * k_words) {
-                int32_t d0, d1;
-                hs_diff2(g, w, nb, &d0, &d1);
-                put_output(p, cv, o, d0, bits, &word, s8);
-                put_output(p, cv, o + 1, d1, bits, &word, s8);
-            }
-            if (o < p->out_c) put_output(p, cv, o, hs_diff1(g, w, nb), bits, &word, s8);
+            for (; o < p->out_c; ++o, w += k_words) put_output(p, cv, o, hs_diff1(g, w, nb), bits, &word, s8);
         }
     }
 }

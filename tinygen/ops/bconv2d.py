@@ -334,7 +334,7 @@ class BConv2d(OpDef):
         Kernel(f"tg_bconv2d_b1_hs8r{t}", "tg_bconv2d.h", "tg_bconv2d_params", supports=bconv2d_hs.supports(t),
                scratch=lambda node, graph: 4 * bconv2d_hs.field_words(*graph.t(node.inputs[1]).shape[1:3],
                                                                        node.attrs.in_channels),
-               layout="output-channel pairs interleaved per 8-word block, then the pair's tails")
+               )
         for t in range(bconv2d_hs.BLOCK)
     ) + (reference_kernel("tg_bconv2d_b1_ref", "tg_bconv2d.h", "tg_bconv2d_params"),)
 
@@ -377,13 +377,11 @@ class BConv2d(OpDef):
         a: BConv2dAttrs = node.attrs
         cout, kh, kw, _ = w.shape
         oh, ow = out_hw(x.shape, w.shape, a)
+        weight = c_values(w.data.reshape(-1), "uint32_t", f"OHWI {list(w.shape)}, 32 channels per word")
         if self.kernel(node).reference:
-            weight = c_values(w.data.reshape(-1), "uint32_t", f"OHWI {list(w.shape)}, 32 channels per word")
             classes = [("class_values", None), ("row_class", None), ("col_class", None), ("n_col_class", 0)]
         else:
             rows, cols, rmasks, cmasks = bconv2d_hs.classes(x.shape, w.shape, a, oh, ow)
-            weight = c_values(bconv2d_hs.interleave_weights(w.data), "uint32_t",
-                              f"OHWI {list(w.shape)}, {self.kernel(node).layout}")
             classes = [("class_values", c_values(bconv2d_hs.class_values(w.data, a, rmasks, cmasks).reshape(-1),
                                                  "int32_t", f"[{len(rmasks)}x{len(cmasks)} border classes][{cout}]")),
                        ("row_class", c_values(rows, "uint8_t")), ("col_class", c_values(cols, "uint8_t")),

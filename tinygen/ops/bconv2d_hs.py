@@ -1,5 +1,5 @@
 """Offline tables of the carry-save bconv2d kernels (tg_bconv2d_b1_hs8r<T>, runtime_c/include/
-tg_bconv2d_hs_body.h): which variant a layer takes, its weight order, and the output stage per
+tg_bconv2d_hs_body.h): which variant a layer takes and the output stage per
 border position class.
 
 The kernels compute diff = popcount(field ^ w) over the receptive field with out-of-image words
@@ -70,21 +70,6 @@ def supports(tail: int):
         _, _, rm, cm = classes(x.shape, w.shape, a, o.shape[1], o.shape[2])
         return len(rm) <= MAX_CLASSES and len(cm) <= MAX_CLASSES
     return rule
-
-
-def interleave_weights(w: np.ndarray) -> np.ndarray:
-    """OHWI packed weights -> the kernels' order: pairs of output channels interleaved per 8-word
-    block, then the pair's two tails; an odd last channel keeps its own order."""
-    cout = w.shape[0]
-    k = w[0].size
-    nb, tail = divmod(k, BLOCK)
-    flat = w.reshape(cout, k)
-    pairs = cout // 2
-    p = flat[:2 * pairs].reshape(pairs, 2, k)
-    blocks = p[:, :, :nb * BLOCK].reshape(pairs, 2, nb, BLOCK).transpose(0, 2, 1, 3).reshape(pairs, 2 * nb * BLOCK)
-    tails = p[:, :, nb * BLOCK:].reshape(pairs, 2 * tail)
-    out = np.concatenate([blocks, tails], axis=1).reshape(-1)
-    return np.concatenate([out, flat[2 * pairs:].reshape(-1)]).astype(np.uint32)
 
 
 def class_values(w: np.ndarray, a, rmasks, cmasks) -> np.ndarray:
