@@ -54,10 +54,9 @@ static void gather_field(const tg_bconv2d_params *p, const uint32_t *input, int3
 static inline int32_t hs_diff1(const uint32_t *g, const uint32_t *w, int32_t nb)
 {
     tg_hs_state a = {0, 0, 0, 0};
-    for (int32_t i = 0; i < nb; ++i, g += 8, w += 8) {
-        TG_HS_BLOCK8(a, g[0] ^ w[0], g[1] ^ w[1], g[2] ^ w[2], g[3] ^ w[3], g[4] ^ w[4], g[5] ^ w[5], g[6] ^ w[6],
-                     g[7] ^ w[7]);
-    }
+    tg_hs_xor_blocks(&a, g, w, nb);
+    g += 8 * nb;
+    w += 8 * nb;
     uint32_t ea = 0;
 #if TG_BCONV_TAIL > 0
     uint32_t da[TG_BCONV_TAIL];
