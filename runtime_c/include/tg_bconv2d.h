@@ -17,9 +17,9 @@
  * Carry-save variants tg_bconv2d_b1_hs8r<T> (T = k_h*k_w*ceil(in_c/32) % 8, body and weight
  * layout in tg_bconv2d_hs_body.h) compute diff = popcount(field ^ w) over the +1-padded receptive
  * field and read the output stage per border position class, computed offline:
- *   class of pixel (oy, ox) = row_class[oy] * n_col_class + col_class[ox]; cv = class_values[class][out_c]
- *   binary: bit = (diff > cv[o]) ^ flip[o]
- *   int8:   acc = cv[o] - diff * 2^(pre_shift+1)  (= dot * 2^pre_shift + bias: cv folds bias, the
+ *   class of pixel (oy, ox) = row_class[oy] * n_col_class + col_class[ox]
+ *   binary: bit = (diff > class_thresholds[class][o]) ^ flip[o]   (int16: diff <= 32*words per output)
+ *   int8:   acc = class_values[class][o] - diff * 2^(pre_shift+1)  (mod 2^32)  (= dot * 2^pre_shift + bias: cv folds bias, the
  *           k_h*k_w*in_c bits and the zero-padding correction of the class's out-of-image taps)
  * Scratch: k_h*k_w*ceil(in_c/32) words. The reference ignores these fields (NULL, 0). */
 typedef struct {
@@ -34,7 +34,8 @@ typedef struct {
     const int32_t *bias; /* units of 2^-pre_shift dot */
     int32_t pre_shift, output_offset;
     int32_t act_min, act_max;
-    const int32_t *class_values; /* carry-save variants: [classes][out_c] */
+    const int16_t *class_thresholds; /* carry-save variants, binary output: [classes][out_c] */
+    const int32_t *class_values;     /* carry-save variants, int8 output: [classes][out_c] */
     const uint8_t *row_class;    /* [out_h] */
     const uint8_t *col_class;    /* [out_w] */
     int32_t n_col_class;

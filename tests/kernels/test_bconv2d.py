@@ -299,7 +299,7 @@ def test_bconv2d_flash_bytes():
             assert layer.weight_bytes == cout * k * k * 3 * 4 + cout * 4 + cout  # + int32 thresholds + uint8 flips
         else:  # 3x3 padding 1 on 6x6: 3 row x 3 column border classes of int32 values, class ids, flips
             assert graph.nodes[0].kernel == "tg_bconv2d_b1_hs8r3"
-            assert layer.weight_bytes == cout * k * k * 3 * 4 + 9 * cout * 4 + 6 + 6 + cout
+            assert layer.weight_bytes == cout * k * k * 3 * 4 + 9 * cout * 2 + 6 + 6 + cout  # int16 thresholds
 
 
 @pytest.mark.host
@@ -344,7 +344,7 @@ def wide_cases(rng):
     cases, labels = [], []
     for i, (cin, cout, k, s, p, d) in enumerate(WIDE_CASES):
         for pv, out in MODES[i % 2::2] if cout > 64 else MODES:
-            case, label = bconv_case(rng, 7, 5, cin, cout, k, s, (p,) * 4, d, pv, out)
+            case, label = bconv_case(rng, 9, 11, cin, cout, k, s, (p,) * 4, d, pv, out)
             cases.append(case)
             labels.append(label)
     return cases, labels
@@ -355,6 +355,10 @@ def test_bconv2d_carry_save_wide_layers(tmp_path):
     rng = np.random.default_rng(7)
     cases, labels = wide_cases(rng)
     graph = cases_graph("bconv2d", cases)
+    select_kernels(graph, HOST)
+    assert all(n.kernel.startswith("tg_bconv2d_b1_hs8r") for n in graph.nodes)
+    for n in graph.nodes:
+        n.kernel = ""
     tails = {bconv2d_hs.tail_of(c[1][1].shape[1], c[1][1].shape[2], c[0].in_channels) for c in cases}
     assert tails == set(range(8))
     inputs = [random_packed(rng, graph.t(n).shape[:3], c[0].in_channels) for n, c in zip(graph.inputs, cases)]

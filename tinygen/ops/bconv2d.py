@@ -379,11 +379,15 @@ class BConv2d(OpDef):
         oh, ow = out_hw(x.shape, w.shape, a)
         weight = c_values(w.data.reshape(-1), "uint32_t", f"OHWI {list(w.shape)}, 32 channels per word")
         if self.kernel(node).reference:
-            classes = [("class_values", None), ("row_class", None), ("col_class", None), ("n_col_class", 0)]
+            classes = [("class_thresholds", None), ("class_values", None), ("row_class", None), ("col_class", None),
+                       ("n_col_class", 0)]
         else:
             rows, cols, rmasks, cmasks = bconv2d_hs.classes(x.shape, w.shape, a, oh, ow)
-            classes = [("class_values", c_values(bconv2d_hs.class_values(w.data, a, rmasks, cmasks).reshape(-1),
-                                                 "int32_t", f"[{len(rmasks)}x{len(cmasks)} border classes][{cout}]")),
+            values = bconv2d_hs.class_values(w.data, a, rmasks, cmasks).reshape(-1)
+            binary = a.output == "binary"
+            table = c_values(values, "int16_t" if binary else "int32_t",
+                             f"[{len(rmasks)}x{len(cmasks)} border classes][{cout}]")
+            classes = [("class_thresholds", table if binary else None), ("class_values", None if binary else table),
                        ("row_class", c_values(rows, "uint8_t")), ("col_class", c_values(cols, "uint8_t")),
                        ("n_col_class", len(cmasks))]
         fields = [

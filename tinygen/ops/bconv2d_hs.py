@@ -67,13 +67,19 @@ def supports(tail: int):
         a = node.attrs
         if tail_of(w.shape[1], w.shape[2], a.in_channels) != tail:
             return False
+        if a.output == "binary" and 32 * field_words(w.shape[1], w.shape[2], a.in_channels) > 32767:
+            return False  # int16 class thresholds
         _, _, rm, cm = classes(x.shape, w.shape, a, o.shape[1], o.shape[2])
-        return len(rm) <= MAX_CLASSES and len(cm) <= MAX_CLASSES
+        # Where most pixels have a class of their own (tiny images), the class table is per-pixel
+        # data in flash for a layer too small to gain from it: those keep the reference.
+        return (len(rm) <= MAX_CLASSES and len(cm) <= MAX_CLASSES
+                and 2 * len(rm) * len(cm) <= o.shape[1] * o.shape[2])
     return rule
 
 
 def class_values(w: np.ndarray, a, rmasks, cmasks) -> np.ndarray:
-    """int32 [row classes * col classes, Cout]: the output stage per class (module docstring)."""
+    """[row classes * col classes, Cout]: the output stage per class (module docstring); binary
+    output values lie in [-1, 32 * words per output] (int16 when supported), int8 ones in int32."""
     cout, kh, kw, _ = w.shape
     kbits = kh * kw * a.in_channels
     pc = np.unpackbits(np.ascontiguousarray(w).view(np.uint8), axis=-1).reshape(cout, kh, kw, -1).sum(-1)
