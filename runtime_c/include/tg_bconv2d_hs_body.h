@@ -66,22 +66,13 @@ static inline int32_t hs_diff1(const uint32_t *g, const uint32_t *w, int32_t nb)
     return tg_hs_total(&a, ea);
 }
 
-/* output stage from diff and the pixel's class values (tg_bconv2d.h) */
-static inline void put_output(const tg_bconv2d_params *p, int32_t cls, int32_t o, int32_t diff,
-                              uint32_t *bits, uint32_t *word, int8_t *s8)
+/* int8 output from diff and the class value (tg_bconv2d.h) */
+static inline int8_t s8_output(const tg_bconv2d_params *p, int32_t value, int32_t o, int32_t diff)
 {
-    if (p->output_binary) {
-        *word |= ((uint32_t)(diff > p->class_thresholds[cls + o]) ^ p->flip[o]) << (o % TG_WORD_BITS);
-        if (o % TG_WORD_BITS == TG_WORD_BITS - 1 || o == p->out_c - 1) {
-            bits[o / TG_WORD_BITS] = *word;
-            *word = 0;
-        }
-    } else {
-        /* acc = dot * 2^pre_shift + bias exactly; wrapping arithmetic, the true value fits int32 */
-        const int32_t acc = (int32_t)((uint32_t)p->class_values[cls + o] - ((uint32_t)diff << (p->pre_shift + 1)));
-        const int64_t v = (int64_t)tg_requantize(acc, p->multiplier[o], p->shift[o]) + p->output_offset;
-        s8[o] = (int8_t)(v < p->act_min ? p->act_min : (v > p->act_max ? p->act_max : v));
-    }
+    /* acc = dot * 2^pre_shift + bias exactly; wrapping arithmetic, the true value fits int32 */
+    const int32_t acc = (int32_t)((uint32_t)value - ((uint32_t)diff << (p->pre_shift + 1)));
+    const int64_t v = (int64_t)tg_requantize(acc, p->multiplier[o], p->shift[o]) + p->output_offset;
+    return (int8_t)(v < p->act_min ? p->act_min : (v > p->act_max ? p->act_max : v));
 }
 
 void TG_BCONV_SYMBOL(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch)
@@ -97,11 +88,22 @@ void TG_BCONV_SYMBOL(const tg_bconv2d_params *p, const uint32_t *input, void *ou
             const int32_t cls = (row_class + p->col_class[ox]) * p->out_c;
             uint32_t *bits = (uint32_t *)output + pixel * out_words;
             int8_t *s8 = (int8_t *)output + pixel * p->out_c;
-            uint32_t word = 0;
             const uint32_t *w = p->weight;
-            int32_t o = 0;
             gather_field(p, input, oy, ox, g);
-            for (; o < p->out_c; ++o, w += k_words) put_output(p, cls, o, hs_diff1(g, w, nb), bits, &word, s8);
+            if (p->output_binary) { /* one packed word per 32 channels, bits straight from the compare */
+                const int16_t *thr = p->class_thresholds + cls;
+                for (int32_t o0 = 0; o0 < p->out_c; o0 += TG_WORD_BITS) {
+                    const int32_t n = p->out_c - o0 < TG_WORD_BITS ? p->out_c - o0 : TG_WORD_BITS;
+                    uint32_t word = 0;
+                    for (int32_t j = 0; j < n; ++j, w += k_words) {
+                        word |= ((uint32_t)(hs_diff1(g, w, nb) > thr[o0 + j]) ^ p->flip[o0 + j]) << j;
+                    }
+                    bits[o0 / TG_WORD_BITS] = word;
+                }
+            } else {
+                const int32_t *values = p->class_values + cls;
+                for (int32_t o = 0; o < p->out_c; ++o, w += k_words) s8[o] = s8_output(p, values[o], o, hs_diff1(g, w, nb));
+            }
         }
     }
 }
