@@ -12,7 +12,16 @@
  *   padding bits 0 (multiplier, shift, bias unused, may be NULL);
  * output_binary 0: output int8_t [out_h][out_w][out_c] from pre_shift, bias, multiplier, shift,
  *   output_offset, act_min and act_max (thresholds, flip unused, may be NULL).
- * |dot| <= k_h*k_w*in_c. No scratch. */
+ * |dot| <= k_h*k_w*in_c. The reference needs no scratch.
+ *
+ * Carry-save variants tg_bconv2d_b1_hs8r<T> (T = k_h*k_w*ceil(in_c/32) % 8, body and weight
+ * layout in tg_bconv2d_hs_body.h) compute diff = popcount(field ^ w) over the +1-padded receptive
+ * field and read the output stage per border position class, computed offline:
+ *   class of pixel (oy, ox) = row_class[oy] * n_col_class + col_class[ox]
+ *   binary: bit = (diff > class_thresholds[class][o]) ^ flip[o]   (int16: diff <= 32*words per output)
+ *   int8:   acc = class_values[class][o] - diff * 2^(pre_shift+1)  (mod 2^32)  (= dot * 2^pre_shift + bias: cv folds bias, the
+ *           k_h*k_w*in_c bits and the zero-padding correction of the class's out-of-image taps)
+ * Scratch: k_h*k_w*ceil(in_c/32) words. The reference ignores these fields (NULL, 0). */
 typedef struct {
     int32_t in_h, in_w, in_c, out_h, out_w, out_c;
     int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_t, pad_l, pad_value;
@@ -25,9 +34,31 @@ typedef struct {
     const int32_t *bias; /* units of 2^-pre_shift dot */
     int32_t pre_shift, output_offset;
     int32_t act_min, act_max;
+    const int16_t *class_thresholds; /* carry-save variants, binary output: [classes][out_c] */
+    const int32_t *class_values;     /* carry-save variants, int8 output: [classes][out_c] */
+    const uint8_t *row_class;    /* [out_h] */
+    const uint8_t *col_class;    /* [out_w] */
+    int32_t n_col_class;
 } tg_bconv2d_params;
 
 /* output is uint32_t * (output_binary) or int8_t * */
 void tg_bconv2d_b1_ref(const tg_bconv2d_params *p, const uint32_t *input, void *output);
+
+void tg_bconv2d_b1_hs8r0(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8r0_scratch_bytes(const tg_bconv2d_params *p);
+void tg_bconv2d_b1_hs8r1(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8r1_scratch_bytes(const tg_bconv2d_params *p);
+void tg_bconv2d_b1_hs8r2(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8r2_scratch_bytes(const tg_bconv2d_params *p);
+void tg_bconv2d_b1_hs8r3(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8r3_scratch_bytes(const tg_bconv2d_params *p);
+void tg_bconv2d_b1_hs8r4(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8r4_scratch_bytes(const tg_bconv2d_params *p);
+void tg_bconv2d_b1_hs8r5(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8r5_scratch_bytes(const tg_bconv2d_params *p);
+void tg_bconv2d_b1_hs8r6(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8r6_scratch_bytes(const tg_bconv2d_params *p);
+void tg_bconv2d_b1_hs8r7(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8r7_scratch_bytes(const tg_bconv2d_params *p);
 
 #endif

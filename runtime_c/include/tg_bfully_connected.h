@@ -24,5 +24,7 @@ typedef struct {
 
 /* output is uint32_t * (output_binary) or int8_t * */
 void tg_bfully_connected_b1_ref(const tg_bfully_connected_params *p, const uint32_t *input, void *output);
+/* carry-save popcount (tg_popcount.h), same params and output */
+void tg_bfully_connected_b1_hs8(const tg_bfully_connected_params *p, const uint32_t *input, void *output);
 
 #endif

@@ -11,5 +11,7 @@ typedef struct {
 } tg_binarize_params;
 
 void tg_binarize_s8_ref(const tg_binarize_params *p, const int8_t *input, uint32_t *output);
+/* four values per SSUB8/SEL compare (needs the DSP extension; portable twin on the host) */
+void tg_binarize_s8_simd(const tg_binarize_params *p, const int8_t *input, uint32_t *output);
 
 #endif

@@ -13,5 +13,7 @@ typedef struct {
 } tg_bmax_pool2d_params;
 
 void tg_bmax_pool2d_b1_ref(const tg_bmax_pool2d_params *p, const uint32_t *input, uint32_t *output);
+/* window clipped once per output pixel, contiguous rows of words ANDed */
+void tg_bmax_pool2d_b1_rows(const tg_bmax_pool2d_params *p, const uint32_t *input, uint32_t *output);
 
 #endif

@@ -32,9 +32,12 @@ from tinygen.reference import bitpack, interpreter
 EDGE_CHANNELS = (1, 31, 32, 33, 63, 64, 65)
 
 
-def reference_and_host(graph, inputs: Sequence[np.ndarray], workdir: Path) -> tuple[list, list]:
+def reference_and_host(graph, inputs: Sequence[np.ndarray], workdir: Path, policy: str = "auto") -> tuple[list, list]:
     verify(graph)
-    gen = generate(graph, plan_memory(select_kernels(graph, HOST)))
+    if policy == "ref":
+        for n in graph.nodes:
+            n.kernel = ""
+    gen = generate(graph, plan_memory(select_kernels(graph, HOST, policy)))
     bitpack_h = RUNTIME_INCLUDE / "tg_bitpack.h"
     if bitpack_h not in gen.runtime_files:
         gen.runtime_files.append(bitpack_h)
@@ -95,9 +98,12 @@ def cases_graph(op: str, cases: Sequence[tuple], name: str = "t") -> Graph:
 
 
 def assert_cases_bit_exact(graph: Graph, inputs: Sequence[np.ndarray], labels: Sequence[str], workdir: Path) -> list:
-    """Compile `graph` (from cases_graph), run it, compare every output with the reference."""
-    ref, host = reference_and_host(graph, inputs, workdir)
-    for label, r, h in zip(labels, ref, host):
-        assert r.dtype == h.dtype and r.shape == h.shape, label
-        np.testing.assert_array_equal(h, r, err_msg=label)
+    """Compile `graph` (from cases_graph), run it, compare every output with the reference: once
+    with each node's default (fastest usable) kernel, once with the C references."""
+    for policy in ("auto", "ref"):
+        ref, host = reference_and_host(graph, inputs, Path(workdir) / policy, policy)
+        for label, r, h in zip(labels, ref, host):
+            assert r.dtype == h.dtype and r.shape == h.shape, f"{label} ({policy} kernels)"
+            np.testing.assert_array_equal(h, r, err_msg=f"{label} ({policy} kernels: "
+                                          f"{sorted({n.kernel for n in graph.nodes})})")
     return ref

@@ -10,7 +10,7 @@ from tinygen.select import HOST, select_kernels
 from tinygen.codegen import generate
 from tinygen.ir import serialize
 from tinygen.ir.graph import DType, Graph, Node, QuantParams, Tensor
-from tinygen.ops import bconv2d
+from tinygen.ops import bconv2d, bconv2d_hs
 from tinygen.ops.base import get
 from tinygen.ops.bconv2d import PRE_SHIFT_MAX, BConv2dAttrs, binary_conv_dot, output_shape, output_stage
 from tinygen.ops.common import out_hw
@@ -291,11 +291,18 @@ def test_bconv2d_flash_bytes():
     cin, cout, k = 65, 33, 3
     (attrs, inputs, shape, dtype), _ = bconv_case(rng, 6, 6, cin, cout, k, 1, (1,) * 4, 1, 0, "binary")
     graph = single_op_graph("bconv2d", attrs, inputs, shape, out_dtype=dtype)
-    fields = dict(get("bconv2d").emit(graph.nodes[0], graph).fields)
-    weight = fields["weight"]
-    assert weight.ctype == "uint32_t" and weight.values.size * 4 == cout * k * k * ((cin + 31) // 32) * 4
-    (layer,) = generate(graph, plan_memory(select_kernels(graph, HOST))).layers
-    assert layer.weight_bytes == cout * k * k * 3 * 4 + cout * 4 + cout  # + int32 thresholds + uint8 flips
+    for policy in ("ref", "auto"):
+        graph.nodes[0].kernel = ""
+        select_kernels(graph, HOST, policy)
+        fields = dict(get("bconv2d").emit(graph.nodes[0], graph).fields)
+        weight = fields["weight"]
+        assert weight.ctype == "uint32_t" and weight.values.size * 4 == cout * k * k * ((cin + 31) // 32) * 4
+        (layer,) = generate(graph, plan_memory(graph)).layers
+        if policy == "ref":
+            assert layer.weight_bytes == cout * k * k * 3 * 4 + cout * 4 + cout  # + int32 thresholds + uint8 flips
+        else:  # 3x3 padding 1 on 6x6: 3 row x 3 column border classes of int32 values, class ids, flips
+            assert graph.nodes[0].kernel == "tg_bconv2d_b1_hs8r3"
+            assert layer.weight_bytes == cout * k * k * 3 * 4 + 9 * cout * 2 + 6 + 6 + cout  # int16 thresholds
 
 
 @pytest.mark.host
@@ -327,3 +334,55 @@ def test_binary_chain_through_the_arena(seed, tmp_path):
     (ref,), (host,) = reference_and_host(g, [x], tmp_path)
     np.testing.assert_array_equal(host, ref)
     assert len(np.unique(ref)) > 5
+
+
+# -- carry-save variants: wide layers, every tail length, 5x5, odd sizes ---------------------------
+# (cin, cout, kernel, stride, padding, dilation): k*k*ceil(cin/32) % 8 covers tails 0..7
+WIDE_CASES = [(128, 128, 3, 1, 1, 1), (256, 33, 3, 2, 1, 1), (160, 31, 1, 1, 0, 1), (192, 65, 3, 1, 1, 1),
+              (224, 32, 3, 1, 2, 2), (45, 45, 5, 1, 2, 1), (128, 63, 5, 2, 2, 1), (256, 256, 3, 1, 1, 1),
+              (96, 64, 3, 2, 1, 1), (31, 1, 5, 1, 2, 2)]
+
+
+def wide_cases(rng):
+    cases, labels = [], []
+    for i, (cin, cout, k, s, p, d) in enumerate(WIDE_CASES):
+        for pv, out in MODES[i % 2::2] if cout > 64 else MODES:
+            case, label = bconv_case(rng, 9, 11, cin, cout, k, s, (p,) * 4, d, pv, out)
+            cases.append(case)
+            labels.append(label)
+    return cases, labels
+
+
+@pytest.mark.host
+def test_bconv2d_carry_save_wide_layers(tmp_path):
+    rng = np.random.default_rng(7)
+    cases, labels = wide_cases(rng)
+    graph = cases_graph("bconv2d", cases)
+    select_kernels(graph, HOST)
+    assert all(n.kernel.startswith("tg_bconv2d_b1_hs8r") for n in graph.nodes)
+    for n in graph.nodes:
+        n.kernel = ""
+    tails = {bconv2d_hs.tail_of(c[1][1].shape[1], c[1][1].shape[2], c[0].in_channels) for c in cases}
+    assert tails == set(range(8))
+    inputs = [random_packed(rng, graph.t(n).shape[:3], c[0].in_channels) for n, c in zip(graph.inputs, cases)]
+    assert_cases_bit_exact(graph, inputs, labels, tmp_path)
+
+
+@pytest.mark.qemu
+def test_bconv2d_carry_save_on_qemu(tmp_path):
+    from tests.kernels.qemu_tier import check_on_qemu
+    from tinygen.testing import single_op_graph as one
+
+    rng = np.random.default_rng(8)
+    cases, _ = wide_cases(rng)
+    small = [bconv_case(rng, 5, 6, cin, cout, k, s, (p,) * 4, 1, pv, out)[0]
+             for cin, cout, k, s, p, pv, out in [(1, 31, 3, 1, 1, 0, "binary"), (33, 64, 3, 2, 1, 1, "int8"),
+                                                  (63, 65, 1, 1, 0, 0, "binary"), (32, 33, 3, 1, 1, 0, "int8")]]
+    by_kernel: dict[str, list] = {}
+    for attrs, ins, shape, dtype in cases + small:
+        g = one("bconv2d", attrs, ins, shape, out_dtype=dtype)
+        wt = ins[1]
+        by_kernel.setdefault(f"tg_bconv2d_b1_hs8r{bconv2d_hs.tail_of(wt.shape[1], wt.shape[2], attrs.in_channels)}",
+                             []).append(g)
+    for t, (kernel, graphs) in enumerate(sorted(by_kernel.items())):
+        check_on_qemu(graphs, tmp_path / kernel, kernel)

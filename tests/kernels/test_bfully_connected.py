@@ -48,3 +48,33 @@ def test_bfully_connected_reference_matches_pm1_matmul():
     graph = single_op_graph("bfully_connected", attrs, inputs, (1, cout))
     (out,) = interpreter.run(graph, [bitpack.pack_pm1(x)])
     np.testing.assert_array_equal(out, np.clip(x @ w.T + 3 - 5, -128, 127))
+
+
+# in_features covering 8-word carry-save blocks with every tail (words % 8 = 0..7), 31+ blocks
+WIDE = [(256, 33), (288, 31), (352, 64), (384, 1), (2304, 65), (416, 128), (8200, 32), (320, 33), (224, 2),
+        (448, 7)]
+
+
+def wide_cases(rng):
+    return zip(*[bfc_case(rng, k, cout, out) for (k, cout), out in zip(WIDE, itertools.cycle(("binary", "int8")))])
+
+
+@pytest.mark.host
+def test_bfully_connected_carry_save_wide(tmp_path):
+    rng = np.random.default_rng(11)
+    cases, labels = wide_cases(rng)
+    assert {bitpack.words_for(c[0].in_features) % 8 for c in cases} == set(range(8))
+    graph = cases_graph("bfully_connected", cases)
+    inputs = [random_packed(rng, (1,), c[0].in_features) for c in cases]
+    assert_cases_bit_exact(graph, inputs, labels, tmp_path)
+
+
+@pytest.mark.qemu
+def test_bfully_connected_carry_save_on_qemu(tmp_path):
+    from tests.kernels.qemu_tier import check_on_qemu
+
+    rng = np.random.default_rng(12)
+    cases, _ = wide_cases(rng)
+    small, _ = zip(*[bfc_case(rng, k, c, out) for k, c, out in [(1, 1, "binary"), (33, 65, "int8"), (64, 32, "binary")]])
+    graphs = [single_op_graph("bfully_connected", a, ins, shape, out_dtype=dt) for a, ins, shape, dt in cases + small]
+    check_on_qemu(graphs, tmp_path, "tg_bfully_connected_b1_hs8")

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ir.graph import DType
-from tinygen.ops.base import KernelCall, OpDef, reference_kernel, c_values, register
+from tinygen.ops import bconv2d_hs
+from tinygen.ops.base import Kernel, KernelCall, OpDef, reference_kernel, c_values, register
 from tinygen.ops.common import out_hw, pad_nhwc, windows
 from tinygen.reference import bitpack
 from tinygen.reference import fixedpoint as fx
@@ -153,7 +154,14 @@ def binary_conv_dot(x: np.ndarray, w: np.ndarray, a: BConv2dAttrs) -> np.ndarray
 class BConv2d(OpDef):
     name = "bconv2d"
     attrs_type = BConv2dAttrs
-    kernels = (reference_kernel("tg_bconv2d_b1_ref", "tg_bconv2d.h", "tg_bconv2d_params"),)
+    # carry-save variants, one per tail length of the receptive field (tinygen/ops/bconv2d_hs.py)
+    kernels = tuple(
+        Kernel(f"tg_bconv2d_b1_hs8r{t}", "tg_bconv2d.h", "tg_bconv2d_params", supports=bconv2d_hs.supports(t),
+               scratch=lambda node, graph: 4 * bconv2d_hs.field_words(*graph.t(node.inputs[1]).shape[1:3],
+                                                                       node.attrs.in_channels),
+               )
+        for t in range(bconv2d_hs.BLOCK)
+    ) + (reference_kernel("tg_bconv2d_b1_ref", "tg_bconv2d.h", "tg_bconv2d_params"),)
 
     def check(self, node, graph):
         x, w = (graph.t(i) for i in node.inputs)
@@ -194,6 +202,19 @@ class BConv2d(OpDef):
         a: BConv2dAttrs = node.attrs
         cout, kh, kw, _ = w.shape
         oh, ow = out_hw(x.shape, w.shape, a)
+        weight = c_values(w.data.reshape(-1), "uint32_t", f"OHWI {list(w.shape)}, 32 channels per word")
+        if self.kernel(node).reference:
+            classes = [("class_thresholds", None), ("class_values", None), ("row_class", None), ("col_class", None),
+                       ("n_col_class", 0)]
+        else:
+            rows, cols, rmasks, cmasks = bconv2d_hs.classes(x.shape, w.shape, a, oh, ow)
+            values = bconv2d_hs.class_values(w.data, a, rmasks, cmasks).reshape(-1)
+            binary = a.output == "binary"
+            table = c_values(values, "int16_t" if binary else "int32_t",
+                             f"[{len(rmasks)}x{len(cmasks)} border classes][{cout}]")
+            classes = [("class_thresholds", table if binary else None), ("class_values", None if binary else table),
+                       ("row_class", c_values(rows, "uint8_t")), ("col_class", c_values(cols, "uint8_t")),
+                       ("n_col_class", len(cmasks))]
         fields = [
             ("in_h", x.shape[1]), ("in_w", x.shape[2]), ("in_c", a.in_channels),
             ("out_h", oh), ("out_w", ow), ("out_c", cout),
@@ -201,9 +222,12 @@ class BConv2d(OpDef):
             ("stride_h", a.stride[0]), ("stride_w", a.stride[1]),
             ("dil_h", a.dilation[0]), ("dil_w", a.dilation[1]),
             ("pad_t", a.padding[0]), ("pad_l", a.padding[2]), ("pad_value", a.pad_value),
-            ("weight", c_values(w.data.reshape(-1), "uint32_t", f"OHWI {list(w.shape)}, 32 channels per word")),
+            ("weight", weight),
             *output_fields(a),
+            *classes,
         ]
+        if not self.kernel(node).reference:  # class_values replace thresholds and bias
+            fields = [(f, None) if f in ("thresholds", "bias") else (f, v) for f, v in fields]
         return KernelCall(fields, [node.inputs[0]], list(node.outputs),
             comment=f"bconv2d {kh}x{kw}/{a.stride[0]} {a.in_channels}->{cout} {a.output} out"
             + (", +1 padding" if a.pad_value and any(a.padding) else ""),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tinygen.ir.graph import DType
-from tinygen.ops.base import KernelCall, reference_kernel, OpDef, c_values, register
+from tinygen.ops.base import Kernel, KernelCall, reference_kernel, OpDef, c_values, register
 from tinygen.ops.bconv2d import check_output_stage, check_packed_weights, output_fields, output_shape, output_stage
 from tinygen.reference import bitpack
 
@@ -36,7 +36,8 @@ class BFullyConnectedAttrs:
 class BFullyConnected(OpDef):
     name = "bfully_connected"
     attrs_type = BFullyConnectedAttrs
-    kernels = (reference_kernel("tg_bfully_connected_b1_ref", "tg_bfully_connected.h", "tg_bfully_connected_params"),)
+    kernels = (Kernel("tg_bfully_connected_b1_hs8", "tg_bfully_connected.h", "tg_bfully_connected_params"),
+               reference_kernel("tg_bfully_connected_b1_ref", "tg_bfully_connected.h", "tg_bfully_connected_params"))
 
     def check(self, node, graph):
         if len(node.inputs) != 2:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ir.graph import DType
-from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
+from tinygen.ops.base import Kernel, KernelCall, reference_kernel, OpDef, register
 from tinygen.reference import bitpack
 
 
@@ -26,7 +26,8 @@ class BinarizeAttrs:
 class Binarize(OpDef):
     name = "binarize"
     attrs_type = BinarizeAttrs
-    kernels = (reference_kernel("tg_binarize_s8_ref", "tg_binarize.h", "tg_binarize_params"),)
+    kernels = (Kernel("tg_binarize_s8_simd", "tg_binarize.h", "tg_binarize_params", needs=frozenset({"dsp"})),
+               reference_kernel("tg_binarize_s8_ref", "tg_binarize.h", "tg_binarize_params"))
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ir.graph import DType
-from tinygen.ops.base import KernelCall, OpDef, reference_kernel, register
+from tinygen.ops.base import Kernel, KernelCall, OpDef, reference_kernel, register
 from tinygen.ops.common import out_hw, pad_nhwc, windows
 
 _ALL_ONES = 0xFFFFFFFF  # identity of AND: what out-of-image taps contribute
@@ -33,7 +33,8 @@ class BMaxPool2dAttrs:
 class BMaxPool2d(OpDef):
     name = "bmax_pool2d"
     attrs_type = BMaxPool2dAttrs
-    kernels = (reference_kernel("tg_bmax_pool2d_b1_ref", "tg_bmax_pool2d.h", "tg_bmax_pool2d_params"),)
+    kernels = (Kernel("tg_bmax_pool2d_b1_rows", "tg_bmax_pool2d.h", "tg_bmax_pool2d_params"),
+               reference_kernel("tg_bmax_pool2d_b1_ref", "tg_bmax_pool2d.h", "tg_bmax_pool2d_params"))
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])

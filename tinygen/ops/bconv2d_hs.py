@@ -1,0 +1,103 @@
+"""Offline tables of the carry-save bconv2d kernels (tg_bconv2d_b1_hs8r<T>, runtime_c/include/
+tg_bconv2d_hs_body.h): which variant a layer takes and the output stage per
+border position class.
+
+The kernels compute diff = popcount(field ^ w) over the receptive field with out-of-image words
+0 (+1), so their dot is the +1-padded one, Kbits - 2*diff (Kbits = kh*kw*in_c). Zero padding
+(pad_value 0) drops the out-of-image taps instead, which changes the dot by
+    corr[o] = sum over out-of-image taps t of (in_c - 2*popcount(w[o, t]))
+and corr depends only on which taps are out of the image: on the pixel's row class (the set of
+in-image kernel rows) and column class. Each class's corr is folded into the output stage:
+    binary, bit = dot < thr:  Kbits - corr - 2*diff < thr  <=>  diff > floor((Kbits - corr - thr) / 2)
+    binary, bit = dot > thr:  diff < ceil(v / 2)  <=>  not (diff > ceil(v / 2) - 1),  v = Kbits - corr - thr
+                              (the kernel computes (diff > value) ^ flip)
+    int8:  dot * 2^p + bias = (bias + (Kbits - corr) * 2^p) - diff * 2^(p+1)    (mod 2^32)
+so the kernels never test a tap per output channel, and the int8 accumulator is the same integer
+as the reference's (one rounding, in requantize).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinygen.reference import bitpack
+
+BLOCK = 8  # words per carry-save block
+MAX_CLASSES = 255  # per axis: uint8 class ids
+
+
+def field_words(kh: int, kw: int, in_channels: int) -> int:
+    return kh * kw * bitpack.words_for(in_channels)
+
+
+def tail_of(kh: int, kw: int, in_channels: int) -> int:
+    return field_words(kh, kw, in_channels) % BLOCK
+
+
+def axis_classes(n_out: int, stride: int, pad_before: int, k: int, dil: int, n_in: int,
+                 zero_padding: bool) -> tuple[list[int], list[np.ndarray]]:
+    """Class id per output position and, per class, which kernel taps lie inside the image.
+    Without zero padding one class (nothing to correct)."""
+    if not zero_padding:
+        return [0] * n_out, [np.ones(k, bool)]
+    masks: list[tuple[bool, ...]] = []
+    ids = []
+    for o in range(n_out):
+        m = tuple(0 <= o * stride - pad_before + i * dil < n_in for i in range(k))
+        if m not in masks:
+            masks.append(m)
+        ids.append(masks.index(m))
+    return ids, [np.array(m, bool) for m in masks]
+
+
+def classes(x_shape, w_shape, a, oh: int, ow: int):
+    """(row ids, col ids, row masks, col masks) of a bconv2d node with attrs `a`."""
+    _, h, wd, _ = x_shape
+    _, kh, kw, _ = w_shape
+    zero = a.pad_value == 0
+    rows, rmasks = axis_classes(oh, a.stride[0], a.padding[0], kh, a.dilation[0], h, zero)
+    cols, cmasks = axis_classes(ow, a.stride[1], a.padding[2], kw, a.dilation[1], wd, zero)
+    return rows, cols, rmasks, cmasks
+
+
+def supports(tail: int):
+    def rule(node, graph) -> bool:
+        x, w = (graph.t(i) for i in node.inputs)
+        o = graph.t(node.outputs[0])
+        a = node.attrs
+        if tail_of(w.shape[1], w.shape[2], a.in_channels) != tail:
+            return False
+        if a.output == "binary" and 32 * field_words(w.shape[1], w.shape[2], a.in_channels) > 32767:
+            return False  # int16 class thresholds
+        _, _, rm, cm = classes(x.shape, w.shape, a, o.shape[1], o.shape[2])
+        # Where most pixels have a class of their own (tiny images), the class table is per-pixel
+        # data in flash for a layer too small to gain from it: those keep the reference.
+        return (len(rm) <= MAX_CLASSES and len(cm) <= MAX_CLASSES
+                and 2 * len(rm) * len(cm) <= o.shape[1] * o.shape[2])
+    return rule
+
+
+def class_values(w: np.ndarray, a, rmasks, cmasks) -> np.ndarray:
+    """[row classes * col classes, Cout]: the output stage per class (module docstring); binary
+    output values lie in [-1, 32 * words per output] (int16 when supported), int8 ones in int32."""
+    cout, kh, kw, _ = w.shape
+    kbits = kh * kw * a.in_channels
+    pc = np.unpackbits(np.ascontiguousarray(w).view(np.uint8), axis=-1).reshape(cout, kh, kw, -1).sum(-1)
+    tap_corr = (a.in_channels - 2 * pc.astype(np.int64))  # [Cout, kh, kw]
+    rows = []
+    for rm in rmasks:
+        for cm in cmasks:
+            outside = ~(rm[:, None] & cm[None, :])
+            corr = (tap_corr * outside).sum(axis=(1, 2)) if a.pad_value == 0 else np.zeros(cout, np.int64)
+            base = kbits - corr  # the dot when diff == 0
+            if a.output == "binary":
+                v = base - np.asarray(a.thresholds, np.int64)
+                flip = np.asarray(a.flip, bool)
+                d = np.where(flip, -((-v) // 2) - 1, v // 2)
+                rows.append(np.clip(d, -1, 32 * field_words(kh, kw, a.in_channels)))
+            else:
+                # modulo 2^32: the kernel subtracts in wrapping arithmetic and the true accumulator fits
+                # int32, while this constant alone may not (base reaches 2*Kbits for dots diff never gives)
+                v = np.asarray(a.bias, np.int64) + base * (1 << a.pre_shift)
+                rows.append((v + 2 ** 31) % 2 ** 32 - 2 ** 31)
+    return np.stack(rows).astype(np.int32)
