@@ -29,7 +29,8 @@ def test_validate_bit_exact(program, fw_root, board):
     r = validate(program, qemu=True, board=board, count=6, seed=1, profile=True)
     assert r.passed, r.summary_text()
     assert r.emulated and r.unit == "emulated instructions" and r.exit_code == 0
-    assert len(r.latencies) == 6 and min(r.latencies) > 100_000
+    # a real count: no int8 kernel does a MAC in under half an instruction
+    assert len(r.latencies) == 6 and min(r.latencies) > r.macs // 2 > 0
     assert [p.name for p in r.profile] == ["conv0", "conv1", "conv2"]
     per_layer = sum(p.count for p in r.profile)
     assert abs(r.latencies[0] - per_layer) < 200  # per-layer counts carry the hook dispatch

@@ -53,3 +53,16 @@ def pad_nhwc(x: np.ndarray, padding: tuple[int, int, int, int], value: int) -> n
     if not any(padding):
         return x
     return np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)), constant_values=value)
+
+
+def check_channel_output(node, graph, attrs, bias, out_shape: tuple[int, ...]) -> None:
+    """The per-output-channel int8 output stage of conv and fully connected layers (packed or not):
+    one bias, multiplier and shift per output channel (the last axis of out_shape), the expected
+    output shape, an int8 clamp range."""
+    cout = out_shape[-1]
+    if not bias.is_const or bias.shape != (cout,) or len(attrs.multiplier) != cout or len(attrs.shift) != cout:
+        raise ValueError("bias/multiplier/shift must have one entry per output channel")
+    if graph.t(node.outputs[0]).shape != tuple(out_shape):
+        raise ValueError(f"output shape should be {tuple(out_shape)}")
+    if not -128 <= attrs.act_min <= attrs.act_max <= 127:
+        raise ValueError(f"bad activation range [{attrs.act_min}, {attrs.act_max}]")

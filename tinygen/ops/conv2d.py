@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ops.base import Kernel, KernelCall, OpDef, reference_kernel, c_values, register
-from tinygen.ops.common import out_hw, pad_nhwc, requantize_to_int8, windows
+from tinygen.ops.common import check_channel_output, out_hw, pad_nhwc, requantize_to_int8, windows
 from tinygen.ops.conv_gemm import folded_bias, gemm_weights, requant_fast_ok
 
 
@@ -103,11 +103,7 @@ class Conv2d(OpDef):
         cout, _, _, cg = w.shape
         if x.shape[3] != cg * a.groups or cout % a.groups:
             raise ValueError(f"channels {x.shape[3]} -> {cout} do not fit groups={a.groups}")
-        if b.shape != (cout,) or len(a.multiplier) != cout or len(a.shift) != cout:
-            raise ValueError("bias/multiplier/shift must have one entry per output channel")
-        oh, ow = out_hw(x.shape, w.shape, a)
-        if graph.t(node.outputs[0]).shape != (x.shape[0], oh, ow, cout):
-            raise ValueError(f"output shape should be {(x.shape[0], oh, ow, cout)}")
+        check_channel_output(node, graph, a, b, (x.shape[0], *out_hw(x.shape, w.shape, a), cout))
 
     def reference(self, node, graph, inputs):
         x, w, b = inputs

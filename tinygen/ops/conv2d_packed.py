@@ -18,7 +18,7 @@ import numpy as np
 
 from tinygen.ir.graph import DType, Node
 from tinygen.ops.base import Kernel, KernelCall, OpDef, reference_kernel, c_values, register
-from tinygen.ops.common import out_hw
+from tinygen.ops.common import check_channel_output, out_hw
 from tinygen.ops.conv2d import Conv2d, Conv2dAttrs
 from tinygen.ops.packed_pairs import fits_int32, folded_bias, pair_layout
 from tinygen.reference import bitpack
@@ -111,11 +111,7 @@ class Conv2dPacked(OpDef):
         if a.groups < 1 or x.shape[3] % a.groups or cout % a.groups:
             raise ValueError(f"channels {x.shape[3]} -> {cout} do not fit groups={a.groups}")
         check_packed_weights(w, row_elements(x.shape[3], a), a.weight_bits, a.weight_offset)
-        if b.shape != (cout,) or len(a.multiplier) != cout or len(a.shift) != cout:
-            raise ValueError("bias/multiplier/shift must have one entry per output channel")
-        oh, ow = out_hw(x.shape, a)
-        if graph.t(node.outputs[0]).shape != (x.shape[0], oh, ow, cout):
-            raise ValueError(f"output shape should be {(x.shape[0], oh, ow, cout)}")
+        check_channel_output(node, graph, a, b, (x.shape[0], *out_hw(x.shape, a), cout))
 
     def reference(self, node, graph, inputs):
         x, w, b = inputs

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinygen.ops.base import Kernel, KernelCall, reference_kernel, OpDef, c_values, register
-from tinygen.ops.common import requantize_to_int8
+from tinygen.ops.common import check_channel_output, requantize_to_int8
 from tinygen.ops.conv_gemm import folded_bias, gemm_weights, requant_fast_ok
 
 
@@ -55,12 +55,7 @@ class FullyConnected(OpDef):
         if len(x.shape) != 2 or len(w.shape) != 2 or w.shape[1] != x.shape[1]:
             raise ValueError(f"input {list(x.shape)} and weight {list(w.shape)} must be [N,K] and [Cout,K]")
         cout = w.shape[0]
-        if b.shape != (cout,) or len(a.multiplier) != cout or len(a.shift) != cout:
-            raise ValueError("bias/multiplier/shift must have one entry per output channel")
-        if graph.t(node.outputs[0]).shape != (x.shape[0], cout):
-            raise ValueError(f"output shape should be {(x.shape[0], cout)}")
-        if not -128 <= a.act_min <= a.act_max <= 127:
-            raise ValueError(f"bad activation range [{a.act_min}, {a.act_max}]")
+        check_channel_output(node, graph, a, b, (x.shape[0], cout))
 
     def reference(self, node, graph, inputs):
         x, w, b = inputs

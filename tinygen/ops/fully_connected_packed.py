@@ -17,6 +17,7 @@ import numpy as np
 
 from tinygen.ir.graph import DType, Node
 from tinygen.ops.base import Kernel, KernelCall, reference_kernel, OpDef, c_values, register
+from tinygen.ops.common import check_channel_output
 from tinygen.ops.conv2d_packed import check_packed_weights, packed_weight_fields
 from tinygen.ops.fully_connected import FullyConnected, FullyConnectedAttrs
 from tinygen.ops.packed_pairs import fits_int32, folded_bias, pair_layout
@@ -68,12 +69,7 @@ class FullyConnectedPacked(OpDef):
             raise ValueError("fully_connected_packed takes an int8 [N,K] input")
         check_packed_weights(w, x.shape[1], a.weight_bits, a.weight_offset)
         cout = w.shape[0]
-        if not b.is_const or b.shape != (cout,) or len(a.multiplier) != cout or len(a.shift) != cout:
-            raise ValueError("bias/multiplier/shift must have one entry per output channel")
-        if graph.t(node.outputs[0]).shape != (x.shape[0], cout):
-            raise ValueError(f"output shape should be {(x.shape[0], cout)}")
-        if not -128 <= a.act_min <= a.act_max <= 127:
-            raise ValueError(f"bad activation range [{a.act_min}, {a.act_max}]")
+        check_channel_output(node, graph, a, b, (x.shape[0], cout))
 
     def reference(self, node, graph, inputs):
         x, w, b = inputs
