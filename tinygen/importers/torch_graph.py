@@ -27,6 +27,9 @@ PASS_THROUGH = {
     "aten.dropout.default", "aten.to.dtype", "aten._to_copy.default", "aten.lift_fresh_copy.default",
 }
 IGNORED = {"aten._assert_tensor_metadata.default", "aten.sym_size.int", "aten._assert_scalar.default"}
+# Quantization ops that go to their handler even when every input is a constant, so a quantized
+# weight keeps its integers and scales (other modules add their spellings: torch_qat, torch_pt2e).
+KEEP_QUANTIZED_CONSTS: set[str] = set()
 
 
 def handles(*names: str):
@@ -196,7 +199,7 @@ def _call(ctx: Ctx, node) -> None:
             outs = ctx.names[src.name]
             ctx.names[node.name] = outs[idx] if isinstance(outs, list) else outs
         return
-    is_fq = "fake_quantize" in name
+    is_fq = "fake_quantize" in name or name in KEEP_QUANTIZED_CONSTS
     if not is_fq and ctx.is_const(list(node.args)) and ctx.is_const(list(node.kwargs.values())):
         with ctx.torch.no_grad():
             ctx.consts[node.name] = node.target(*ctx.const(list(node.args)), **ctx.const(dict(node.kwargs)))
@@ -485,3 +488,5 @@ def _mean(ctx, node, args, kw):
 
 from tinygen.importers import torch_sign  # noqa: E402,F401  (registers the sign handlers)
 from tinygen.importers import torch_handlers_extra  # noqa: E402,F401  (max-out, variance, softmax, conv1d, ...)
+from tinygen.importers import torch_qat  # noqa: E402,F401  (eager/FX QAT fake-quant, fused Conv-BN; after extra)
+from tinygen.importers import torch_pt2e  # noqa: E402,F401  (PT2E quantize/dequantize)

@@ -65,6 +65,9 @@ def load_exported_program(path: Path, input_shape=None, trust_pickle: bool = Fal
     kind = _archive_kind(path)
     try:
         if kind == "export":
+            from tinygen.importers.torch_pt2e import register_op_libraries
+
+            register_op_libraries()  # PT2E programs call quantized_decomposed ops
             return torch.export.load(str(path)), False
         if kind == "torchscript":
             _register_fake_quant_meta()
