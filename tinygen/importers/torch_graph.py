@@ -209,8 +209,8 @@ def _call(ctx: Ctx, node) -> None:
         return
     handler = HANDLERS.get(name)
     if handler is None:
-        supported = sorted(set(HANDLERS) | PASS_THROUGH)
-        raise ctx.error(f"unsupported op '{name}'. Supported: {', '.join(supported)}", UnsupportedOpError)
+        raise ctx.error(f"unsupported op '{name}'; `tinygen build --list-ops` lists the ops tinygen translates",
+                        UnsupportedOpError)
     ctx.names[node.name] = handler(ctx, node, list(node.args), dict(node.kwargs))
 
 
