@@ -127,6 +127,15 @@ def import_torch(path: Path, input_shape=None, trust_pickle: bool = False) -> Gr
     return import_exported_program(ep, Path(path), traced)
 
 
+def import_torch_calibrated(path: Path, input_shape, trust_pickle: bool, calibration) -> Graph:
+    """A model file plus calibration samples (torch_ptq.py says what they are used for)."""
+    import tinygen.nn  # noqa: F401
+    from tinygen.importers.torch_ptq import import_calibrated
+
+    ep, traced = load_exported_program(path, input_shape, trust_pickle)
+    return import_calibrated(ep, calibration, Path(path), traced)
+
+
 def import_torch_object(model, input_shape=None) -> tuple[Graph, str]:
     """An in-memory nn.Module (exported here with `input_shape`) or ExportedProgram -> (graph, name)."""
     import torch

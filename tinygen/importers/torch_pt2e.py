@@ -91,7 +91,11 @@ def _dequantize(per_channel: bool):
             if axis is not None:
                 raise ctx.error("per-channel quantization of an activation is not supported; quantize activations "
                                 "per tensor", QuantizationError)
-            return _fake_quant(ctx, q.x, s, z, qmin, qmax)
+            # convert_pt2e gives each reader its own dequantize of one quantize: one fake_quant for all.
+            done = ctx.__dict__.setdefault("_pt2e_dequantized", {})
+            if src.name not in done:
+                done[src.name] = _fake_quant(ctx, q.x, s, z, qmin, qmax)
+            return done[src.name]
         if ctx.is_const(src):
             return _dequantize_const(ctx, node, src, s, z, qmin, qmax, axis)
         raise ctx.error("dequantize of a tensor that no quantize produced", UnsupportedOpError)
