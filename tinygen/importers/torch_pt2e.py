@@ -94,12 +94,47 @@ def _dequantize(per_channel: bool):
             # convert_pt2e gives each reader its own dequantize of one quantize: one fake_quant for all.
             done = ctx.__dict__.setdefault("_pt2e_dequantized", {})
             if src.name not in done:
-                done[src.name] = _fake_quant(ctx, q.x, s, z, qmin, qmax)
+                done[src.name] = _hoist(ctx, _fake_quant(ctx, q.x, s, z, qmin, qmax))
             return done[src.name]
         if ctx.is_const(src):
             return _dequantize_const(ctx, node, src, s, z, qmin, qmax, axis)
         raise ctx.error("dequantize of a tensor that no quantize produced", UnsupportedOpError)
     return handler
+
+
+# Ops that commute with rounding onto a grid: fq(op(x)) == op(fq(x)) exactly.
+_COMMUTING = {"reshape", "max_pool2d", "slice"}
+
+
+def _hoist(ctx, fq_out: str) -> str:
+    """Move a fake_quant up through reshape / max pool / slice whose input has no quantizer and no
+    other reader (X86InductorQuantizer quantizes after flatten and max pooling, not at the conv-relu
+    that feeds them), so the op producing the float tensor takes the grid directly. Returns the
+    tensor that now holds the quantized value."""
+    g = ctx.graph
+    fq = g.producer(fq_out)
+    out = fq_out
+    while True:
+        src = fq.inputs[0]
+        op = g.producer(src)
+        if op is None or op.op not in _COMMUTING or g.uses(src) != 1 or len(op.inputs) != 1:
+            return out
+        inner = op.inputs[0]
+        inner_prod = g.producer(inner)
+        if g.uses(inner) != 1 or inner_prod is None or inner_prod.op == "fake_quant":
+            return out
+        # inner -> op -> src -> fq -> old   becomes   inner -> fq -> mid -> op -> src (old's readers read src)
+        old = fq.outputs[0]
+        t = g.t(inner)
+        mid = g.add_tensor(type(t)(g.unique_name(inner + "_q"), t.shape, t.dtype)).name
+        g.nodes.remove(fq)
+        fq.inputs, fq.outputs = [inner], [mid]
+        op.inputs = [mid]
+        g.nodes.insert(g.nodes.index(op), fq)
+        g.replace_uses(old, src)
+        g.tensors.pop(old, None)
+        if out == old:
+            out = src
 
 
 def _same(a, b) -> bool:
