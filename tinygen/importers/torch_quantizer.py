@@ -47,8 +47,8 @@ class TinygenQuantizer(Quantizer):
             raise ValueError("weight_bits must be 2..8")
         wmax = 2 ** (weight_bits - 1) - 1
         if is_qat:
-            act_ctr = tfq.FusedMovingAvgObsFakeQuantize.with_args(observer=tobs.MovingAverageMinMaxObserver)
-            w_ctr = tfq.FusedMovingAvgObsFakeQuantize.with_args(observer=tobs.MovingAveragePerChannelMinMaxObserver)
+            act_ctr = tfq.FakeQuantize.with_args(observer=tobs.MovingAverageMinMaxObserver)
+            w_ctr = tfq.FakeQuantize.with_args(observer=tobs.MovingAveragePerChannelMinMaxObserver)
         else:
             act_ctr = tobs.MinMaxObserver.with_args(eps=2 ** -12)
             w_ctr = tobs.PerChannelMinMaxObserver.with_args(eps=2 ** -12)
@@ -60,8 +60,8 @@ class TinygenQuantizer(Quantizer):
 
     def annotate(self, model: torch.fx.GraphModule) -> torch.fx.GraphModule:
         for node in model.graph.nodes:
-            if node.op != "call_function" or _annotated(node):
-                continue
+            if node.op != "call_function" or _annotated(node) or not _is_float(node):
+                continue  # (integer ops: e.g. BatchNorm's num_batches_tracked += 1 in QAT graphs)
             if node.target in ANCHORS:
                 self._anchor(node)
             elif node.target in CONCAT:
