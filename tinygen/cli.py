@@ -26,6 +26,13 @@ def _progress(msg: str) -> None:
 
 
 def cmd_build(args) -> int:
+    if args.list_ops:
+        from tinygen.importers.op_list import listing
+
+        print(listing())
+        return 0
+    if args.model is None:
+        raise TinygenError("build needs a MODEL file (or --list-ops)")
     from tinygen.boards import board_name
     from tinygen.pipeline import build
 
@@ -117,16 +124,18 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build", help="import, lower, plan, generate and compile a model")
-    b.add_argument("model", help="torch.export archive (.pt2/.pt), TorchScript archive, pickle with --trust-pickle, "
+    b.add_argument("model", nargs="?", help="torch.export archive (.pt2/.pt), TorchScript archive, pickle with --trust-pickle, "
                    ".tflite (int8, or Larq/LCE), or Keras .keras/.h5")
     b.add_argument("--board", default="host", help="target board (host builds a shared library); see `tinygen boards`")
     b.add_argument("-o", "--output", type=Path, help="output directory (default build/<model stem>)")
     b.add_argument("--input-shape", type=_shape, help="input shape when the file does not record it, e.g. 1,3,32,32")
     b.add_argument("--trust-pickle", action="store_true", help="allow torch.save pickles (runs code from the file)")
     b.add_argument("--calibration", type=Path,
-                   help="float32 .npy of [N, *input shape] samples to quantize a float Keras model (.keras/.h5) to int8")
+                   help="float32 .npy of [N, *input shape] samples to quantize a float model to int8: Keras "
+                        "(.keras/.h5) with TFLite's converter, PyTorch with PT2E and tinygen.quantizer (needs torchao)")
     b.add_argument("--name", help="C symbol prefix of the model library (<name>_invoke, <name>.h; default: "
                    "from the model file name); give each model of one firmware its own")
+    b.add_argument("--list-ops", action="store_true", help="list the PyTorch and TFLite ops tinygen imports, and exit")
     b.add_argument("--dump-dir", type=Path, help="write the graph after every stage here")
     b.add_argument("--kernels", choices=["auto", "ref"], default="auto",
                    help="auto: the fastest kernel variant each layer supports (default); ref: reference kernels "

@@ -52,6 +52,10 @@ def import_any(model: Any, input_shape=None, trust_pickle: bool = False, calibra
         return import_model(model, input_shape, trust_pickle, calibration), Path(model).name
     from tinygen.importers.torch.graph import import_torch_object
 
+    if calibration is not None:  # a float module: PT2E PTQ with tinygen.quantizer first
+        from tinygen.importers.torch.ptq import quantize_ptq
+
+        model = quantize_ptq(model, calibration, input_shape)
     return import_torch_object(model, input_shape)
 
 

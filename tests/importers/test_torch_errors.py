@@ -117,10 +117,12 @@ def test_model_errors_name_the_problem(cls, needle, tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
-def test_unsupported_op_lists_supported(tmp_path, capsys):
+def test_unsupported_op_points_to_list_ops(tmp_path, capsys):
     path = _export(WithExp().eval(), (1, 1, 5, 5), tmp_path / "m.pt2")
     _, _, err = _run_cli(["build", str(path)], capsys)
-    assert "aten.conv2d.default" in err and "node exp" in err
+    assert "node exp" in err and "--list-ops" in err and "aten.conv2d.default" not in err and len(err) < 400, err
+    rc, out, _ = _run_cli(["build", "--list-ops"], capsys)
+    assert rc == 0 and "  aten.conv2d.default" in out.splitlines() and "  CONV_2D" in out.splitlines()
 
 
 def test_dynamic_batch_refused(tmp_path, capsys):

@@ -15,7 +15,8 @@ from tinygen.ir.graph import Graph
 
 def import_model(path: str | Path, input_shape: tuple[int, ...] | None = None, trust_pickle: bool = False,
                  calibration=None) -> Graph:
-    """`calibration` (float32 samples or an .npy path) is used only to quantize a float Keras model."""
+    """`calibration` (float32 samples or an .npy path) quantizes a float Keras or PyTorch model
+    (see importers/torch/ptq.py for what it does to a PyTorch program)."""
     path = Path(path)
     if not path.exists():
         raise TinygenError(f"{path}: no such file")
@@ -29,6 +30,11 @@ def import_model(path: str | Path, input_shape: tuple[int, ...] | None = None, t
         return import_keras(path, calibration, trust_pickle)
     if zipfile.is_zipfile(path):
         from tinygen.importers.torch.graph import import_torch
+
+        if calibration is not None:
+            from tinygen.importers.torch.ptq import import_torch_calibrated
+
+            return import_torch_calibrated(path, input_shape, trust_pickle, calibration)
 
         return import_torch(path, input_shape=input_shape, trust_pickle=trust_pickle)
     head = path.read_bytes()[:8]

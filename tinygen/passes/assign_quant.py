@@ -17,6 +17,11 @@ from __future__ import annotations
 from tinygen.errors import QuantizationError
 from tinygen.ir.graph import DType, Graph, QuantParams
 
+# The flows that put a quantizer on every tensor; named in every "not quantized" error.
+HOW_TO_QUANTIZE = ("Quantize every layer with one of: tinygen.nn modules (QuantAct after it); PT2E with "
+                   "tinygen.quantizer.TinygenQuantizer (or `tinygen build --calibration x.npy` on the float model); "
+                   "an int8 .tflite")
+
 GRID_PRESERVING = {"max_pool2d", "reshape", "slice", "clamp", "avg_pool2d", "mean", "group_max"}
 
 
@@ -66,8 +71,7 @@ def assign_quant(graph: Graph, source: str = "model") -> Graph:
     for name in graph.inputs:
         if graph.t(name).quant is None:
             raise QuantizationError(
-                f"{source}: model input '{name}' is not quantized; start the model with a tinygen.nn.QuantAct "
-                "(or torch.fake_quantize_per_tensor_affine) so tinygen knows its int8 scale and zero point")
+                f"{source}: model input '{name}' is not quantized (no quantizer reads it). {HOW_TO_QUANTIZE}")
     for node in graph.nodes:
         for o in node.outputs:
             if graph.t(o).quant is None and graph.t(o).dtype != DType.UINT32 and \
@@ -78,6 +82,6 @@ def assign_quant(graph: Graph, source: str = "model") -> Graph:
                     "tinygen.nn.QuantAct (int8 output); other ops on binary tensors are not supported")
             if graph.t(o).quant is None and graph.t(o).dtype != DType.UINT32:
                 raise QuantizationError(
-                    f"{source}: {node.describe()} produces a tensor without quantization parameters; add a "
-                    "tinygen.nn.QuantAct (fake-quant) after it so its int8 scale and zero point are known")
+                    f"{source}: {node.describe()} produces a tensor without quantization parameters (no quantizer "
+                    f"after it: it would run in float). {HOW_TO_QUANTIZE}")
     return graph

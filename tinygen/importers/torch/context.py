@@ -16,6 +16,9 @@ from tinygen.errors import TinygenError, UnsupportedOpError
 from tinygen.ir.graph import DType, Graph, Node, QuantParams, Tensor
 
 HANDLERS: dict[str, Callable[["Ctx", Any, list, dict], Any]] = {}
+# Quantization ops that go to their handler even when every input is a constant, so a quantized
+# weight keeps its integers and scales (qat.py and pt2e.py add their spellings).
+KEEP_QUANTIZED_CONSTS: set[str] = set()
 
 def handles(*names: str):
     def deco(fn):

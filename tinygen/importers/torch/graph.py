@@ -16,7 +16,9 @@ from typing import Any
 
 from tinygen.errors import TinygenError, UnsupportedOpError
 from tinygen.importers.torch import layers, reductions, sign  # noqa: F401  (register the handlers)
-from tinygen.importers.torch.context import HANDLERS, Ctx, target_name
+from tinygen.importers.torch import qat  # noqa: F401  (eager/FX QAT fake-quant, fused Conv-BN: wraps layers' div/add)
+from tinygen.importers.torch import pt2e  # noqa: F401  (PT2E quantize/dequantize)
+from tinygen.importers.torch.context import HANDLERS, KEEP_QUANTIZED_CONSTS, Ctx, target_name
 from tinygen.importers.torch.load import load_exported_program
 from tinygen.ir.graph import DType, Graph, Tensor
 
@@ -114,7 +116,7 @@ def _call(ctx: Ctx, node) -> None:
             outs = ctx.names[src.name]
             ctx.names[node.name] = outs[idx] if isinstance(outs, list) else outs
         return
-    is_fq = "fake_quantize" in name
+    is_fq = "fake_quantize" in name or name in KEEP_QUANTIZED_CONSTS
     if not is_fq and ctx.is_const(list(node.args)) and ctx.is_const(list(node.kwargs.values())):
         with ctx.torch.no_grad():
             ctx.consts[node.name] = node.target(*ctx.const(list(node.args)), **ctx.const(dict(node.kwargs)))
@@ -124,6 +126,6 @@ def _call(ctx: Ctx, node) -> None:
         return
     handler = HANDLERS.get(name)
     if handler is None:
-        supported = sorted(set(HANDLERS) | PASS_THROUGH)
-        raise ctx.error(f"unsupported op '{name}'. Supported: {', '.join(supported)}", UnsupportedOpError)
+        raise ctx.error(f"unsupported op '{name}'; `tinygen build --list-ops` lists the ops tinygen translates",
+                        UnsupportedOpError)
     ctx.names[node.name] = handler(ctx, node, list(node.args), dict(node.kwargs))

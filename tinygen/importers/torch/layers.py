@@ -27,7 +27,7 @@ def _padding(v) -> tuple[int, int, int, int]:
 
 
 # -- fake quantization ----------------------------------------------------------------------------
-def _fake_quant(ctx: Ctx, x, scale, zp, qmin, qmax, axis=None) -> str:
+def fake_quant_tensor(ctx: Ctx, x, scale, zp, qmin, qmax, axis=None) -> str:
     import torch
 
     scale_t = torch.as_tensor(scale, dtype=torch.float32).reshape(-1)
@@ -40,11 +40,11 @@ def _fake_quant(ctx: Ctx, x, scale, zp, qmin, qmax, axis=None) -> str:
         raise ctx.error("quantization scale must be positive", QuantizationError)
     attrs = F.FakeQuant(scales, zps, int(qmin), int(qmax), axis)
     if ctx.is_const(x):
-        return _quantized_const(ctx, x, attrs)
+        return quantized_const(ctx, x, attrs)
     return ctx.emit("fake_quant", [ctx.act(x)], attrs)
 
 
-def _quantized_const(ctx: Ctx, x, a: F.FakeQuant) -> str:
+def quantized_const(ctx: Ctx, x, a: F.FakeQuant) -> str:
     """Integer values of a fake-quantized constant, checked against torch's own fake-quant."""
     import torch
 
@@ -71,19 +71,19 @@ def _quantized_const(ctx: Ctx, x, a: F.FakeQuant) -> str:
 @handles("aten.fake_quantize_per_tensor_affine.default", "aten.fake_quantize_per_tensor_affine.tensor_qparams")
 def _fq_tensor(ctx, node, args, kw):
     x, scale, zp, qmin, qmax = args[:5]
-    return _fake_quant(ctx, x, ctx.const(scale), ctx.const(zp), qmin, qmax)
+    return fake_quant_tensor(ctx, x, ctx.const(scale), ctx.const(zp), qmin, qmax)
 
 
 @handles("aten.fake_quantize_per_channel_affine.default")
 def _fq_channel(ctx, node, args, kw):
     x, scale, zp, axis, qmin, qmax = args[:6]
-    return _fake_quant(ctx, x, ctx.const(scale), ctx.const(zp), qmin, qmax, int(axis))
+    return fake_quant_tensor(ctx, x, ctx.const(scale), ctx.const(zp), qmin, qmax, int(axis))
 
 
 @handles("aten._fake_quantize_learnable_per_tensor_affine.default")
 def _fq_learnable(ctx, node, args, kw):
     x, scale, zp, qmin, qmax = args[:5]
-    return _fake_quant(ctx, x, ctx.const(scale).abs(), ctx.const(zp).round().clamp(qmin, qmax), qmin, qmax)
+    return fake_quant_tensor(ctx, x, ctx.const(scale).abs(), ctx.const(zp).round().clamp(qmin, qmax), qmin, qmax)
 
 
 # -- layers ---------------------------------------------------------------------------------------

@@ -107,6 +107,9 @@ def load_exported_program(path: Path, input_shape=None, trust_pickle: bool = Fal
         check_archive(path, kind == "torchscript", _SAFE_EXPORT, trust_pickle)
     try:
         if kind == "export":
+            from tinygen.importers.torch.pt2e import register_op_libraries
+
+            register_op_libraries()  # PT2E programs call quantized_decomposed ops
             return _export_load(path), False
         if kind == "torchscript":
             _register_fake_quant_meta()
