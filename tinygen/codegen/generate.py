@@ -245,7 +245,7 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None 
     call_args = ", ".join([f"input{s['index']}" for s in ins] + [f"output{s['index']}" for s in outs])
     ctx = {
         "version": __version__, "source": source or graph.name, "prefix": prefix, "PREFIX": prefix.upper(),
-        "guard": f"TG_{prefix.upper()}_H", "layers": layers, "arena_tensors": arena_tensors,
+        "guard": f"TG_MODEL_{prefix.upper()}_H", "layers": layers, "arena_tensors": arena_tensors,
         "arena_bytes": plan.arena_bytes, "arena_align": ARENA_ALIGN, "lower_bound": plan.lower_bound, "weight_bytes": weight_bytes,
         "macs": macs, "headers": sorted(headers), "scratch_checks": scratch_checks, "inputs": ins, "outputs": outs, "signature": signature, "call_args": call_args,
     }
