@@ -47,12 +47,12 @@ def weight_scales(ctx: TflImport, idx: int, channels: int, axis: int) -> np.ndar
     """Per-output-channel float32 weight scales (a per-tensor scale is broadcast); zero points must be 0."""
     w = ctx.require(idx, "int8", "weights")
     if not w.quantized:
-        raise ctx.error(f"weights '{w.name}' are not quantized", QuantizationError)
+        raise ctx.error(f"weights '{w.label}' are not quantized", QuantizationError)
     if np.any(w.zero_point != 0):
-        raise ctx.error(f"weights '{w.name}' have non-zero zero points; TFLite int8 weights are symmetric",
+        raise ctx.error(f"weights '{w.label}' have non-zero zero points; TFLite int8 weights are symmetric",
                         QuantizationError)
     if len(w.scale) not in (1, channels) or (len(w.scale) > 1 and w.quantized_dimension != axis):
-        raise ctx.error(f"weights '{w.name}' have {len(w.scale)} scales along axis {w.quantized_dimension}; "
+        raise ctx.error(f"weights '{w.label}' have {len(w.scale)} scales along axis {w.quantized_dimension}; "
                         f"expected 1 or {channels} along axis {axis}", QuantizationError)
     return np.broadcast_to(w.scale, (channels,))
 
@@ -63,7 +63,7 @@ def bias_data(ctx: TflImport, idx: int, channels: int) -> np.ndarray:
     b = ctx.require(idx, "int32", "bias")
     data = ctx.const_data(idx, "bias").reshape(-1)
     if data.size != channels:
-        raise ctx.error(f"bias '{b.name}' has {data.size} values for {channels} channels")
+        raise ctx.error(f"bias '{b.label}' has {data.size} values for {channels} channels")
     return data.astype(np.int32)
 
 
@@ -160,7 +160,7 @@ def _two_operand_inputs(ctx: TflImport, op: TflOp) -> tuple[list[str], tuple[flo
         t = ctx.t(i)
         name = ctx.act(i)
         if not t.is_const and len(t.shape) != len(out.shape):
-            raise ctx.error(f"input '{t.name}' {list(t.shape)} has another rank than the output {list(out.shape)}")
+            raise ctx.error(f"input '{t.label}' {shape_text(t.shape)} has another rank than the output {shape_text(out.shape)}")
         names.append(name)
     ctx.require(op.outputs[0], "int8", "output")
     return names, ctx.qp(op.inputs[0]), ctx.qp(op.inputs[1])

@@ -65,10 +65,10 @@ def _float_act(ctx: TflImport, fused: int) -> tuple[float, float]:
 def _packed(ctx: TflImport, idx: int, what: str) -> str:
     t = ctx.t(idx)
     if t.type_name != "int32":
-        raise ctx.error(f"{what} '{t.name}' should be bit-packed int32, is {t.type_name}")
+        raise ctx.error(f"{what} '{t.label}' should be bit-packed int32, is {t.type_name}")
     name = ctx.act(idx)
     if ctx.g.t(name).dtype != DType.UINT32:
-        raise ctx.error(f"{what} '{t.name}' is not a bit-packed tensor")
+        raise ctx.error(f"{what} '{t.label}' is not a bit-packed tensor")
     return name
 
 
@@ -184,7 +184,7 @@ def lce_bconv2d(ctx: TflImport, op: TflOp) -> None:
 def _float_in(ctx: TflImport, idx: int) -> str:
     t = ctx.t(idx)
     if t.type_name != "float32":
-        raise ctx.error(f"input '{t.name}' is {t.type_name}; this float op needs float32")
+        raise ctx.error(f"input '{t.label}' is {t.type_name}; this float op needs float32")
     if t.is_const:
         return ctx.const_tensor(idx)
     return ctx.act(idx)
