@@ -223,6 +223,8 @@ def mean(ctx: TflImport, op: TflOp) -> None:
     ctx.require(out_idx, "int8", "output")
     shape = ctx.t(x_idx).shape
     rank = len(shape)
+    if rank == 0:
+        raise ctx.malformed("the input is a scalar")
     axes = sorted({int(a) % rank for a in ctx.const_data(op.inputs[1], "axis").reshape(-1)})
     if not axes or axes[0] == 0 or axes != list(range(axes[0], axes[-1] + 1)):
         raise ctx.error(f"mean over axes {axes} of {list(shape)}: tinygen reduces contiguous non-batch axes")
@@ -309,6 +311,8 @@ def concatenation(ctx: TflImport, op: TflOp) -> None:
     out_idx = op.outputs[0]
     ctx.require(out_idx, "int8", "output")
     rank = len(ctx.t(out_idx).shape)
+    if rank == 0:
+        raise ctx.malformed("the output is a scalar")
     axis = int(op.options.axis) % rank
     if axis == 0:
         raise ctx.error("concatenation along the batch axis is not supported")

@@ -84,12 +84,15 @@ class OpSpec:
     options_required: bool = False  # the handler reads options that have no neutral default
     ranks: tuple[tuple[int, int], ...] = ()  # (input position, rank) for inputs that must have that rank
     out_rank: int | None = None
-    positive: tuple[str, ...] = ()  # option fields that must be >= 1 (strides, window sizes)
+    positive: tuple[str, ...] = ()  # option fields that must be in [1, MAX_GEOMETRY] (strides, window sizes)
     required: int = 1  # leading inputs that must not be left out (-1)
 
 
-_CONV = dict(options_required=True, ranks=((0, 4), (1, 4), (2, 1)), out_rank=4, positive=("strideH", "strideW"),
-             required=2)
+# strides, windows and dilations beyond this come from a corrupt file, and would make the padding
+# arithmetic allocate absurd buffers (no microcontroller image is 65536 pixels wide)
+MAX_GEOMETRY = 1 << 16
+_CONV = dict(options_required=True, ranks=((0, 4), (1, 4), (2, 1)), out_rank=4,
+             positive=("strideH", "strideW", "dilationHFactor", "dilationWFactor"), required=2)
 _POOL = dict(options="Pool2DOptions", options_required=True, ranks=((0, 4),), out_rank=4,
              positive=("strideH", "strideW", "filterHeight", "filterWidth"))
 OP_SPECS: dict[str, OpSpec] = {
@@ -134,6 +137,9 @@ def fused_activation(ctx: "TflImport", code: int) -> str:
     return TFLITE_FUSED[code]
 
 
+_MAX_EXTRA_PAD = 32
+
+
 def same_padding(size: int, k: int, stride: int, dilation: int = 1) -> tuple[int, int]:
     """TFLite SAME padding (before, after): the odd pixel goes after."""
     out = (size + stride - 1) // stride
@@ -149,6 +155,12 @@ def spatial_padding(ctx: "TflImport", padding: int, in_shape, k, stride, dilatio
         raise ctx.error(f"unknown padding type {padding}")
     t, b = same_padding(in_shape[1], k[0], stride[0], dilation[0])
     l, r = same_padding(in_shape[2], k[1], stride[1], dilation[1])
+    for size, total in ((in_shape[1], t + b), (in_shape[2], l + r)):
+        # a window this much larger than the image reads almost only padding: a corrupt kernel size or
+        # dilation (and the padded copy would be enormous)
+        if total > size + _MAX_EXTRA_PAD:
+            raise ctx.malformed(f"SAME padding of {total} pixels on a {size}-pixel input (kernel {list(k)}, "
+                                f"dilation {list(dilation)})")
     return (t, b, l, r)
 
 
@@ -192,6 +204,10 @@ class TflImport:
             raise self.malformed("a required input is left out (tensor index -1)")
         return self.m.tensors[idx]
 
+    def input(self, pos: int) -> int:
+        """Tensor index of the current operator's input at pos; -1 when the file leaves it out."""
+        return self.op.inputs[pos] if pos < len(self.op.inputs) else -1
+
     def qp(self, idx: int) -> tuple[float, int]:
         """Per-tensor (scale, zero point) of an activation, scale as the float32 of the file."""
         t = self.t(idx)
@@ -210,7 +226,10 @@ class TflImport:
     def const_data(self, idx: int, what: str) -> np.ndarray:
         if idx < 0 or not self.t(idx).is_const:
             raise self.error(f"{what} must be a constant tensor stored in the file")
-        return self.t(idx).data
+        t = self.t(idx)
+        if t.dtype is None:
+            raise self.error(f"{what} '{t.label}' has type {t.type_name}, which tinygen does not read")
+        return t.data
 
     def require(self, idx: int, type_name: str, what: str) -> TflTensor:
         t = self.t(idx)
@@ -344,8 +363,11 @@ class TflImport:
             got = type(op.options).__name__.removesuffix("T")
             raise self.malformed(f"has builtin options of type {got}; {op.name} needs {spec.options}")
         for field in spec.positive:
-            if int(getattr(op.options, field)) < 1:
-                raise self.malformed(f"option {field} is {int(getattr(op.options, field))}; it must be >= 1")
+            v = int(getattr(op.options, field))
+            if field.startswith("dilation") and v == 0:
+                continue  # written as 0 by old converters; means 1 (the handlers read max(v, 1))
+            if not 1 <= v <= MAX_GEOMETRY:
+                raise self.malformed(f"option {field} is {v}; it must be in [1, {MAX_GEOMETRY}]")
 
     def _handler(self, op: TflOp) -> Handler:
         if op.builtin is None:
