@@ -37,9 +37,8 @@ from tinygen.ir.verify import verify
 from tinygen.quant.activation_range import TFLITE_FUSED
 
 HOW_TO_QUANTIZE = (
-    "quantize it fully to int8: TFLiteConverter with optimizations=[tf.lite.Optimize.DEFAULT], a "
-    "representative_dataset of ~100 real samples, supported_ops=[TFLITE_BUILTINS_INT8] and int8 input/output "
-    "types (or give `tinygen build` the Keras model and --calibration samples.npy)")
+    "quantize it fully to int8 (TFLiteConverter: Optimize.DEFAULT, a representative_dataset, "
+    "supported_ops=[TFLITE_BUILTINS_INT8], int8 input/output types) or build the Keras model with --calibration")
 
 
 @dataclass(frozen=True)
@@ -383,10 +382,10 @@ class TflImport:
             raise self.error(f"float32 {op.name} is not supported in Larq models; tinygen runs these float ops "
                              f"there: {', '.join(known)}")
         if floating:
-            raise self.error(f"computes in float32: {self.source} is not a full-integer model. " + HOW_TO_QUANTIZE,
+            raise self.error("computes in float32: not a full-integer model; " + HOW_TO_QUANTIZE,
                              QuantizationError)
         known = sorted(self._name(c) for c in INT_HANDLERS)
-        raise self.error(f"is not supported; tinygen imports these TFLite ops: {', '.join(known)}")
+        raise self.error(f"is not supported; tinygen imports {','.join(known)}")
 
     def _name(self, code: int) -> str:
         return next(k for k, v in vars(self.codes).items() if v == code and not k.startswith("_"))
