@@ -37,8 +37,8 @@ from tinygen.ir.verify import verify
 from tinygen.quant.activation_range import TFLITE_FUSED
 
 HOW_TO_QUANTIZE = (
-    "quantize it fully to int8 (TFLiteConverter: Optimize.DEFAULT, a representative_dataset, "
-    "supported_ops=[TFLITE_BUILTINS_INT8], int8 input/output types) or build the Keras model with --calibration")
+    "quantize it fully to int8 (TFLiteConverter with a representative_dataset, TFLITE_BUILTINS_INT8 ops and "
+    "int8 I/O) or build the Keras model with --calibration")
 
 
 @dataclass(frozen=True)
