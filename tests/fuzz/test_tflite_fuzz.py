@@ -19,9 +19,9 @@ SEED = M.builder_seed()
 
 
 def _edit(fn) -> bytes:
-    m = M._unpack(SEED)
+    m = M.unpack(SEED)
     fn(m)
-    return M._pack(m)
+    return M.pack(m)
 
 
 def _refused(tmp_path, data: bytes, pattern: str) -> str:

@@ -99,13 +99,13 @@ def keras_seeds(cache: Path, names=("conv", "depthwise", "residual", "pooling", 
 
 
 # -- mutators ---------------------------------------------------------------------------------------------
-def _pack(m) -> bytes:
+def pack(m) -> bytes:
     b = flatbuffers.Builder(1024)
     b.Finish(m.Pack(b), file_identifier=b"TFL3")
     return bytes(b.Output())
 
 
-def _unpack(data: bytes):
+def unpack(data: bytes):
     """The object tree, with the index vectors as writable Python lists (the reader gives read-only numpy)."""
     m = S.ModelT.InitFromObj(S.Model.GetRootAsModel(data, 0))
     for sg in m.subgraphs:
@@ -288,10 +288,10 @@ MUTATORS = {k[5:]: v for k, v in sorted(globals().items()) if k.startswith("_mut
 
 
 def structured(data: bytes, rng: np.random.Generator, kind: str | None = None) -> tuple[bytes, str]:
-    m = copy.deepcopy(_unpack(data))
+    m = copy.deepcopy(unpack(data))
     kind = kind or str(rng.choice(sorted(MUTATORS)))
     MUTATORS[kind](m, rng)
-    return _pack(m), kind
+    return pack(m), kind
 
 
 def byte_level(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
