@@ -156,3 +156,14 @@ def test_lce_multiplier_count_must_match_channels(tmp_path):
     fb.Finish(mdl.Pack(fb), file_identifier=b"TFL3")
     with pytest.raises(TinygenError, match=r"operator 0 \(LceBconv2d v1\): 3 multipliers and 2 biases for 2 output"):
         import_model(_write(tmp_path, bytes(fb.Output())))
+
+
+def test_elementwise_rank_mismatch(tmp_path):
+    b = TfliteBuilder()
+    i = b.tensor((1, 8), np.int8, 0.05, 0)
+    j = b.tensor((1, 2, 4), np.int8, 0.05, 0)
+    o = b.tensor((1, 8), np.int8, 0.05, 0)
+    b.op(OPS.ADD, [i, j], [o], *options("AddOptions"), version=2)
+    with pytest.raises(UnsupportedOpError, match=r"operator 0 \(ADD v2\): input 't1' \[1, 2, 4\] has another rank "
+                                                 r"than the output \[1, 8\]"):
+        import_model(_write(tmp_path, b.build([i, j], [o])))

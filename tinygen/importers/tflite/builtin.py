@@ -18,6 +18,7 @@ import numpy as np
 from tinygen.errors import QuantizationError
 from tinygen.importers.tflite.context import (FLOAT_HANDLERS, TflImport, TflOp, fused_activation, handles,
                                              spatial_padding)
+from tinygen.importers.tflite.reader import shape_text
 from tinygen.ir.graph import DType
 from tinygen.ops.add import add_params
 from tinygen.ops.avg_pool2d import AvgPool2dAttrs
@@ -160,7 +161,8 @@ def _two_operand_inputs(ctx: TflImport, op: TflOp) -> tuple[list[str], tuple[flo
         t = ctx.t(i)
         name = ctx.act(i)
         if not t.is_const and len(t.shape) != len(out.shape):
-            raise ctx.error(f"input '{t.label}' {shape_text(t.shape)} has another rank than the output {shape_text(out.shape)}")
+            raise ctx.error(f"input '{t.label}' {shape_text(t.shape)} has another rank than the output "
+                            f"{shape_text(out.shape)}")
         names.append(name)
     ctx.require(op.outputs[0], "int8", "output")
     return names, ctx.qp(op.inputs[0]), ctx.qp(op.inputs[1])
