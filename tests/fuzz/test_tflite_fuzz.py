@@ -187,3 +187,9 @@ def test_cli_refusal_is_one_line(tmp_path):
         m.subgraphs[0].operators[0].builtinOptions.strideW = 0
     r = M.check(_edit(fn), tmp_path)
     assert r.outcome == "refused" and "operator 0 (CONV_2D v3)" in r.detail and "strideW" in r.detail, r
+
+
+def test_scale_in_range_but_unrepresentable_for_a_table_op(tmp_path):
+    def fn(m):
+        m.subgraphs[0].tensors[15].quantization.scale = [1e-9]  # FULLY_CONNECTED output = LOGISTIC input
+    _refused(tmp_path, _edit(fn), r"operator 8 \(LOGISTIC v2\): no tflm_logistic table for input scale 1e-09")

@@ -279,8 +279,9 @@ def _table_op(fn: str):
         (s_in, zp_in), (s_out, zp_out) = ctx.qp(x_idx), ctx.qp(out_idx)
         try:
             table = make_table(fn, s_in, zp_in, s_out, zp_out)
-        except ValueError as e:
-            raise ctx.error(str(e), QuantizationError) from None
+        except ValueError as e:  # scales TFLM's integer algorithm cannot represent (e.g. a negative shift)
+            raise ctx.error(f"no {fn} table for input scale {s_in:g} and output scale {s_out:g}: {e}",
+                            QuantizationError) from None
         ctx.emit("lut", [ctx.act(x_idx)], [ctx.out(out_idx)], LutAttrs(table, fn))
     return handler
 
