@@ -167,3 +167,14 @@ def test_elementwise_rank_mismatch(tmp_path):
     with pytest.raises(UnsupportedOpError, match=r"operator 0 \(ADD v2\): input 't1' \[1, 2, 4\] has another rank "
                                                  r"than the output \[1, 8\]"):
         import_model(_write(tmp_path, b.build([i, j], [o])))
+
+
+def test_mean_over_an_empty_axis(tmp_path):
+    b = TfliteBuilder()
+    i = b.tensor((1, 0, 4, 3), np.int8, 0.05, 0)
+    axes = b.tensor((2,), np.int32, data=np.array([1, 2]))
+    o = b.tensor((1, 3), np.int8, 0.05, 0)
+    b.op(OPS.MEAN, [i, axes], [o], *options("ReducerOptions", keepDims=False), version=2)
+    with pytest.raises(TinygenError, match=r"operator 0 \(MEAN v2\): mean over axes \[1, 2\] of \[1, 0, 4, 3\] "
+                                           "reduces an empty axis"):
+        import_model(_write(tmp_path, b.build([i], [o])))

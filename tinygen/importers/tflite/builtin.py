@@ -234,9 +234,15 @@ def mean(ctx: TflImport, op: TflOp) -> None:
     if mean_out_shape(shape, axes, keep) != tuple(ctx.t(out_idx).shape):
         raise ctx.error(f"output shape {list(ctx.t(out_idx).shape)} does not match mean over {axes}")
     count = int(np.prod([shape[a] for a in axes]))
+    if count < 1:
+        raise ctx.malformed(f"mean over axes {axes} of {list(shape)} reduces an empty axis")
     s_in, zp_in = ctx.qp(x_idx)
     s_out, zp_out = ctx.qp(out_idx)
-    attrs = mean_params(axes, keep, count, s_in, zp_in, s_out, zp_out, mode="tflm")
+    try:
+        attrs = mean_params(axes, keep, count, s_in, zp_in, s_out, zp_out, mode="tflm")
+    except ValueError as e:  # a count or scale ratio TFLM's multiplier cannot represent (e.g. a negative shift)
+        raise ctx.error(f"no TFLM mean multiplier for {count} values, input scale {s_in:g}, output scale "
+                        f"{s_out:g}: {e}", QuantizationError) from None
     ctx.emit("mean", [ctx.act(x_idx)], [ctx.out(out_idx)], attrs)
 
 
