@@ -11,9 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from tinygen.importers.tflite import builtin, lce  # noqa: F401  (fill the handler tables)
+from tinygen.errors import TinygenError
 from tinygen.importers.tflite.context import TflImport
-from tinygen.importers.tflite.reader import read_tflite
+from tinygen.importers.tflite.reader import clip, read_tflite
 from tinygen.ir.graph import Graph
+
+INTERNAL_ERROR = "internal error importing"  # the last-resort message (the fuzz counts how often it fires)
 
 
 def import_tflite(path: str | Path, data: bytes | None = None) -> Graph:
@@ -21,4 +24,13 @@ def import_tflite(path: str | Path, data: bytes | None = None) -> Graph:
     path = Path(path)
     raw = path.read_bytes() if data is None else data
     model = read_tflite(raw, path.name)
-    return TflImport(model, path.stem).run()
+    importer = TflImport(model, path.stem)
+    try:
+        return importer.run()
+    except TinygenError:
+        raise
+    except Exception as e:  # last resort: the checks in reader/context should have refused the file first
+        op = importer.op
+        at = f" at operator {op.index} ({op.name})" if op is not None else ""
+        raise TinygenError(clip(f"{INTERNAL_ERROR} {path.name}{at}: {type(e).__name__}: {e}; please report the "
+                                "model", 300)) from e

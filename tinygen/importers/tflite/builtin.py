@@ -18,6 +18,7 @@ import numpy as np
 from tinygen.errors import QuantizationError
 from tinygen.importers.tflite.context import (FLOAT_HANDLERS, TflImport, TflOp, fused_activation, handles,
                                              spatial_padding)
+from tinygen.importers.tflite.reader import shape_text
 from tinygen.ir.graph import DType
 from tinygen.ops.add import add_params
 from tinygen.ops.avg_pool2d import AvgPool2dAttrs
@@ -47,12 +48,12 @@ def weight_scales(ctx: TflImport, idx: int, channels: int, axis: int) -> np.ndar
     """Per-output-channel float32 weight scales (a per-tensor scale is broadcast); zero points must be 0."""
     w = ctx.require(idx, "int8", "weights")
     if not w.quantized:
-        raise ctx.error(f"weights '{w.name}' are not quantized", QuantizationError)
+        raise ctx.error(f"weights '{w.label}' are not quantized", QuantizationError)
     if np.any(w.zero_point != 0):
-        raise ctx.error(f"weights '{w.name}' have non-zero zero points; TFLite int8 weights are symmetric",
+        raise ctx.error(f"weights '{w.label}' have non-zero zero points; TFLite int8 weights are symmetric",
                         QuantizationError)
     if len(w.scale) not in (1, channels) or (len(w.scale) > 1 and w.quantized_dimension != axis):
-        raise ctx.error(f"weights '{w.name}' have {len(w.scale)} scales along axis {w.quantized_dimension}; "
+        raise ctx.error(f"weights '{w.label}' have {len(w.scale)} scales along axis {w.quantized_dimension}; "
                         f"expected 1 or {channels} along axis {axis}", QuantizationError)
     return np.broadcast_to(w.scale, (channels,))
 
@@ -63,7 +64,7 @@ def bias_data(ctx: TflImport, idx: int, channels: int) -> np.ndarray:
     b = ctx.require(idx, "int32", "bias")
     data = ctx.const_data(idx, "bias").reshape(-1)
     if data.size != channels:
-        raise ctx.error(f"bias '{b.name}' has {data.size} values for {channels} channels")
+        raise ctx.error(f"bias '{b.label}' has {data.size} values for {channels} channels")
     return data.astype(np.int32)
 
 
@@ -160,7 +161,8 @@ def _two_operand_inputs(ctx: TflImport, op: TflOp) -> tuple[list[str], tuple[flo
         t = ctx.t(i)
         name = ctx.act(i)
         if not t.is_const and len(t.shape) != len(out.shape):
-            raise ctx.error(f"input '{t.name}' {list(t.shape)} has another rank than the output {list(out.shape)}")
+            raise ctx.error(f"input '{t.label}' {shape_text(t.shape)} has another rank than the output "
+                            f"{shape_text(out.shape)}")
         names.append(name)
     ctx.require(op.outputs[0], "int8", "output")
     return names, ctx.qp(op.inputs[0]), ctx.qp(op.inputs[1])
@@ -215,6 +217,8 @@ def mean(ctx: TflImport, op: TflOp) -> None:
     ctx.require(out_idx, "int8", "output")
     shape = ctx.t(x_idx).shape
     rank = len(shape)
+    if rank == 0:
+        raise ctx.malformed("the input is a scalar")
     axes = sorted({int(a) % rank for a in ctx.const_data(op.inputs[1], "axis").reshape(-1)})
     if not axes or axes[0] == 0 or axes != list(range(axes[0], axes[-1] + 1)):
         raise ctx.error(f"mean over axes {axes} of {list(shape)}: tinygen reduces contiguous non-batch axes")
@@ -222,9 +226,15 @@ def mean(ctx: TflImport, op: TflOp) -> None:
     if mean_out_shape(shape, axes, keep) != tuple(ctx.t(out_idx).shape):
         raise ctx.error(f"output shape {list(ctx.t(out_idx).shape)} does not match mean over {axes}")
     count = int(np.prod([shape[a] for a in axes]))
+    if count < 1:
+        raise ctx.malformed(f"mean over axes {axes} of {list(shape)} reduces an empty axis")
     s_in, zp_in = ctx.qp(x_idx)
     s_out, zp_out = ctx.qp(out_idx)
-    attrs = mean_params(axes, keep, count, s_in, zp_in, s_out, zp_out, mode="tflm")
+    try:
+        attrs = mean_params(axes, keep, count, s_in, zp_in, s_out, zp_out, mode="tflm")
+    except ValueError as e:  # a count or scale ratio TFLM's multiplier cannot represent (e.g. a negative shift)
+        raise ctx.error(f"no TFLM mean multiplier for {count} values, input scale {s_in:g}, output scale "
+                        f"{s_out:g}: {e}", QuantizationError) from None
     ctx.emit("mean", [ctx.act(x_idx)], [ctx.out(out_idx)], attrs)
 
 
@@ -267,8 +277,9 @@ def _table_op(fn: str):
         (s_in, zp_in), (s_out, zp_out) = ctx.qp(x_idx), ctx.qp(out_idx)
         try:
             table = make_table(fn, s_in, zp_in, s_out, zp_out)
-        except ValueError as e:
-            raise ctx.error(str(e), QuantizationError) from None
+        except ValueError as e:  # scales TFLM's integer algorithm cannot represent (e.g. a negative shift)
+            raise ctx.error(f"no {fn} table for input scale {s_in:g} and output scale {s_out:g}: {e}",
+                            QuantizationError) from None
         ctx.emit("lut", [ctx.act(x_idx)], [ctx.out(out_idx)], LutAttrs(table, fn))
     return handler
 
@@ -301,6 +312,8 @@ def concatenation(ctx: TflImport, op: TflOp) -> None:
     out_idx = op.outputs[0]
     ctx.require(out_idx, "int8", "output")
     rank = len(ctx.t(out_idx).shape)
+    if rank == 0:
+        raise ctx.malformed("the output is a scalar")
     axis = int(op.options.axis) % rank
     if axis == 0:
         raise ctx.error("concatenation along the batch axis is not supported")

@@ -30,18 +30,14 @@ from typing import Callable
 import numpy as np
 
 from tinygen.errors import QuantizationError, TinygenError, UnsupportedOpError
-from tinygen.importers.tflite.reader import TflModel, TflOp, TflTensor, schema
+from tinygen.importers.tflite.reader import TflModel, TflOp, TflTensor, clip, schema, shape_text
 from tinygen.ir.graph import DType, Graph, Node, QuantParams, Tensor
 from tinygen.ir.verify import verify
 from tinygen.quant.activation_range import TFLITE_FUSED
 
 HOW_TO_QUANTIZE = (
-    "tinygen builds integer code: quantize the model fully to int8 with TensorFlow, e.g. "
-    "c = tf.lite.TFLiteConverter.from_keras_model(model); c.optimizations = [tf.lite.Optimize.DEFAULT]; "
-    "c.representative_dataset = <generator of ~100 real input samples>; "
-    "c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]; "
-    "c.inference_input_type = c.inference_output_type = tf.int8 "
-    "(or pass the Keras model to `tinygen build` with --calibration samples.npy)")
+    "quantize it fully to int8 (TFLiteConverter with a representative_dataset, TFLITE_BUILTINS_INT8 ops and "
+    "int8 I/O) or build the Keras model with --calibration")
 
 
 @dataclass(frozen=True)
@@ -76,6 +72,58 @@ def handles_custom(*names: str, max_version: int = 1):
     return deco
 
 
+@dataclass(frozen=True)
+class OpSpec:
+    """What an operator record must hold before any handler reads it (checked for every operator
+    up front, so handlers may index inputs, outputs and options freely)."""
+    inputs: tuple[int, int]  # (min, max) count; max -1 = any
+    outputs: int = 1
+    options: str | None = None  # BuiltinOptions member the op's options must be
+    options_required: bool = False  # the handler reads options that have no neutral default
+    ranks: tuple[tuple[int, int], ...] = ()  # (input position, rank) for inputs that must have that rank
+    out_rank: int | None = None
+    positive: tuple[str, ...] = ()  # option fields that must be in [1, MAX_GEOMETRY] (strides, window sizes)
+    required: int = 1  # leading inputs that must not be left out (-1)
+
+
+# strides, windows and dilations beyond this come from a corrupt file, and would make the padding
+# arithmetic allocate absurd buffers (no microcontroller image is 65536 pixels wide)
+MAX_GEOMETRY = 1 << 16
+_CONV = dict(options_required=True, ranks=((0, 4), (1, 4), (2, 1)), out_rank=4,
+             positive=("strideH", "strideW", "dilationHFactor", "dilationWFactor"), required=2)
+_POOL = dict(options="Pool2DOptions", options_required=True, ranks=((0, 4),), out_rank=4,
+             positive=("strideH", "strideW", "filterHeight", "filterWidth"))
+OP_SPECS: dict[str, OpSpec] = {
+    "CONV_2D": OpSpec((2, 3), options="Conv2DOptions", **_CONV),
+    "DEPTHWISE_CONV_2D": OpSpec((2, 3), options="DepthwiseConv2DOptions", **_CONV),
+    "FULLY_CONNECTED": OpSpec((2, 4), options="FullyConnectedOptions", ranks=((1, 2), (2, 1)), required=2),
+    "ADD": OpSpec((2, 2), options="AddOptions", required=2),
+    "SUB": OpSpec((2, 2), options="SubOptions", required=2),
+    "MUL": OpSpec((2, 2), options="MulOptions", required=2),
+    "AVERAGE_POOL_2D": OpSpec((1, 1), **_POOL),
+    "MAX_POOL_2D": OpSpec((1, 1), **_POOL),
+    "MEAN": OpSpec((2, 2), options="ReducerOptions", required=2),
+    "RESHAPE": OpSpec((1, 2)),
+    "SQUEEZE": OpSpec((1, 1)),
+    "EXPAND_DIMS": OpSpec((1, 2)),
+    "SOFTMAX": OpSpec((1, 1), options="SoftmaxOptions"),
+    "LOGISTIC": OpSpec((1, 1)),
+    "HARD_SWISH": OpSpec((1, 1)),
+    "QUANTIZE": OpSpec((1, 1)),
+    "DEQUANTIZE": OpSpec((1, 1)),
+    "CONCATENATION": OpSpec((1, -1), options="ConcatenationOptions", options_required=True),
+    "PAD": OpSpec((2, 2), required=2),
+    "PADV2": OpSpec((2, 3), required=2),
+    "RELU": OpSpec((1, 1)),
+    "RELU6": OpSpec((1, 1)),
+    "RELU_N1_TO_1": OpSpec((1, 1)),
+    "LceQuantize": OpSpec((1, 1)),
+    "LceDequantize": OpSpec((1, 1)),
+    "LceBMaxPool2d": OpSpec((1, 1), ranks=((0, 4),), out_rank=4),
+    "LceBconv2d": OpSpec((2, 5), ranks=((0, 4), (1, 4)), out_rank=4, required=2),
+}
+
+
 # ActivationFunctionType codes without a tinygen equivalent
 _UNFUSABLE = {4: "TANH", 5: "SIGN_BIT"}
 
@@ -85,6 +133,9 @@ def fused_activation(ctx: "TflImport", code: int) -> str:
     if code not in TFLITE_FUSED:
         raise ctx.error(f"fused activation {_UNFUSABLE.get(code, code)} is not supported")
     return TFLITE_FUSED[code]
+
+
+_MAX_EXTRA_PAD = 32
 
 
 def same_padding(size: int, k: int, stride: int, dilation: int = 1) -> tuple[int, int]:
@@ -102,6 +153,12 @@ def spatial_padding(ctx: "TflImport", padding: int, in_shape, k, stride, dilatio
         raise ctx.error(f"unknown padding type {padding}")
     t, b = same_padding(in_shape[1], k[0], stride[0], dilation[0])
     l, r = same_padding(in_shape[2], k[1], stride[1], dilation[1])
+    for size, total in ((in_shape[1], t + b), (in_shape[2], l + r)):
+        # a window this much larger than the image reads almost only padding: a corrupt kernel size or
+        # dilation (and the padded copy would be enormous)
+        if total > size + _MAX_EXTRA_PAD:
+            raise ctx.malformed(f"SAME padding of {total} pixels on a {size}-pixel input (kernel {list(k)}, "
+                                f"dilation {list(dilation)})")
     return (t, b, l, r)
 
 
@@ -133,20 +190,30 @@ class TflImport:
         return f"{self.source}: operator {op.index} ({op.name} v{op.version})"
 
     def error(self, msg: str, cls: type[TinygenError] = UnsupportedOpError) -> TinygenError:
-        return cls(f"{self.where()}: {msg}")
+        return cls(clip(f"{self.where()}: {msg}", 400))
+
+    def malformed(self, msg: str) -> TinygenError:
+        """The operator record itself is corrupt (not merely unsupported)."""
+        return self.error(f"{msg}; the file is corrupt or was not written by the TFLite converter", TinygenError)
 
     # -- TFLite tensors -------------------------------------------------------------------------
     def t(self, idx: int) -> TflTensor:
+        if idx < 0:  # -1 marks an optional input left out; a handler asking for it needs it
+            raise self.malformed("a required input is left out (tensor index -1)")
         return self.m.tensors[idx]
+
+    def input(self, pos: int) -> int:
+        """Tensor index of the current operator's input at pos; -1 when the file leaves it out."""
+        return self.op.inputs[pos] if pos < len(self.op.inputs) else -1
 
     def qp(self, idx: int) -> tuple[float, int]:
         """Per-tensor (scale, zero point) of an activation, scale as the float32 of the file."""
         t = self.t(idx)
         if not t.quantized:
-            raise self.error(f"tensor '{t.name}' ({t.type_name}) is not quantized; " + HOW_TO_QUANTIZE,
+            raise self.error(f"tensor '{t.label}' ({t.type_name}) is not quantized; " + HOW_TO_QUANTIZE,
                              QuantizationError)
         if len(t.scale) != 1:
-            raise self.error(f"activation '{t.name}' is quantized per channel; TFLite Micro expects per-tensor "
+            raise self.error(f"activation '{t.label}' is quantized per channel; TFLite Micro expects per-tensor "
                              "activations", QuantizationError)
         return float(t.scale[0]), int(t.zero_point[0])
 
@@ -157,13 +224,16 @@ class TflImport:
     def const_data(self, idx: int, what: str) -> np.ndarray:
         if idx < 0 or not self.t(idx).is_const:
             raise self.error(f"{what} must be a constant tensor stored in the file")
-        return self.t(idx).data
+        t = self.t(idx)
+        if t.dtype is None:
+            raise self.error(f"{what} '{t.label}' has type {t.type_name}, which tinygen does not read")
+        return t.data
 
     def require(self, idx: int, type_name: str, what: str) -> TflTensor:
         t = self.t(idx)
         if t.type_name != type_name:
             extra = "; " + HOW_TO_QUANTIZE if t.type_name == "float32" and type_name == "int8" else ""
-            raise self.error(f"{what} '{t.name}' is {t.type_name}, tinygen needs {type_name}{extra}",
+            raise self.error(f"{what} '{t.label}' is {t.type_name}, tinygen needs {type_name}{extra}",
                              QuantizationError if extra else UnsupportedOpError)
         return t
 
@@ -180,12 +250,12 @@ class TflImport:
         t = self.t(idx)
         if t.is_const:
             return self.const_tensor(idx)
-        raise self.error(f"reads tensor '{t.name}' that no earlier operator writes")
+        raise self.error(f"reads tensor '{t.label}' that no earlier operator writes")
 
     def const_tensor(self, idx: int) -> str:
         t = self.t(idx)
         if t.dtype is None:
-            raise self.error(f"constant '{t.name}' has type {t.type_name}")
+            raise self.error(f"constant '{t.label}' has type {t.type_name}")
         q = QuantParams.per_tensor(*self.qp(idx)) if t.quantized and len(t.scale) == 1 else None
         name = self.g.add_const(_short(t.name), np.ascontiguousarray(t.data), q).name
         self.names[idx] = name
@@ -225,6 +295,10 @@ class TflImport:
     # -- the import -----------------------------------------------------------------------------
     def run(self) -> Graph:
         self._custom_ops_known()
+        for op in self.m.ops:
+            self.op = op
+            self._check_structure(op)
+        self.op = None
         self._inputs()
         outputs = self._outputs()
         for op in self.m.ops:
@@ -238,17 +312,60 @@ class TflImport:
             handler.fn(self, op)
         for idx in outputs:
             if idx not in self.names:
-                raise TinygenError(f"{self.source}: output '{self.t(idx).name}' is never written")
+                raise TinygenError(f"{self.source}: output '{self.t(idx).label}' is never written")
             name = self.names[idx]
             if name in self.g.inputs or name in self.g.outputs:
-                raise TinygenError(f"{self.source}: output '{self.t(idx).name}' is also an input or another output")
+                raise TinygenError(f"{self.source}: output '{self.t(idx).label}' is also an input or another output")
             self.g.outputs.append(name)
         self.g.prune()
         try:
             verify(self.g)
-        except ValueError as e:
-            raise TinygenError(f"{self.source}: internal error after import: {e}") from e
+        except ValueError as e:  # shapes in the file that contradict each other (or an importer bug)
+            raise TinygenError(clip(f"{self.source}: the imported graph is inconsistent: {e}; the file's tensor "
+                                    "shapes disagree with its operators", 400)) from e
         return self.g
+
+    def _check_structure(self, op: TflOp) -> None:
+        """Counts, left-out inputs, ranks and option types of one operator, against OP_SPECS."""
+        spec = OP_SPECS.get(op.name)
+        if spec is None:
+            return  # refused by name when its turn comes
+        lo, hi = spec.inputs
+        if len(op.inputs) < lo or (hi >= 0 and len(op.inputs) > hi):
+            want = f"{lo}" if lo == hi else f"{lo}..{hi}" if hi >= 0 else f"at least {lo}"
+            raise self.malformed(f"has {len(op.inputs)} inputs, {op.name} takes {want}")
+        if len(op.outputs) != spec.outputs:
+            raise self.malformed(f"has {len(op.outputs)} outputs, {op.name} writes {spec.outputs}")
+        for pos in range(min(spec.required, len(op.inputs))):
+            if op.inputs[pos] < 0:
+                raise self.malformed(f"input {pos} is left out (tensor index -1)")
+        if op.name == "CONCATENATION" and any(i < 0 for i in op.inputs):
+            raise self.malformed("an input is left out (tensor index -1)")
+        for pos, rank in spec.ranks:
+            if pos < len(op.inputs) and op.inputs[pos] >= 0 and len(self.t(op.inputs[pos]).shape) != rank:
+                t = self.t(op.inputs[pos])
+                raise self.malformed(f"input {pos} '{t.label}' has shape {shape_text(t.shape)}, {op.name} needs "
+                                     f"rank {rank}")
+        if spec.out_rank is not None and len(self.t(op.outputs[0]).shape) != spec.out_rank:
+            t = self.t(op.outputs[0])
+            raise self.malformed(f"output '{t.label}' has shape {shape_text(t.shape)}, {op.name} writes rank "
+                                 f"{spec.out_rank}")
+        if spec.options is None:
+            return
+        cls = getattr(schema(), spec.options + "T")
+        if op.options is None:
+            if spec.options_required:
+                raise self.malformed(f"has no builtin options; {op.name} needs {spec.options}")
+            return
+        if not isinstance(op.options, cls):
+            got = type(op.options).__name__.removesuffix("T")
+            raise self.malformed(f"has builtin options of type {got}; {op.name} needs {spec.options}")
+        for field in spec.positive:
+            v = int(getattr(op.options, field))
+            if field.startswith("dilation") and v == 0:
+                continue  # written as 0 by old converters; means 1 (the handlers read max(v, 1))
+            if not 1 <= v <= MAX_GEOMETRY:
+                raise self.malformed(f"option {field} is {v}; it must be in [1, {MAX_GEOMETRY}]")
 
     def _handler(self, op: TflOp) -> Handler:
         if op.builtin is None:
@@ -264,10 +381,10 @@ class TflImport:
             raise self.error(f"float32 {op.name} is not supported in Larq models; tinygen runs these float ops "
                              f"there: {', '.join(known)}")
         if floating:
-            raise self.error(f"computes in float32: {self.source} is not a full-integer model. " + HOW_TO_QUANTIZE,
+            raise self.error("computes in float32: not a full-integer model; " + HOW_TO_QUANTIZE,
                              QuantizationError)
         known = sorted(self._name(c) for c in INT_HANDLERS)
-        raise self.error(f"is not supported; tinygen imports these TFLite ops: {', '.join(known)}")
+        raise self.error(f"is not supported; tinygen imports {','.join(known)}")
 
     def _name(self, code: int) -> str:
         return next(k for k, v in vars(self.codes).items() if v == code and not k.startswith("_"))
@@ -306,10 +423,10 @@ class TflImport:
                 name = self.g.add_tensor(Tensor(self.g.unique_name(_short(t.name)), tuple(t.shape),
                                                 DType.UINT32)).name
             elif t.type_name == "float32":
-                raise QuantizationError(f"{self.source}: input '{t.name}' is float32 and feeds float ops: the model "
+                raise QuantizationError(f"{self.source}: input '{t.label}' is float32 and feeds float ops: the model "
                                         "is not a full-integer model. " + HOW_TO_QUANTIZE)
             else:
-                raise UnsupportedOpError(f"{self.source}: input '{t.name}' is {t.type_name}; tinygen takes int8 "
+                raise UnsupportedOpError(f"{self.source}: input '{t.label}' is {t.type_name}; tinygen takes int8 "
                                          "(or float32 in Larq models)")
             self.names[idx] = name
             self.g.inputs.append(name)

@@ -29,7 +29,7 @@ import numpy as np
 
 from tinygen.errors import UnsupportedOpError
 from tinygen.importers.tflite.context import (FLOAT_HANDLERS, TflImport, TflOp, fused_activation, handles,
-                                             handles_custom, spatial_padding)
+                                             MAX_GEOMETRY, handles_custom, spatial_padding)
 from tinygen.ir.graph import DType
 from tinygen.ops.binarize import BinarizeAttrs
 from tinygen.ops.binarize_float import UnbinarizeFloatAttrs
@@ -58,6 +58,23 @@ def _custom_options(ctx: TflImport, op: TflOp) -> dict:
         raise ctx.error(f"unreadable custom options ({e})") from None
 
 
+def _opt_int(ctx: TflImport, o: dict, key: str, default: int | None = None, lo: int | None = None,
+             hi: int | None = None) -> int:
+    """An integer field of LCE's custom options, present (or defaulted) and in [lo, hi]."""
+    if not isinstance(o, dict) or (key not in o and default is None):
+        raise ctx.malformed(f"custom option '{key}' is missing")
+    v = o.get(key, default)
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if not isinstance(v, (int, bool)) or (lo is not None and v < lo) or (hi is not None and v > hi):
+        raise ctx.malformed(f"custom option '{key}' is {str(v)[:40]}; it must be an integer in [{lo}, {hi}]")
+    return int(v)
+
+
+def _geometry(ctx: TflImport, o: dict, *keys: str, default: int | None = None) -> tuple[int, ...]:
+    return tuple(_opt_int(ctx, o, k, default, 1, MAX_GEOMETRY) for k in keys)
+
+
 def _float_act(ctx: TflImport, fused: int) -> tuple[float, float]:
     return float_range(fused_activation(ctx, fused))
 
@@ -65,10 +82,10 @@ def _float_act(ctx: TflImport, fused: int) -> tuple[float, float]:
 def _packed(ctx: TflImport, idx: int, what: str) -> str:
     t = ctx.t(idx)
     if t.type_name != "int32":
-        raise ctx.error(f"{what} '{t.name}' should be bit-packed int32, is {t.type_name}")
+        raise ctx.error(f"{what} '{t.label}' should be bit-packed int32, is {t.type_name}")
     name = ctx.act(idx)
     if ctx.g.t(name).dtype != DType.UINT32:
-        raise ctx.error(f"{what} '{t.name}' is not a bit-packed tensor")
+        raise ctx.error(f"{what} '{t.label}' is not a bit-packed tensor")
     return name
 
 
@@ -102,8 +119,9 @@ def lce_bmaxpool(ctx: TflImport, op: TflOp) -> None:
     o = _custom_options(ctx, op)
     x = _packed(ctx, op.inputs[0], "input")
     shape = ctx.t(op.inputs[0]).shape
-    kernel, stride = (int(o["filter_height"]), int(o["filter_width"])), (int(o["stride_height"]), int(o["stride_width"]))
-    padding = spatial_padding(ctx, int(o.get("padding", 1)), shape, kernel, stride)
+    kernel = _geometry(ctx, o, "filter_height", "filter_width")
+    stride = _geometry(ctx, o, "stride_height", "stride_width")
+    padding = spatial_padding(ctx, _opt_int(ctx, o, "padding", 1), shape, kernel, stride)
     ctx.emit("bmax_pool2d", [x], [ctx.out(op.outputs[0], dtype=DType.UINT32)], BMaxPool2dAttrs(kernel, stride, padding))
 
 
@@ -131,18 +149,18 @@ def lce_bconv2d(ctx: TflImport, op: TflOp) -> None:
     x_idx, w_idx, out_idx = op.inputs[0], op.inputs[1], op.outputs[0]
     x = _packed(ctx, x_idx, "input")
     w = ctx.const_data(w_idx, "filter").view(np.uint32)  # OHWI, packed along Cin: LCE's layout already
-    cin = int(o["channels_in"])
+    cin = _opt_int(ctx, o, "channels_in", None, 1, 1 << 20)
     cout, kh, kw, words = w.shape
     if words != bitpack.words_for(cin):
         raise ctx.error(f"grouped binary convolution ({words} filter words for {cin} input channels) is not supported")
     if not bitpack.padding_bits_zero(w, cin):
         raise ctx.error("the packed filter has non-zero padding bits")
-    stride = (int(o["stride_height"]), int(o["stride_width"]))
-    dilation = (int(o.get("dilation_height_factor", 1)), int(o.get("dilation_width_factor", 1)))
+    stride = _geometry(ctx, o, "stride_height", "stride_width")
+    dilation = _geometry(ctx, o, "dilation_height_factor", "dilation_width_factor", default=1)
     in_shape = ctx.t(x_idx).shape
-    padding = spatial_padding(ctx, int(o["padding"]), in_shape, (kh, kw), stride, dilation)
-    pad_values = int(o.get("pad_values", 0))
-    fused = int(o.get("fused_activation_function", 0))
+    padding = spatial_padding(ctx, _opt_int(ctx, o, "padding"), in_shape, (kh, kw), stride, dilation)
+    pad_values = _opt_int(ctx, o, "pad_values", 0)
+    fused = _opt_int(ctx, o, "fused_activation_function", 0)
     k = kh * kw * cin
     out = ctx.t(out_idx)
     zero_pad = pad_values == 0 and any(padding)
@@ -150,7 +168,9 @@ def lce_bconv2d(ctx: TflImport, op: TflOp) -> None:
         if zero_pad:
             raise ctx.error("bitpacked output with zero padding (pad_values=0, SAME) is not supported by LCE's "
                             "optimized kernels; use pad_values=1.0 in the Larq layer")
-        t = ctx.const_data(op.inputs[4], "output thresholds").reshape(-1).astype(np.int64)
+        t = ctx.const_data(ctx.input(4), "output thresholds").reshape(-1).astype(np.int64)
+        if t.size != cout:
+            raise ctx.malformed(f"{t.size} output thresholds for {cout} output channels")
         thresholds = tuple(int(v) for v in k - 2 * np.clip(t, -1, k))
         attrs = BConv2dAttrs(stride, padding, dilation, cin, 1, "binary", thresholds, (0,) * cout)
         ctx.emit("bconv2d", [x, ctx.const("bweight", w)], [ctx.out(out_idx, dtype=DType.UINT32)], attrs)
@@ -158,8 +178,10 @@ def lce_bconv2d(ctx: TflImport, op: TflOp) -> None:
     if out.type_name != "float32":
         raise ctx.error(f"{out.type_name} output (the int8 LCE variant) is not supported; convert the Larq model "
                         "with float32 inference types")
-    m = ctx.const_data(op.inputs[2], "post_activation_multiplier").reshape(-1).astype(np.float32)
-    b = ctx.const_data(op.inputs[3], "post_activation_bias").reshape(-1).astype(np.float32)
+    m = ctx.const_data(ctx.input(2), "post_activation_multiplier").reshape(-1).astype(np.float32)
+    b = ctx.const_data(ctx.input(3), "post_activation_bias").reshape(-1).astype(np.float32)
+    if m.size != cout or b.size != cout:
+        raise ctx.malformed(f"{m.size} multipliers and {b.size} biases for {cout} output channels")
     lo, hi = int32_range(fused_activation(ctx, fused))  # LCE clamps the dot product itself
     if zero_pad and fused != 0:
         raise ctx.error("zero padding with a fused activation is not supported by LCE's optimized kernels")
@@ -184,7 +206,7 @@ def lce_bconv2d(ctx: TflImport, op: TflOp) -> None:
 def _float_in(ctx: TflImport, idx: int) -> str:
     t = ctx.t(idx)
     if t.type_name != "float32":
-        raise ctx.error(f"input '{t.name}' is {t.type_name}; this float op needs float32")
+        raise ctx.error(f"input '{t.label}' is {t.type_name}; this float op needs float32")
     if t.is_const:
         return ctx.const_tensor(idx)
     return ctx.act(idx)
@@ -296,6 +318,8 @@ handles("RELU6", max_version=3, table=FLOAT_HANDLERS)(_float_activation(3))
 def mean_float(ctx: TflImport, op: TflOp) -> None:
     shape = ctx.t(op.inputs[0]).shape
     rank = len(shape)
+    if rank == 0:
+        raise ctx.malformed("the input is a scalar")
     axes = sorted({int(a) % rank for a in ctx.const_data(op.inputs[1], "axis").reshape(-1)})
     if not axes or axes[0] == 0 or axes != list(range(axes[0], axes[-1] + 1)):
         raise ctx.error(f"mean over axes {axes} of {list(shape)}: tinygen reduces contiguous non-batch axes")
