@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(gcc make gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi qemu-system-arm openocd stlink-tools librsvg2-bin
+APT_PACKAGES=(gcc make gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi qemu-system-arm openocd stlink-tools librsvg2-bin cmake
               dataset-fashion-mnist)  # Fashion-MNIST IDX files for examples/flynet
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

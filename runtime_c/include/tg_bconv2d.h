@@ -15,7 +15,7 @@
  * |dot| <= k_h*k_w*in_c. The reference needs no scratch.
  *
  * Carry-save variants tg_bconv2d_b1_hs8r<T> (T = k_h*k_w*ceil(in_c/32) % 8, body and weight
- * layout in tg_bconv2d_hs_body.h) compute diff = popcount(field ^ w) over the +1-padded receptive
+ * layout in tg_bconv2d_hs_body.inc) compute diff = popcount(field ^ w) over the +1-padded receptive
  * field and read the output stage per border position class, computed offline:
  *   class of pixel (oy, ox) = row_class[oy] * n_col_class + col_class[ox]
  *   binary: bit = (diff > class_thresholds[class][o]) ^ flip[o]   (int16: diff <= 32*words per output)

@@ -28,5 +28,17 @@
 #include "tg_slice.h"
 #include "tg_softmax.h"
 #include "tg_variance.h"
+/* helpers of the optimized kernels (DSP operations, requantization fast paths, tiles) */
+#include "tg_block_copy.h"
+#include "tg_conv_dw.h"
+#include "tg_conv_gemm.h"
+#include "tg_dsp.h"
+#include "tg_dsp_bits.h"
+#include "tg_dsp_extra.h"
+#include "tg_packed_dot.h"
+#include "tg_pool_taps.h"
+#include "tg_popcount.h"
+#include "tg_requant_fast.h"
+#include "tg_requant_smmulr.h"
 
 #endif /* TG_KERNELS_H */

@@ -1,5 +1,5 @@
-/* Carry-save bconv2d for k_h*k_w*ceil(in_c/32) % 8 == 1 (tail unrolled). See tg_bconv2d_hs_body.h. */
+/* Carry-save bconv2d for k_h*k_w*ceil(in_c/32) % 8 == 1 (tail unrolled). See tg_bconv2d_hs_body.inc. */
 #define TG_BCONV_TAIL 1
 #define TG_BCONV_SYMBOL tg_bconv2d_b1_hs8r1
 #define TG_BCONV_SCRATCH_BYTES tg_bconv2d_b1_hs8r1_scratch_bytes
-#include "tg_bconv2d_hs_body.h"
+#include "tg_bconv2d_hs_body.inc"

@@ -1,5 +1,5 @@
 """Offline tables of the carry-save bconv2d kernels (tg_bconv2d_b1_hs8r<T>, runtime_c/include/
-tg_bconv2d_hs_body.h): which variant a layer takes and the output stage per
+tg_bconv2d_hs_body.inc): which variant a layer takes and the output stage per
 border position class.
 
 The kernels compute diff = popcount(field ^ w) over the receptive field with out-of-image words
