@@ -215,14 +215,7 @@ def mean(ctx: TflImport, op: TflOp) -> None:
     x_idx, out_idx = op.inputs[0], op.outputs[0]
     ctx.require(x_idx, "int8", "input")
     ctx.require(out_idx, "int8", "output")
-    shape = ctx.t(x_idx).shape
-    rank = len(shape)
-    if rank == 0:
-        raise ctx.malformed("the input is a scalar")
-    axes = sorted({int(a) % rank for a in ctx.const_data(op.inputs[1], "axis").reshape(-1)})
-    if not axes or axes[0] == 0 or axes != list(range(axes[0], axes[-1] + 1)):
-        raise ctx.error(f"mean over axes {axes} of {list(shape)}: tinygen reduces contiguous non-batch axes")
-    keep = bool(op.options.keepDims) if op.options is not None else False
+    shape, axes, keep = ctx.mean_axes(op)
     if mean_out_shape(shape, axes, keep) != tuple(ctx.t(out_idx).shape):
         raise ctx.error(f"output shape {list(ctx.t(out_idx).shape)} does not match mean over {axes}")
     count = int(np.prod([shape[a] for a in axes]))

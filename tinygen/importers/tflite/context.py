@@ -229,6 +229,17 @@ class TflImport:
             raise self.error(f"{what} '{t.label}' has type {t.type_name}, which tinygen does not read")
         return t.data
 
+    def mean_axes(self, op) -> tuple[tuple[int, ...], list[int], bool]:
+        """MEAN's input shape, its reduced axes (sorted, contiguous, never the batch) and keepDims."""
+        shape = self.t(op.inputs[0]).shape
+        rank = len(shape)
+        if rank == 0:
+            raise self.malformed("the input is a scalar")
+        axes = sorted({int(a) % rank for a in self.const_data(op.inputs[1], "axis").reshape(-1)})
+        if not axes or axes[0] == 0 or axes != list(range(axes[0], axes[-1] + 1)):
+            raise self.error(f"mean over axes {axes} of {list(shape)}: tinygen reduces contiguous non-batch axes")
+        return shape, axes, bool(op.options.keepDims) if op.options is not None else False
+
     def require(self, idx: int, type_name: str, what: str) -> TflTensor:
         t = self.t(idx)
         if t.type_name != type_name:

@@ -316,14 +316,7 @@ handles("RELU6", max_version=3, table=FLOAT_HANDLERS)(_float_activation(3))
 
 @handles("MEAN", max_version=3, table=FLOAT_HANDLERS)
 def mean_float(ctx: TflImport, op: TflOp) -> None:
-    shape = ctx.t(op.inputs[0]).shape
-    rank = len(shape)
-    if rank == 0:
-        raise ctx.malformed("the input is a scalar")
-    axes = sorted({int(a) % rank for a in ctx.const_data(op.inputs[1], "axis").reshape(-1)})
-    if not axes or axes[0] == 0 or axes != list(range(axes[0], axes[-1] + 1)):
-        raise ctx.error(f"mean over axes {axes} of {list(shape)}: tinygen reduces contiguous non-batch axes")
-    keep = bool(op.options.keepDims) if op.options is not None else False
+    _, axes, keep = ctx.mean_axes(op)
     ctx.emit("mean_float", [_float_in(ctx, op.inputs[0])], [ctx.out(op.outputs[0], dtype=DType.FLOAT32)],
              MeanFloatAttrs(tuple(axes), keep))
 
