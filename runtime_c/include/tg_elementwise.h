@@ -70,4 +70,19 @@ void tg_mul_s8_ref(const tg_mul_params *p, const int8_t *input1, const int8_t *i
 void tg_add_s8_fast(const tg_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 void tg_mul_s8_fast(const tg_mul_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 
+/* 1 when an input's strides (sn, sh, sw, sc) are the dense strides of the output shape
+ * [n, h, w, c], i.e. it does not broadcast (a size-1 axis has stride 0). Used by the fast kernels. */
+static inline int tg_dense_strides(int32_t n, int32_t h, int32_t w, int32_t c, int32_t sn, int32_t sh, int32_t sw,
+                                   int32_t sc)
+{
+    int32_t step = 1;
+    if (sc != (c > 1 ? step : 0)) return 0;
+    step *= c;
+    if (sw != (w > 1 ? step : 0)) return 0;
+    step *= w;
+    if (sh != (h > 1 ? step : 0)) return 0;
+    step *= h;
+    return sn == (n > 1 ? step : 0);
+}
+
 #endif

@@ -6,17 +6,10 @@
 #include "tg_fixedpoint.h"
 #include "tg_requant_smmulr.h"
 
-/* 1 when the input's strides are the dense strides of the output shape (it does not broadcast). */
+/* Like tg_dense_strides, for this call's output shape. */
 static int dense(const tg_add_params *p, int32_t sn, int32_t sh, int32_t sw, int32_t sc)
 {
-    int32_t step = 1;
-    if (sc != (p->out_c > 1 ? step : 0)) return 0;
-    step *= p->out_c;
-    if (sw != (p->out_w > 1 ? step : 0)) return 0;
-    step *= p->out_w;
-    if (sh != (p->out_h > 1 ? step : 0)) return 0;
-    step *= p->out_h;
-    return sn == (p->out_n > 1 ? step : 0);
+    return tg_dense_strides(p->out_n, p->out_h, p->out_w, p->out_c, sn, sh, sw, sc);
 }
 
 static void add_run(const tg_add_params *p, const tg_rq *q1, const tg_rq *q2, const tg_rq *qo,
