@@ -238,7 +238,10 @@ def _build_firmware(tmp: Path, graph: Graph, plan, gen, board_name: str, progres
         raise e
     sizes = fw.sizes
     elf = {"text": sizes.text, "rodata": sizes.rodata, "data": sizes.data, "bss": sizes.bss,
-           "stack": fw.stack_reserved + fw.handler_stack_reserved}
+           "stack": fw.stack_reserved + fw.handler_stack_reserved,
+           "stack_worst": fw.stack.thread_stack_bytes + fw.stack.handler_bytes,
+           "model": fw.parts["model"].to_json() if "model" in fw.parts else None,
+           "model_stack": fw.model_stack.thread_bytes if fw.model_stack else None}
     report = write_report(tmp, graph, plan, gen, board.name, time.perf_counter() - t0, board.ram_bytes,
                           board.flash_bytes, elf)
     report["firmware"] = fw.to_json()

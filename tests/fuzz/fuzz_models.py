@@ -1,4 +1,4 @@
-"""Longer model-file fuzz campaign: python tests/fuzz/fuzz_models.py [--count N] [--seed S].
+"""Longer model-file fuzz campaign: python tests/fuzz/fuzz_models.py [--count N] [--seed S] [--command build|analyze].
 
 Prints counts of files, accepted, refusals, tracebacks, crashes, hangs and payloads run, and keeps
 up to 10 failing files in the work directory."""
@@ -21,6 +21,8 @@ def main() -> int:
     p.add_argument("--count", type=int, default=3000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workdir", type=Path)
+    p.add_argument("--command", choices=("build", "analyze"), default="analyze",
+                   help="analyze (default) runs every import and lowering check without gcc; build also compiles")
     args = p.parse_args()
     from tests.fuzz.mutate import fuzz
     from tests.fuzz.seeds import torch_seeds
@@ -29,8 +31,9 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     seeds, argv = torch_seeds(work)
     start = time.monotonic()
-    counts = fuzz(seeds, args.count, work, seed=args.seed, extra_argv=argv)
-    print(f"torch archives: {counts.line()} in {time.monotonic() - start:.0f} s (seed {args.seed}, work {work})")
+    counts = fuzz(seeds, args.count, work, seed=args.seed, extra_argv=argv, command=args.command,
+                  progress_every=250)
+    print(f"torch archives ({args.command}): {counts.line()} in {time.monotonic() - start:.0f} s (seed {args.seed}, work {work})")
     for example in counts.examples:
         print("  ", *example)
     return 0 if counts.tracebacks == counts.crashes == counts.hangs == counts.payloads_run == 0 else 1

@@ -124,9 +124,14 @@ def run_cli_isolated(argv, timeout: float = 120.0, err_path: str | None = None) 
 
 
 def fuzz(seeds: dict[str, bytes], count: int, workdir, seed: int = 0, extra_argv: dict | None = None, budget_s: float | None = None,
-         marker=None) -> Counts:
-    """Mutate the seed files `count` times and build each; count the outcomes."""
+         marker=None, command: str = "build", progress_every: int = 0) -> Counts:
+    """Mutate the seed files `count` times and run `tinygen COMMAND` on each; count the outcomes.
+    "build" goes through gcc; "analyze" stops after planning (every importer and lowering check,
+    several times faster, for long campaigns)."""
     from pathlib import Path
+
+    import tinygen.cli  # noqa: F401  (imported once here, not again in every forked child)
+    import tinygen.pipeline  # noqa: F401
 
     rng = np.random.default_rng(seed)
     workdir = Path(workdir)
@@ -141,7 +146,8 @@ def fuzz(seeds: dict[str, bytes], count: int, workdir, seed: int = 0, extra_argv
         path = workdir / f"m{i}{Path(name).suffix}"
         path.write_bytes(data)
         err = workdir / "stderr.txt"
-        argv = ["build", str(path), "-o", str(workdir / f"o{i}"), *(extra_argv or {}).get(name, ())]
+        target = ["--board", "f746zg"] if command == "analyze" else []
+        argv = [command, str(path), *target, "-o", str(workdir / f"o{i}"), *(extra_argv or {}).get(name, ())]
         what, code = run_cli_isolated(argv, err_path=str(err))
         counts.files += 1
         text = err.read_text(errors="replace") if err.exists() else ""
@@ -162,4 +168,6 @@ def fuzz(seeds: dict[str, bytes], count: int, workdir, seed: int = 0, extra_argv
         import shutil
 
         shutil.rmtree(workdir / f"o{i}", ignore_errors=True)
+        if progress_every and counts.files % progress_every == 0:
+            print(f"  {counts.line()} ({time.monotonic() - start:.0f} s)", flush=True)
     return counts

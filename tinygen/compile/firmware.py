@@ -34,6 +34,7 @@ import jinja2
 
 from tinygen.version import __version__
 from tinygen.boards import Board, QemuSpec, firmware_target
+from tinygen.compile.map_sizes import Part, map_parts
 from tinygen.compile.sizes import ImageSizes, StackReport, elf_sizes, forbidden_symbols, worst_case_stack
 from tinygen.errors import FitError, TinygenError, ToolchainError
 from tinygen.paths import BOARDS, RUNTIME_C, TEMPLATES
@@ -61,6 +62,8 @@ class FirmwareResult:
     model_hash: str  # hex, 16 digits
     emulated: bool
     defines: list[str] = field(default_factory=list)
+    parts: dict[str, Part] = field(default_factory=dict)  # bytes per object group, from the map file
+    model_stack: StackReport | None = None  # worst case of <prefix>_invoke alone
 
     @property
     def qemu(self) -> QemuSpec | None:
@@ -73,6 +76,8 @@ class FirmwareResult:
             "elf": str(self.elf.relative_to(self.firmware_dir)), "model_hash": self.model_hash, "stack_reserved": self.stack_reserved,
             "handler_stack_reserved": self.handler_stack_reserved,
             "stack": self.stack.to_json(), "sizes": self.sizes.to_json(), "defines": self.defines,
+            "parts": {k: v.to_json() for k, v in sorted(self.parts.items())},
+            "model_stack": self.model_stack.to_json() if self.model_stack else None,
         }
 
 
@@ -261,10 +266,33 @@ def build_firmware(out_dir: str | Path, prefix: str, board: str | Board, emulate
     if bad:
         raise TinygenError(f"firmware for {config} links {', '.join(bad)}: tinygen firmware must not allocate "
                            "memory or use stdio (find the caller in build/{config}/firmware.map)")
+    # The model library's own share, what a user's firmware pays for it beside the harness.
+    model_stack = worst_case_stack(build, entry=f"{prefix}_invoke", handlers=(), elf=elf, extra_edges={})
+    parts = map_parts(build / "firmware.map")
+    parts["model"] = library_link(build, prefix, limits)
     result = FirmwareResult(config, target, limits, fw, elf, build / "firmware.bin", build / "firmware.hex",
-                            sizes, stack, reserve[0], reserve[1], digest.hex(), target.is_emulator, all_defines)
+                            sizes, stack, reserve[0], reserve[1], digest.hex(), target.is_emulator, all_defines,
+                            parts, model_stack)
     (build / "firmware.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
     return result
+
+
+def library_link(build: Path, prefix: str, limits: Board) -> Part:
+    """Bytes of the model library as a user's firmware links it: its objects (compiled for the
+    firmware, same flags as any user build) linked alone with `<prefix>_init` and `<prefix>_invoke`
+    as the only roots and --gc-sections, so the harness's entry points (the layer-hooked invoke)
+    are not counted unless the library's own entry points keep them. Writes
+    build/model_library.{elf,map}."""
+    objs = sorted((build / "model").glob("*.o"))
+    out, map_file = build / "model_library.elf", build / "model_library.map"
+    cmd = ["arm-none-eabi-gcc", *limits.cpu_flags, "--specs=nosys.specs", "-nostartfiles", f"-Wl,-e,{prefix}_invoke",
+           f"-Wl,-u,{prefix}_init", "-Wl,--gc-sections", f"-Wl,-Map={map_file}", *map(str, objs), "-o", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+    if proc.returncode != 0:
+        raise TinygenError(f"linking the model library alone (to size it) failed: {proc.stderr.strip()[-300:]}")
+    model_dir = str(build / "model")
+    return map_parts(map_file, group=lambda obj: "model" if str(Path(obj).parent) == model_dir else "other").get(
+        "model", Part())
 
 
 def _reserve(stack: StackReport) -> tuple[int, int]:

@@ -56,6 +56,7 @@ class DeviceValidationResult(core.ValidationResult):
     clock_hz: int
     info: P.DeviceInfo
     stack_peak: int = 0
+    stack_worst: int | None = None  # thread stack worst case from the call graph (firmware.json)
     profile: list[LayerProfile] = field(default_factory=list)
     exit_code: int | None = None
     macs: int = 0
@@ -86,8 +87,9 @@ class DeviceValidationResult(core.ValidationResult):
             if self.macs:
                 lat += f"; {hi / self.macs:.2f} per MAC over {self.macs:,} MACs"
             lines.append(lat)
-        lines.append(f"memory: arena {self.info.arena_bytes:,} B, stack peak {self.stack_peak:,} B "
-                     f"of {self.info.stack_bytes:,} B reserved")
+        worst = f", worst case {self.stack_worst:,} B from the call graph" if self.stack_worst else ""
+        lines.append(f"memory: arena {self.info.arena_bytes:,} B, stack peak {self.stack_peak:,} B measured{worst}, "
+                     f"{self.info.stack_bytes:,} B reserved")
         if self.profile:
             total = sum(p.count for p in self.profile) or 1
             unit = "instr" if self.emulated else "cycles"
@@ -103,7 +105,8 @@ class DeviceValidationResult(core.ValidationResult):
         return {
             "passed": self.passed, "target": self.target, "board": self.board, "emulated": self.emulated,
             "unit": self.unit, "count": self.count, "matched": self.matched, "latencies": self.latencies,
-            "clock_hz": self.clock_hz, "stack_peak": self.stack_peak, "macs": self.macs,
+            "clock_hz": self.clock_hz, "stack_peak": self.stack_peak, "stack_worst": self.stack_worst,
+            "macs": self.macs,
             "model_hash": self.info.model_hash.hex(), "arena_bytes": self.info.arena_bytes,
             "profile": [{"index": p.index, "name": p.name, "op": p.op, "count": p.count, "macs": p.macs}
                         for p in self.profile],
@@ -239,9 +242,18 @@ def _validate_qemu(program, board_name, emulator, arrays, refs, profile, progres
         session.exit(0)
         code = q.wait(5.0)
     result.exit_code = q.returncode if code is None else code
+    result.stack_worst = _stack_worst(meta)
     if result.exit_code != 0:
         raise TinygenError(f"QEMU {target.name} ended badly: {describe_exit(result.exit_code)}")
     return result
+
+
+def _stack_worst(meta: Path) -> int | None:
+    """The thread stack's call-graph worst case recorded by the firmware build, if readable."""
+    try:
+        return int(json.loads(meta.read_text())["stack"]["thread_stack_bytes"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _validate_port(program, board_name, port, baud, arrays, refs, profile, progress, timeout):
@@ -252,9 +264,13 @@ def _validate_port(program, board_name, port, baud, arrays, refs, profile, progr
     try:
         session = Session(link, timeout=timeout)
         session.wait_boot(0.3)  # present only if the board was just reset; harmless otherwise
-        return _run_session(session, program, arrays, refs, profile, progress, port, board.name)
+        result = _run_session(session, program, arrays, refs, profile, progress, port, board.name)
     finally:
         link.close()
+    from tinygen.compile.firmware import config_name, firmware_elf
+
+    result.stack_worst = _stack_worst(firmware_elf(program.out_dir, config_name(board_name)).parent / "firmware.json")
+    return result
 
 
 ValidationResult = DeviceValidationResult  # the name callers of this driver know

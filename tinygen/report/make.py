@@ -6,6 +6,15 @@ optionally "stack", the worst case from -fstack-usage and the call graph):
     flash = .text + .rodata + .data (the initial values of .data are stored in flash)
     sram  = .data + .bss + stack    (the arena and any static I/O buffers are in .bss)
 
+The model library (DIR/model: the model's C file and its kernels) is reported first and apart
+from the validation harness, because it is what a user's own firmware pays (`elf_sizes["model"]`:
+its objects' bytes from the link map; `elf_sizes["model_stack"]`: the call-graph worst case of
+<name>_invoke alone):
+
+    model RAM   = arena + other .data/.bss of the library + I/O buffers (the caller's) + stack
+    model flash = code (.text) + weights and constants (.rodata) + .data initial values
+    harness     = the firmware's figures minus the model library's
+
 Without an ELF they are estimates, and `estimate` is true:
 
     flash = weight bytes + KERNEL_CODE_BYTES per distinct kernel + LAYER_CODE_BYTES per layer
@@ -40,6 +49,26 @@ def _peak(plan: MemoryPlan, live: list[int]) -> dict:
             "buffers": [{"name": b.name, "bytes": b.size, "offset": plan.offsets[b.name]} for b in here]}
 
 
+def _model_library(arena: int, io_bytes: int, weight_bytes: int, n_kernels: int, n_layers: int,
+                   elf_sizes: Mapping | None) -> dict:
+    """The model library's own RAM and flash (see the module docstring)."""
+    part = elf_sizes.get("model") if elf_sizes else None
+    if part is None:
+        ram = {"arena": arena, "io_buffers": io_bytes, "stack": STACK_BYTES}
+        flash = {"weights": weight_bytes, "kernel_code": KERNEL_CODE_BYTES * n_kernels,
+                 "layer_code": LAYER_CODE_BYTES * n_layers}
+        estimate = True
+    else:
+        static = int(part["data"]) + int(part["bss"])
+        in_library = arena if static >= arena else 0  # a caller-supplied arena is not the library's
+        ram = {"arena": arena, "data_bss": static - in_library, "io_buffers": io_bytes,
+               "stack": int(elf_sizes.get("model_stack") or 0)}
+        flash = {"code": int(part["text"]), "weights_constants": int(part["rodata"]), "data_init": int(part["data"])}
+        estimate = False
+    return {"estimate": estimate, "ram_bytes": sum(ram.values()), "ram": ram,
+            "flash_bytes": sum(flash.values()), "flash": flash}
+
+
 def make_report(graph: Graph, plan: MemoryPlan, layers: Sequence, board_name: str,
                 sram_bytes: int | None = None, flash_bytes: int | None = None,
                 elf_sizes: Mapping[str, int] | None = None) -> dict:
@@ -60,6 +89,7 @@ def make_report(graph: Graph, plan: MemoryPlan, layers: Sequence, board_name: st
     weight_bytes = sum(e["weight_bytes"] for e in entries)
     io_bytes = sum(graph.t(t).nbytes for t in dict.fromkeys(graph.inputs + graph.outputs))
     kernels = sorted({e["kernel"] for e in entries})
+    model = _model_library(plan.arena_bytes, io_bytes, weight_bytes, len(kernels), len(entries), elf_sizes)
     if elf_sizes is None:
         stack = STACK_BYTES
         flash_parts = {"weights": weight_bytes, "kernel_code": KERNEL_CODE_BYTES * len(kernels),
@@ -79,6 +109,8 @@ def make_report(graph: Graph, plan: MemoryPlan, layers: Sequence, board_name: st
         "arena_method": plan.method,
         "arena_optimal": plan.optimal,
         "stack_bytes": stack,
+        "stack_worst_bytes": int(elf_sizes["stack_worst"]) if elf_sizes and elf_sizes.get("stack_worst") else None,
+        "model_library": model,
         "io_bytes": io_bytes,
         "sram_bytes": sum(sram_parts.values()),
         "sram_breakdown": sram_parts,

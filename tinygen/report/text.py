@@ -49,16 +49,43 @@ def render_text(report: dict) -> str:
     where = f", peak at L{peak['layer']} '{names.get(peak['layer'], '?')}'" if peak["layer"] is not None else ""
     tag = " [estimate]" if est else ""
     stack_tag = " [stack estimated]" if report["stack_estimate"] and not est else ""
-    summary = [
+    model = report.get("model_library")
+    worst = report.get("stack_worst_bytes")
+    stack_note = f" (stack reserved; worst case {worst:,} from the call graph)" if worst else ""
+    summary = []
+    if model:
+        mtag = " [estimate]" if model["estimate"] else ""
+        summary += [
+            ["model RAM", f"{model['ram_bytes']:,} B", " + ".join(f"{k} {v:,}" for k, v in model["ram"].items())
+             + mtag + ("" if model["estimate"] else "; stack = worst case of the invoke call graph, I/O = the caller's")],
+            ["model flash", f"{model['flash_bytes']:,} B",
+             " + ".join(f"{k} {v:,}" for k, v in model["flash"].items()) + mtag],
+        ]
+    summary += [
         ["arena", f"{arena:,} B", f"lower bound {bound:,} B ({ratio}{where}), placement {report['arena_method']}"
          + (", optimal" if report["arena_optimal"] else "")],
-        ["SRAM", f"{report['sram_bytes']:,} B", f"{_pct(report['sram_bytes'], report['sram_capacity_bytes'])}:"
-         f" {' + '.join(f'{k} {v:,}' for k, v in report['sram_breakdown'].items())}{tag}{stack_tag}"],
-        ["flash", f"{report['flash_bytes']:,} B", f"{_pct(report['flash_bytes'], report['flash_capacity_bytes'])}:"
-         f" {' + '.join(f'{k} {v:,}' for k, v in report['flash_breakdown'].items())}{tag}"],
         ["weights", f"{report['weight_bytes']:,} B", f"in {len(report['layers'])} layers, "
          f"{len(report['kernels'])} kernels: {', '.join(report['kernels']) or '-'}"],
         ["MACs", f"{report['macs']:,}", ""],
     ]
+    if est:
+        summary += [
+            ["SRAM", f"{report['sram_bytes']:,} B", f"{_pct(report['sram_bytes'], report['sram_capacity_bytes'])}: "
+             + " + ".join(f"{k} {v:,}" for k, v in report["sram_breakdown"].items()) + tag],
+            ["flash", f"{report['flash_bytes']:,} B", f"{_pct(report['flash_bytes'], report['flash_capacity_bytes'])}: "
+             + " + ".join(f"{k} {v:,}" for k, v in report["flash_breakdown"].items()) + tag],
+        ]
+    else:
+        summary += [
+            ["firmware SRAM", f"{report['sram_bytes']:,} B", f"{_pct(report['sram_bytes'], report['sram_capacity_bytes'])}: "
+             + " + ".join(f"{k} {v:,}" for k, v in report["sram_breakdown"].items()) + stack_tag + stack_note],
+            ["firmware flash", f"{report['flash_bytes']:,} B",
+             f"{_pct(report['flash_bytes'], report['flash_capacity_bytes'])}: "
+             + " + ".join(f"{k} {v:,}" for k, v in report["flash_breakdown"].items())],
+        ]
+        if model and not model["estimate"]:
+            summary.append(["harness", "", f"RAM {report['sram_bytes'] - model['ram_bytes']:,} B, flash "
+                            f"{report['flash_bytes'] - model['flash_bytes']:,} B: the validation firmware "
+                            "(protocol, board support, libc) beside the model library"])
     lines += ["", "summary"] + ["  " + s for s in _table(summary, right={1})]
     return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 from tinygen.errors import TinygenError
+from tinygen.importers.isolated import probe_load
 
 _META_REGISTERED = False
 _SAFE_EXPORT = "Re-export with torch.export.export(model.eval(), (example,)) and torch.export.save"
@@ -110,11 +111,13 @@ def load_exported_program(path: Path, input_shape=None, trust_pickle: bool = Fal
             from tinygen.importers.torch.pt2e import register_op_libraries
 
             register_op_libraries()  # PT2E programs call quantized_decomposed ops
+            probe_load(path, "PyTorch (torch.export.load)", lambda: _export_load(path))
             return _export_load(path), False
         if kind == "torchscript":
             _register_fake_quant_meta()
             from torch._export.converter import TS2EPConverter
 
+            probe_load(path, "PyTorch (torch.jit.load)", lambda: torch.jit.load(str(path), map_location="cpu"))
             module = torch.jit.load(str(path), map_location="cpu")
             for p in module.parameters():
                 p.requires_grad_(False)
