@@ -72,18 +72,19 @@ def cmd_analyze(args) -> int:
 
 def cmd_validate(args) -> int:
     import tinygen
-    from tinygen.validation.host import tty_progress, validate_host
+    from tinygen.progress import counter
+    from tinygen.validation.host import validate_host
 
     program = tinygen.load(args.dir)
     if args.host:
-        result = validate_host(program, args.count, args.seed, args.inputs, tty_progress("validating on host"))
+        result = validate_host(program, args.count, args.seed, args.inputs, counter("validating on host", "samples"))
     else:
         try:
             from tinygen.device.validate import validate
         except ImportError:
             raise TinygenError("device validation (--qemu/--port) is not available in this build") from None
         result = validate(program, qemu=args.qemu, port=args.port, inputs=args.inputs, count=args.count,
-                          seed=args.seed, profile=args.profile, progress=tty_progress("validating"),
+                          seed=args.seed, profile=args.profile, progress=counter("validating", "samples"),
                           board=args.board, emulator=args.emulator, baud=args.baud, timeout=args.timeout)
     print(result.summary_text())
     return 0 if result.passed else 1

@@ -225,13 +225,15 @@ def _build_firmware(tmp: Path, graph: Graph, plan, gen, board_name: str, progres
     the error names the largest contributors from the plan and the weights."""
     from tinygen.boards import load_board
     from tinygen.compile.firmware import build_firmware
+    from tinygen.progress import counter
     from tinygen.report import check_fit
 
     board = load_board(board_name)
     where = f"{board.emulator} standing in for {board.name}" if emulate and board.emulator else board.name
     progress(f"compiling firmware for {where} with arm-none-eabi-gcc")
     try:
-        fw = build_firmware(tmp, gen.prefix, board, emulate=emulate)
+        fw = build_firmware(tmp, gen.prefix, board, emulate=emulate,
+                            progress=None if progress is _quiet else counter("compiling", "objects"))
     except TinygenError as e:
         estimate = write_report(tmp, graph, plan, gen, board.name, None, board.ram_bytes, board.flash_bytes)
         check_fit(estimate, board.ram_bytes, board.flash_bytes)  # raises with the contributors when it is a fit problem

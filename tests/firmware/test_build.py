@@ -92,3 +92,20 @@ def test_elf_sizes_agree_with_binutils(fw_root):
     mine = elf_sizes(r.elf)
     for name, size in mine.sections.items():
         assert sections[name] == size
+
+
+def test_build_reports_progress_per_object(tmp_path):
+    prog = write_build(conv_chain(), tmp_path / "p")
+    calls = []
+    r = fwmod.build_firmware(prog.out_dir, prog.prefix, "f446re", emulate=True, progress=lambda d, t: calls.append((d, t)))
+    objects = len(list((r.elf.parent).rglob("*.o")))
+    assert calls[-1] == (objects, objects)  # the total counted up front is what make compiled
+    assert all(d <= t == objects for d, t in calls) and [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_model_library_sized_apart_from_the_harness(fw_root):
+    r = cached_firmware(fw_root, "f446re", emulate=True)
+    model = r.parts["model"]
+    assert 0 < model.flash_bytes < r.sizes.flash_bytes and model.bss > 0  # the built-in arena
+    assert set(r.parts) >= {"model", "harness", "platform"}
+    assert r.model_stack.path[0] == "tgnet_invoke" and 0 < r.model_stack.thread_bytes < r.stack.thread_bytes

@@ -27,6 +27,8 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +40,7 @@ from tinygen.compile.map_sizes import Part, map_parts
 from tinygen.compile.sizes import ImageSizes, StackReport, elf_sizes, forbidden_symbols, worst_case_stack
 from tinygen.errors import FitError, TinygenError, ToolchainError
 from tinygen.paths import BOARDS, RUNTIME_C, TEMPLATES
+from tinygen.progress import Counter
 
 INSTALL_HINT = "sudo apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi make"
 DTYPE_CODES = {"int8": 1, "uint8": 2, "int16": 3, "int32": 4, "uint32": 5, "float32": 6}
@@ -180,13 +183,30 @@ def _write_if_changed(path: Path, text: str) -> None:
         path.write_text(text)
 
 
-def _make(fw_dir: Path, target: str, goal: str) -> subprocess.CompletedProcess:
+def _make(fw_dir: Path, target: str, goal: str, progress: Counter | None = None,
+          total: int = 0) -> subprocess.CompletedProcess:
+    """Run make; with `progress`, report objects written so far (of `total`) while it runs."""
     jobs = str(os.cpu_count() or 2)
     cmd = ["make", "-C", str(fw_dir), f"-j{jobs}", f"TARGET={target}", goal]
-    try:
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        raise ToolchainError(f"firmware build for {target} took longer than {BUILD_TIMEOUT_S} s") from None
+    build = fw_dir / "build" / target
+    before = {p: p.stat().st_mtime_ns for p in build.rglob("*.o")} if progress else {}
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        deadline = time.monotonic() + BUILD_TIMEOUT_S
+        while proc.poll() is None:
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait()
+                raise ToolchainError(f"firmware build for {target} took longer than {BUILD_TIMEOUT_S} s")
+            if progress and total:
+                done = sum(1 for p in build.rglob("*.o") if before.get(p) != p.stat().st_mtime_ns)
+                progress(min(done, total - 1), total)
+            time.sleep(0.2)
+        if progress and total:
+            progress(total, total)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(cmd, proc.returncode, out.read(), err.read())
 
 
 def _fail(target: str, proc: subprocess.CompletedProcess, limits: Board) -> None:
@@ -201,12 +221,14 @@ def _fail(target: str, proc: subprocess.CompletedProcess, limits: Board) -> None
 
 
 def build_firmware(out_dir: str | Path, prefix: str, board: str | Board, emulate: bool = False, *,
-                   emulator: str | None = None, defines: tuple[str, ...] = (), variant: str = "") -> FirmwareResult:
+                   emulator: str | None = None, defines: tuple[str, ...] = (), variant: str = "",
+                   progress: Counter | None = None) -> FirmwareResult:
     """Write DIR/firmware and build the validation firmware.
 
     `board` is a real board (f446re, ...) or a stand-in (mps2-an386, ...). With emulate=True a
     real board is built for its stand-in (or `emulator`), with the real board's compiler flags
-    and flash/RAM limits. `defines`/`variant` make a separate configuration (e.g. test hooks)."""
+    and flash/RAM limits. `defines`/`variant` make a separate configuration (e.g. test hooks).
+    `progress(done, total)` is told the objects compiled so far."""
     check_toolchain()
     out_dir = Path(out_dir)
     target, limits = firmware_target(board, emulate, emulator)
@@ -239,7 +261,9 @@ def build_firmware(out_dir: str | Path, prefix: str, board: str | Board, emulate
     _write_if_changed(cfg_dir / "config.mk", env.get_template("config.mk.j2").render(**mk))
     stack_mk = cfg_dir / "stack.mk"
 
-    proc = _make(fw, config, "objs")
+    objects = (len(list((out_dir / "model").glob("*.c"))) + len(target.sources)
+               + len(list((fw / "harness").glob("*.c"))) + 1)  # + tg_glue.c; as OBJS in Makefile.j2
+    proc = _make(fw, config, "objs", progress, objects)
     if proc.returncode != 0:
         _fail(config, proc, limits)
     build = fw / "build" / config

@@ -50,6 +50,9 @@ def probe_load(path: Path, framework: str, read: Callable[[], object], timeout_s
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 1)
             os.dup2(devnull, 2)
+            import faulthandler
+
+            faulthandler.disable()  # its report would go to a saved copy of stderr, not to fd 2
             read()
         except BaseException:  # noqa: BLE001  (the parent's own read reports it)
             code = 1

@@ -8,7 +8,6 @@ tinygen/device/validate.py (the firmware under QEMU or on a board).
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -184,13 +183,3 @@ def check_samples(program, arrays: list[np.ndarray], refs: list[np.ndarray],
 
 def as_list(x) -> list[np.ndarray]:
     return list(x) if isinstance(x, (list, tuple)) else [x]
-
-
-def tty_progress(label: str) -> Progress | None:
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        end = "\n" if done == total else ""
-        print(f"\r{label}: {done}/{total}", end=end, file=sys.stderr, flush=True)
-    return show

@@ -6,10 +6,9 @@ the generated `_invoke_hooked` entry point) to name the first diverging layer.
 from __future__ import annotations
 
 from tinygen.reference import interpreter
-from tinygen.validation.core import (Mismatch, Progress, ValidationResult, as_list, check_samples, load_inputs,
-                                     tty_progress)
+from tinygen.validation.core import Mismatch, Progress, ValidationResult, as_list, check_samples, load_inputs
 
-__all__ = ["Mismatch", "ValidationResult", "make_inputs", "tty_progress", "validate_host"]
+__all__ = ["Mismatch", "ValidationResult", "make_inputs", "validate_host"]
 
 
 def make_inputs(program, count: int, seed: int, inputs_path=None):
