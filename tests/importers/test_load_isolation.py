@@ -63,3 +63,36 @@ def test_export_load_crash_reaches_the_cli_as_one_line(tmp_path, monkeypatch, ca
     assert rc != 0
     assert any("crashed (SIGSEGV)" in line and str(pt2) in line for line in err), err
     assert not (tmp_path / "out").exists()
+
+
+def test_torchscript_with_a_source_range_index_past_its_table_is_refused(tmp_path):
+    """Found by the fuzz campaign: a .debug_pkl string index past the table made the TorchScript
+    converter segfault. The archive check refuses it, naming the member."""
+    import io
+    import pickletools
+    import zipfile
+
+    import torch
+
+    from tests.torch_models import make
+    from tinygen.importers.torch.load import load_exported_program
+
+    model, shape = make("conv_stack")
+    good = tmp_path / "good.pt"
+    torch.jit.trace(model, torch.zeros(shape)).save(str(good))
+    bad = tmp_path / "bad.pt"
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for info in zin.infolist():
+            body = zin.read(info)
+            if info.filename.endswith(".debug_pkl"):
+                b = bytearray(body)
+                for op, arg, pos in pickletools.genops(io.BytesIO(body)):
+                    if op.name == "BININT1" and arg == 5:
+                        b[pos + 1] = 127  # every small int 5 (string indices among them) -> 127
+                body = bytes(b)
+            zout.writestr(info, body)
+    load_exported_program(good, shape)  # the untouched archive loads
+    with pytest.raises(TinygenError) as e:
+        load_exported_program(bad, shape)
+    msg = str(e.value)
+    assert "debug_pkl" in msg and "string index outside its table" in msg and "\n" not in msg

@@ -11,6 +11,7 @@ torch might unpickle is scanned, including torch.save archives nested inside the
 from __future__ import annotations
 
 import io
+import pickle
 import pickletools
 import re
 import zipfile
@@ -157,6 +158,52 @@ def _short_storages(z: zipfile.ZipFile, names: list[str]):
                 yield record, "missing"
 
 
+class _NoGlobals(pickle.Unpickler):
+    """An unpickler that builds only plain data: any class or function reference is refused,
+    except TorchScript's typed-list builders, read here as plain lists."""
+
+    def find_class(self, module, name):
+        if module == "torch.jit._pickle" and name in ("build_intlist", "build_boollist", "build_doublelist"):
+            return list
+        raise pickle.UnpicklingError(f"global {module}.{name}")
+
+
+def _debug_table_problem(data: bytes) -> str | None:
+    """What is wrong with a TorchScript source-range table (.debug_pkl), or None.
+
+    Format (FORMAT_WITH_STRING_TABLE): ("FORMAT_WITH_STRING_TABLE", strings, entries); an entry
+    is (byte offset, ((text string indices, file-name string index, first line), start, end),
+    debug handle). torch.jit reads the string indices without bounds checks, so an index past the
+    table made the TorchScript converter segfault in the fuzz campaign."""
+    try:
+        obj = _NoGlobals(io.BytesIO(data)).load()
+    except Exception:  # noqa: BLE001  (unreadable: torch refuses it with an exception of its own)
+        return None
+    if not (isinstance(obj, tuple) and len(obj) == 3 and obj[0] == "FORMAT_WITH_STRING_TABLE"):
+        return None
+    strings, entries = obj[1], obj[2]
+    if not isinstance(strings, (tuple, list)) or not isinstance(entries, (tuple, list)):
+        return "malformed source-range table"
+    n = len(strings)
+    for entry in entries:
+        try:
+            (texts, fname, _line), _start, _end = entry[1]
+            idx = list(texts) + [fname]
+        except (TypeError, ValueError, IndexError):
+            return "malformed source-range entry"
+        if any(not isinstance(i, int) or not 0 <= i < n for i in idx):
+            return f"a source-range string index outside its table of {n} strings"
+    return None
+
+
+def _bad_debug_tables(z: zipfile.ZipFile, names: list[str]):
+    for name in names:
+        if name.endswith(".debug_pkl"):
+            problem = _debug_table_problem(z.read(name))
+            if problem:
+                yield name, problem
+
+
 def _raw_members(z: zipfile.ZipFile, names: list[str]) -> set[str]:
     """Members a .pt2 payload config lists as raw tensor bytes (read with frombuffer, not unpickled)."""
     import json
@@ -213,5 +260,7 @@ def check_archive(path: Path, torchscript: bool, safe_export: str, trust_pickle:
             for record, what in _short_storages(z, z.namelist()):
                 raise TinygenError(f"{path}: tensor data record '{record}' is {what}: the archive is damaged "
                                    "(truncated?); re-export the model")
+            for member, what in _bad_debug_tables(z, z.namelist()):
+                raise TinygenError(f"{path}: member '{member}' holds {what}: the archive is damaged; re-export the model")
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as e:
         raise TinygenError(f"{path}: corrupt archive ({type(e).__name__}: {str(e)[:120]}); re-export the model") from None

@@ -96,6 +96,19 @@ def _export_load(path: Path):
         export_module.log = capture.log
 
 
+def _torchscript_program(path: Path, example):
+    """torch.jit.load, then PyTorch's TorchScript-to-export converter traced on `example`."""
+    import torch
+    from torch._export.converter import TS2EPConverter
+
+    _register_fake_quant_meta()
+    module = torch.jit.load(str(path), map_location="cpu")
+    for p in module.parameters():
+        p.requires_grad_(False)
+    with torch.no_grad():
+        return TS2EPConverter(module, example).convert()
+
+
 def load_exported_program(path: Path, input_shape=None, trust_pickle: bool = False):
     """Return (program, traced): traced programs were made here from a concrete example input, so
     symbolic sizes in them stand for that example's sizes."""
@@ -114,16 +127,10 @@ def load_exported_program(path: Path, input_shape=None, trust_pickle: bool = Fal
             probe_load(path, "PyTorch (torch.export.load)", lambda: _export_load(path))
             return _export_load(path), False
         if kind == "torchscript":
-            _register_fake_quant_meta()
-            from torch._export.converter import TS2EPConverter
-
-            probe_load(path, "PyTorch (torch.jit.load)", lambda: torch.jit.load(str(path), map_location="cpu"))
-            module = torch.jit.load(str(path), map_location="cpu")
-            for p in module.parameters():
-                p.requires_grad_(False)
             example = _example(input_shape, "TorchScript archive", path)
-            with torch.no_grad():
-                return TS2EPConverter(module, example).convert(), True
+            probe_load(path, "PyTorch (torch.jit.load and the TorchScript converter)",
+                       lambda: _torchscript_program(path, example))
+            return _torchscript_program(path, example), True
         if not trust_pickle:
             raise TinygenError(
                 f"{path}: this is a torch.save pickle; loading it runs code from the file. Export the model with "
