@@ -25,13 +25,17 @@ def main() -> int:
                    help="analyze (default) runs every import and lowering check without gcc; build also compiles")
     args = p.parse_args()
     from tests.fuzz.mutate import fuzz
-    from tests.fuzz.seeds import torch_seeds
+    from tests.fuzz.seeds import payload_seeds, torch_seeds
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="tinygen-fuzz-"))
     work.mkdir(parents=True, exist_ok=True)
     seeds, argv = torch_seeds(work)
+    marker = work / "payload_ran"
+    extra_seeds, extra_argv = payload_seeds(work, marker)
+    seeds.update(extra_seeds)
+    argv.update(extra_argv)
     start = time.monotonic()
-    counts = fuzz(seeds, args.count, work, seed=args.seed, extra_argv=argv, command=args.command,
+    counts = fuzz(seeds, args.count, work, seed=args.seed, extra_argv=argv, command=args.command, marker=marker,
                   progress_every=250)
     print(f"torch archives ({args.command}): {counts.line()} in {time.monotonic() - start:.0f} s (seed {args.seed}, work {work})")
     for example in counts.examples:
