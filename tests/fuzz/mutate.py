@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import signal
 import sys
 import time
 import traceback
@@ -107,16 +106,11 @@ def run_cli_isolated(argv, timeout: float = 120.0, err_path: str | None = None) 
             fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
             os.dup2(fd, 2)
         _child(argv)
-    deadline = time.monotonic() + timeout
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return "hang", -1
-        time.sleep(0.005)
+    from tinygen.importers.isolated import wait_child
+
+    status = wait_child(pid, timeout)
+    if status is None:
+        return "hang", -1
     if os.WIFSIGNALED(status):
         return "crash", os.WTERMSIG(status)
     code = os.WEXITSTATUS(status)

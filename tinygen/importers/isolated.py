@@ -35,6 +35,22 @@ def _signal_name(sig: int) -> str:
         return f"signal {sig}"
 
 
+def wait_child(pid: int, timeout_s: float) -> int | None:
+    """The wait status of child `pid`, or None after killing it when it outlives `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.001
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return None
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
 def probe_load(path: Path, framework: str, read: Callable[[], object], timeout_s: float = PROBE_TIMEOUT_S) -> None:
     """Call `read()` in a forked child; raise TinygenError naming `path` if the child dies by a
     signal or does not finish within `timeout_s`. Returns normally otherwise (also when `read`
@@ -57,19 +73,10 @@ def probe_load(path: Path, framework: str, read: Callable[[], object], timeout_s
         except BaseException:  # noqa: BLE001  (the parent's own read reports it)
             code = 1
         os._exit(code)
-    deadline = time.monotonic() + timeout_s
-    delay = 0.001
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            raise TinygenError(f"{path}: {framework} did not finish reading this file in {timeout_s:.0f} s; "
-                               "the file is probably malformed: re-export the model")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.05)
+    status = wait_child(pid, timeout_s)
+    if status is None:
+        raise TinygenError(f"{path}: {framework} did not finish reading this file in {timeout_s:.0f} s; "
+                           "the file is probably malformed: re-export the model")
     if os.WIFSIGNALED(status):
         raise TinygenError(f"{path}: {framework} crashed ({_signal_name(os.WTERMSIG(status))}) while reading this "
                            "file; the file is malformed or truncated: re-export the model")
