@@ -218,8 +218,13 @@ def build_firmware(out_dir: str | Path, prefix: str, board: str | Board, emulate
     _write_if_changed(cfg_dir / "tg_board.h", env.get_template("tg_board.h.j2").render(
         version=__version__, target=target.name, limits=limits.name, console=target.console, tx=tx, rx=rx,
         clock_hz=target.clock_hz, config=target.platform_config))
-    _write_if_changed(cfg_dir / "tg_glue.c", env.get_template("tg_glue.c.j2").render(
-        _glue_context(out_dir, prefix, target.name, digest)))
+    from tinygen.spnet import glue as spnet_glue
+
+    if spnet_glue.is_spnet_build(out_dir):  # every switch behind one entry point (tinygen/spnet)
+        glue = env.get_template(spnet_glue.TEMPLATE).render(spnet_glue.glue_context(out_dir, prefix, target.name, digest))
+    else:
+        glue = env.get_template("tg_glue.c.j2").render(_glue_context(out_dir, prefix, target.name, digest))
+    _write_if_changed(cfg_dir / "tg_glue.c", glue)
 
     # Code flags and optimisation come from the limits board: on a stand-in the model compiles to
     # the instructions the real board would run.
