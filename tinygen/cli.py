@@ -37,10 +37,10 @@ def cmd_build(args) -> int:
     from tinygen.pipeline import build
 
     args.board = board_name(args.board, allow_host=True)  # before any import work
-    from tinygen.spnet.build import is_spnet
+    from tinygen.spnet.assemble import is_spnet
 
     if is_spnet(args.model):  # an SP-Net export directory: every switch in one library
-        from tinygen.spnet.build import build_spnet
+        from tinygen.spnet.assemble import build_spnet
 
         sp = build_spnet(args.model, board=args.board, out_dir=args.output, name=args.name, dump_dir=args.dump_dir,
                          progress=_progress, emulate=args.emulate, kernels=args.kernels)

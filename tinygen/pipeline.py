@@ -105,13 +105,6 @@ def build(model: Any, board: str = "host", out_dir: str | Path | None = None, *,
           kernels: str = "auto", name: str | None = None) -> Program:
     """`kernels="ref"` builds with every layer on its reference kernel (for bisecting); `name` sets the
     C symbol prefix of the model library (<name>_invoke, <name>.h)."""
-    from tinygen.spnet.build import is_spnet
-
-    if isinstance(model, (str, os.PathLike)) and is_spnet(model):  # SP-Net: returns an SPNetProgram
-        from tinygen.spnet.build import build_spnet
-
-        return build_spnet(model, board, out_dir, name=name, dump_dir=dump_dir, progress=progress, emulate=emulate,
-                           kernels=kernels)
     t0 = time.perf_counter()
     if board != "host":  # refuse a bad board or name before any work
         from tinygen.boards import board_name

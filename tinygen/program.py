@@ -126,10 +126,6 @@ def load(out_dir: str | Path) -> Program:
     if not manifest.exists():
         raise TinygenError(f"{out_dir} is not a tinygen build directory (no tinygen.json); run `tinygen build` first")
     meta = json.loads(manifest.read_text())
-    if meta.get("kind") == "spnet":  # every switch of an SP-Net (tinygen/spnet)
-        from tinygen.spnet.program import SPNetProgram
-
-        return SPNetProgram(out_dir)
     graph = serialize.load(out_dir / "graph")
     report = json.loads((out_dir / "report.json").read_text()) if (out_dir / "report.json").exists() else {}
     return Program(out_dir, graph, meta["prefix"], meta["board"], report)

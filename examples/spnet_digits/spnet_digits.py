@@ -114,3 +114,11 @@ def compare(program, model: SPDigitsNet, split: Split) -> list[SwitchAccuracy]:
         out.append(SwitchAccuracy(bits, float((t == split.y_test).mean()), float((r == split.y_test).mean()),
                                   float((r == t).mean())))
     return out
+
+
+def export_single(model: SPDigitsNet, bits: int, path) -> Path:
+    """A single-precision .pt2 of one switch (what a separately deployed model would be)."""
+    set_switch(model.eval(), bits)
+    ep = torch.export.export(model, (torch.zeros(1, 1, SIZE, SIZE),))
+    torch.export.save(ep, str(path))
+    return Path(path)

@@ -5,12 +5,12 @@
     prog[4].reference(q); prog.run_host(4, q)                     # per-switch Program views
     tinygen.spnet.validate_host(prog); tinygen.spnet.validate_device(prog, qemu=True)
 
-Design and what the switches share: tinygen/spnet/build.py.
+Design and what the switches share: tinygen/spnet/assemble.py.
 """
 
 
 def build(model, board: str = "host", out_dir=None, **kw):
-    from tinygen.spnet.build import build_spnet
+    from tinygen.spnet.assemble import build_spnet
 
     return build_spnet(model, board=board, out_dir=out_dir, **kw)
 
@@ -22,13 +22,13 @@ def load(out_dir):
 
 
 def validate_host(program, **kw):
-    from tinygen.spnet.validate import validate_host as _v
+    from tinygen.spnet.checks import validate_host as _v
 
     return _v(program, **kw)
 
 
 def validate_device(program, **kw):
-    from tinygen.spnet.validate import validate_device as _v
+    from tinygen.spnet.checks import validate_device as _v
 
     return _v(program, **kw)
 

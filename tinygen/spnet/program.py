@@ -11,7 +11,7 @@ import numpy as np
 
 from tinygen.errors import TinygenError
 from tinygen.ir import serialize
-from tinygen.program import Program, TensorSpec, _batched
+from tinygen.program import Program, TensorSpec
 
 PRECISION_SPEC = TensorSpec("precision", (1, 1), np.dtype(np.int32), 1.0, 0, -(2 ** 31), 2 ** 31 - 1)
 
@@ -175,7 +175,9 @@ class SPNetProgram:
         instance: for checking that switching back and forth changes nothing."""
         host, out = self.host(), []
         shape = next(iter(self.switches.values())).outputs[0].shape
-        q = _batched(q, self.inputs[0])
+        q = np.asarray(q)
+        if q.shape == tuple(self.inputs[0].shape[1:]):
+            q = q[None]
         for i, bits in enumerate(order):
             out.append(host.invoke(int(bits), q[i % len(q)][None], shape))
         return out

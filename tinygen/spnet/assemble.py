@@ -28,10 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from tinygen.codegen.generate import ARENA_ALIGN, GeneratedModel, _env, generate, model_prefix
+import jinja2
+
+from tinygen.codegen.generate import ARENA_ALIGN, GeneratedModel, generate, model_prefix
 from tinygen.errors import TinygenError
 from tinygen.ir import serialize
 from tinygen.ir.graph import Graph
+from tinygen.paths import TEMPLATES
 from tinygen.program import specs_of
 from tinygen.version import __version__
 
@@ -134,7 +137,8 @@ def combine(builds: list[SwitchBuild], prefix: str, source: str) -> tuple[Genera
         "output_ctype": tout.dtype.ctype, "input_size": tin.size, "output_size": tout.size,
         "signature": f"const {tin.dtype.ctype} *input0, {tout.dtype.ctype} *output0", "call_args": "input0, output0",
     }
-    env = _env()
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     files[f"{prefix}.h"] = env.get_template("spnet.h.j2").render(ctx)
     files[f"{prefix}.c"] = env.get_template("spnet.c.j2").render(ctx)
     layers = [info for b in builds for info in b.gen.layers]

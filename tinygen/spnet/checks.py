@@ -98,7 +98,7 @@ def validate_device(program, *, qemu: bool = False, port: str | None = None, cou
     """One session (QEMU or a board): every chosen switch on the same inputs, interleaved."""
     from tinygen.boards import firmware_target, load_board
     from tinygen.device.session import Session
-    from tinygen.device.validate import _Converter, check_handshake
+    from tinygen.device.validate import TickConverter, check_handshake
     from tinygen.spnet.program import DeviceSwitchView
 
     if qemu == (port is not None):
@@ -112,10 +112,10 @@ def validate_device(program, *, qemu: bool = False, port: str | None = None, cou
     refs = {k: np.asarray(program[k].reference(x)) for k in chosen}
     board_name = board or program.board
 
-    def session_run(session: Session, target: str, conv_info=None) -> SPNetValidation:
+    def session_run(session: Session, target: str) -> SPNetValidation:
         info = session.hello()
         check_handshake(info, views[chosen[0]])
-        conv = _Converter(info)
+        conv = TickConverter(info)
         results = {k: SwitchResult(k, 0, 0, macs=_macs(program[k])) for k in chosen}
         for i in range(x.shape[0]):
             for j in range(len(chosen)):
