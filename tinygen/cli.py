@@ -82,6 +82,9 @@ def cmd_analyze(args) -> int:
 def _validate_spnet(args) -> int:
     from tinygen import spnet
 
+    if args.profile:
+        raise TinygenError(f"{args.dir}: --profile (per-layer latency) is not available for SP-Net builds yet; "
+                           "validate without it reports each switch's latency")
     program = spnet.load(args.dir)
     switches = args.switch or None
     if args.host:

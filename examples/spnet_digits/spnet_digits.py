@@ -67,17 +67,17 @@ def accuracy(model: SPDigitsNet, split: Split, bits: int) -> float:
 
 
 def train(split: Split, epochs: int = 12, seed: int = 0, width: int = 32, switches: Sequence[int] = SWITCHES,
-          log=print) -> SPDigitsNet:
+          log=print, batch: int = 64) -> SPDigitsNet:
     torch.manual_seed(seed)
     model = SPDigitsNet(width, switches)
     opt = torch.optim.Adam(model.parameters(), lr=5e-3)
-    steps = epochs * -(-len(split.x_train) // 64)
+    steps = epochs * -(-len(split.x_train) // batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-2, total_steps=steps)
     x, y = torch.from_numpy(split.x_train), torch.from_numpy(split.y_train)
     gen = torch.Generator().manual_seed(seed)
     for epoch in range(epochs):
         model.train()
-        for idx in torch.randperm(len(x), generator=gen).split(64):
+        for idx in torch.randperm(len(x), generator=gen).split(batch):
             opt.zero_grad()
             for k in switches:  # joint training: every switch's loss on the same batch
                 set_switch(model, k)
