@@ -44,7 +44,7 @@ class SPNetValidation:
         ok = sum(s.matched for s in self.switches)
         n = sum(s.count for s in self.switches)
         lines = [f"validate: {'PASS' if self.passed else 'FAIL'}, {ok}/{n} outputs bit-identical to their "
-                 f"switch's reference ({len(self.switches)} switch{"es" if len(self.switches) != 1 else ""}), target: {self.target}"]
+                 f"switch's reference ({len(self.switches)} switch{'es' if len(self.switches) != 1 else ''}), target: {self.target}"]
         for s in self.switches:
             line = f"  {s.bits} bits: {s.matched}/{s.count} bit-identical"
             if s.latencies:
