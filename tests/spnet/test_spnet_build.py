@@ -113,3 +113,27 @@ def test_every_switch_under_qemu_interleaved(exported, tmp_path):
     assert all(min(s.latencies) > 0 for s in result.switches)
     one = spnet.validate_device(program, qemu=True, inputs=q[:1], switches=[1])
     assert one.passed and [s.bits for s in one.switches] == [1]
+
+
+@pytest.mark.host
+def test_log_weights_lower_to_powers_of_two(tmp_path):
+    import torch
+
+    import tinygen
+    from tinygen.nn import QuantAct
+    from tinygen.nn.spnet import SPConv2d, set_switch
+
+    torch.manual_seed(3)
+    net = torch.nn.Sequential(QuantAct(), SPConv2d(3, 8, 3, padding=1, switches=(4,), kinds={4: "log"}), QuantAct())
+    set_switch(net.train(), 4)
+    with torch.no_grad():
+        net(torch.rand(8, 3, 8, 8))
+    path = tmp_path / "log.pt2"
+    torch.export.save(torch.export.export(net.eval(), (torch.zeros(1, 3, 8, 8),)), str(path))
+    p = tinygen.build(path, out_dir=tmp_path / "out")
+    conv = next(n for n in p.graph.nodes if n.op == "conv2d")
+    w = np.asarray(p.graph.t(conv.inputs[1]).data).astype(np.int64)
+    nz = np.abs(w[w != 0])
+    assert nz.size and np.array_equal(nz & (nz - 1), np.zeros_like(nz)) and nz.max() <= 64
+    q = _inputs(p, 8, 7)
+    assert np.array_equal(p.run_host(q), p.reference(q))

@@ -84,3 +84,23 @@ def test_bad_manifest_is_one_line_error(tmp_path):
     (d / "manifest.json").write_text("{")
     with pytest.raises(TinygenError, match="cannot read"):
         read_manifest(d)
+
+
+def test_log_quantizer_gives_powers_of_two():
+    from tinygen.nn.spnet import quantize_weight_log
+
+    torch.manual_seed(2)
+    w = torch.randn(5, 3, 3, 3, requires_grad=True)
+    wq = quantize_weight_log(w, 4)
+    amax = w.detach().abs().reshape(5, -1).amax(1)
+    for c in range(5):
+        scale = 2.0 ** (torch.round(torch.log2(amax[c])) - 6)
+        q = (wq[c] / scale).detach()
+        mags = q.abs()[q != 0]
+        assert torch.equal(q, torch.round(q)) and float(q.abs().max()) <= 64
+        assert torch.equal(torch.exp2(torch.round(torch.log2(mags))), mags)  # 2^e exactly
+        assert len(torch.unique(q.abs())) <= 8  # 7 magnitudes and zero: a 4-bit code
+    wq.sum().backward()
+    assert torch.equal(w.grad, torch.ones_like(w))  # straight-through
+    with pytest.raises(ValueError):
+        SPConv2d(3, 3, 3, switches=(8, 4), kinds={8: "log"})

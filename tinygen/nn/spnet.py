@@ -31,7 +31,9 @@ The ReLU-based quantizer of the thesis (`ReLUQuantAct`, PACT-like): clamp(x, 0, 
 uniform steps; it is an affine k-bit quantizer whose zero point is its lowest level, so it lowers
 like `KBitAct`. The tanh-based (DoReFa) weight quantizer puts an even number of levels
 symmetrically around 0 (no zero level, odd integers on a grid of 2/(2^k - 1)), which tinygen's
-symmetric integer weights cannot hold in k bits; it and the logarithmic quantizer are not offered.
+symmetric integer weights cannot hold in k bits; it is not offered. The logarithmic weight
+quantizer (`quantize_weight_log`, `SPConv2d(kinds={4: "log"})`) is: powers of two times a
+per-channel power-of-two scale, stored as int8 (tinygen has no exponent-code kernel yet).
 """
 
 from __future__ import annotations
@@ -105,27 +107,72 @@ def quantize_weight(w: torch.Tensor, bits: int) -> torch.Tensor:
     raise ValueError(f"no weight quantizer for {bits} bits (supported: {SUPPORTED_BITS})")
 
 
-class SPConv2d(Switchable):
+def quantize_weight_log(w: torch.Tensor, bits: int) -> torch.Tensor:
+    """Logarithmic weights (thesis ch. 5): sign(w) * 2^e * s_c per output channel, with L = 2^(bits-1) - 1
+    magnitudes 2^0 .. 2^(L-1) in units of s_c = 2^(round(log2 max|w_c|) - L + 1), and 0 below
+    2^-1/2 units (so a code of `bits` bits: sign + exponent, one code for zero). Rounding is to the
+    nearest exponent. The values are integers times a power-of-two scale, so they are exported as
+    a per-channel int8 fake-quant that is exact on them: tinygen stores them as int8 (it has no
+    exponent-code kernel), the information is `bits` bits per weight."""
+    if bits not in (2, 3, 4):
+        raise ValueError(f"logarithmic weights take bits in (2, 3, 4) (at most 2^6 fits int8), got {bits}")
+    levels = (1 << (bits - 1)) - 1
+    shape = (-1,) + (1,) * (w.dim() - 1)
+    amax = w.detach().abs().reshape(w.shape[0], -1).amax(dim=1).clamp(min=1e-8)
+    scale = torch.exp2(torch.round(torch.log2(amax)) - (levels - 1)).float()
+    m = w.detach().abs() / scale.reshape(shape)
+    e = torch.round(torch.log2(m.clamp(min=1e-30))).clamp(0, levels - 1)
+    q = torch.sign(w.detach()) * torch.where(m < 2.0 ** -0.5, torch.zeros_like(m), torch.exp2(e))
+    wq = w + (q * scale.reshape(shape) - w).detach()  # straight-through gradient
+    zero = torch.zeros(w.shape[0], dtype=torch.int32, device=w.device)
+    return torch.fake_quantize_per_channel_affine(wq, scale, zero, 0, -127, 127)
+
+
+WEIGHT_KINDS = ("uniform", "log")
+
+
+class _SPWeighted(Switchable):
+    """Shared by SPConv2d and SPLinear: `kinds` maps a switch to "log" for logarithmic weights
+    (`quantize_weight_log`) instead of the switch's uniform quantizer."""
+
+    def __init__(self, switches: Sequence[int], kinds: dict[int, str] | None):
+        super().__init__(switches)
+        self.kinds = {int(k): v for k, v in (kinds or {}).items()}
+        for k, v in self.kinds.items():
+            if k not in self.switches or v not in WEIGHT_KINDS:
+                raise ValueError(f"kinds maps switches {list(self.switches)} to {WEIGHT_KINDS}, got {k}: {v!r}")
+            if v == "log":
+                quantize_weight_log(torch.ones(1, 1), k)  # refuses widths without a log code
+
+    def quantized(self, w: torch.Tensor) -> torch.Tensor:
+        if self.kinds.get(self.active) == "log":
+            return quantize_weight_log(w, self.active)
+        return quantize_weight(w, self.active)
+
+
+class SPConv2d(_SPWeighted):
     """Conv2d with one float weight, quantized by the active switch."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
-                 groups: int = 1, bias: bool = False, switches: Sequence[int] = (8, 4, 1)):
-        super().__init__(switches)
+                 groups: int = 1, bias: bool = False, switches: Sequence[int] = (8, 4, 1),
+                 kinds: dict[int, str] | None = None):
+        super().__init__(switches, kinds)
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, groups=groups, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv._conv_forward(x, quantize_weight(self.conv.weight, self.active), self.conv.bias)
+        return self.conv._conv_forward(x, self.quantized(self.conv.weight), self.conv.bias)
 
 
-class SPLinear(Switchable):
+class SPLinear(_SPWeighted):
     """Linear with one float weight, quantized by the active switch."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, switches: Sequence[int] = (8, 4, 1)):
-        super().__init__(switches)
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, switches: Sequence[int] = (8, 4, 1),
+                 kinds: dict[int, str] | None = None):
+        super().__init__(switches, kinds)
         self.linear = nn.Linear(in_features, out_features, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, quantize_weight(self.linear.weight, self.active), self.linear.bias)
+        return F.linear(x, self.quantized(self.linear.weight), self.linear.bias)
 
 
 class _SwitchableBN(Switchable):

@@ -9,7 +9,8 @@ With firmware, sizes come from the compiled objects and the linked ELF:
     sram          = .data + .bss + stack of the ELF; the arena in .bss is the largest switch's
 
 Object sizes are counted before --gc-sections, so switch figures are upper bounds. Without
-firmware (board host) the per-switch figures are the single-model estimates (report/make.py).
+firmware (board host) the per-switch figures are the single-model estimates (report/make.py),
+and total flash is their sum (kernels counted per switch), SRAM the arena plus a stack estimate.
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ def combined_report(out_dir: Path, builds, board: str, fw, seconds: float | None
         for k in users:
             o = obj_dir / f"{k}.o"
             kernel_flash[k] = _flash_of(object_sizes([o])) if o.exists() else 0
+    layers = []
     for b in builds:
         rep = json.loads((out_dir / "switches" / f"s{b.bits}" / "report.json").read_text())
+        layers += [{**layer, "switch": b.bits} for layer in rep["layers"]]
         kernels = sorted({layer.symbol for layer in b.gen.layers})
         entry = {"bits": b.bits, "prefix": b.prefix, "layers": len(b.graph.nodes), "macs": int(b.gen.macs),
                  "weight_bytes": int(b.gen.weight_bytes), "arena_bytes": int(b.plan.arena_bytes),
@@ -62,6 +65,7 @@ def combined_report(out_dir: Path, builds, board: str, fw, seconds: float | None
         "macs": max(s["macs"] for s in switches),
         "kernels": sorted(users),
         "estimate": fw is None,
+        "layers": layers,  # every switch's layers, each tagged with its switch
     }
     if fw is not None:
         sizes = fw.sizes
@@ -80,7 +84,10 @@ def combined_report(out_dir: Path, builds, board: str, fw, seconds: float | None
         report["sram_capacity_bytes"], report["flash_capacity_bytes"] = b.ram_bytes, b.flash_bytes
     else:
         report["flash_bytes"] = sum(s["flash_bytes"] for s in switches)  # estimate, kernels counted per switch
-        report["sram_bytes"] = report["arena_bytes"]
+        stack = max(json.loads((out_dir / "switches" / f"s{b.bits}" / "report.json").read_text())["stack_bytes"]
+                    for b in builds)
+        report["stack_bytes"] = stack
+        report["sram_bytes"] = report["arena_bytes"] + stack  # estimate; the I/O buffers are the caller's
     if seconds is not None:
         report["build_seconds"] = round(seconds, 2)
     return report
