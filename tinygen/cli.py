@@ -65,7 +65,11 @@ def cmd_analyze(args) -> int:
     from tinygen.pipeline import analyze
 
     args.board = board_name(args.board)
+    from tinygen.spnet.assemble import is_spnet
 
+    if is_spnet(args.model):
+        raise TinygenError(f"{args.model}: analyze does not take SP-Net directories yet; `tinygen build "
+                           f"{args.model} --board {args.board}` reports flash per switch and SRAM from the linked ELF")
     rep = analyze(args.model, args.board, args.output, input_shape=args.input_shape, trust_pickle=args.trust_pickle,
                   calibration=args.calibration, name=args.name, progress=_progress)
     out = Path(args.output) if args.output else None

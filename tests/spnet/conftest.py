@@ -26,3 +26,14 @@ def relu_pt2(tmp_path_factory):
     path = tmp_path_factory.mktemp("relu") / "relu.pt2"
     torch.export.save(torch.export.export(relu_net(4), (example_input(),)), str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def built(exported, tmp_path_factory):
+    """The tiny SP-Net built for the host through the CLI (`tinygen build tiny.spnet`)."""
+    from tinygen import spnet
+    from tinygen.cli import main
+
+    out = tmp_path_factory.mktemp("sp") / "out"
+    assert main(["build", str(exported), "-o", str(out)]) == 0
+    return spnet.load(out)

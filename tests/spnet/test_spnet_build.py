@@ -13,11 +13,6 @@ from tinygen.errors import TinygenError
 from tests.spnet.conftest import SWITCHES
 
 
-@pytest.fixture(scope="module")
-def built(exported, tmp_path_factory):
-    return spnet.build(exported, board="host", out_dir=tmp_path_factory.mktemp("sp") / "out")
-
-
 def _inputs(program, n, seed):
     s = program.inputs[0]
     return np.random.default_rng(seed).integers(s.qmin, s.qmax + 1, (n, *s.shape[1:])).astype(s.dtype)
