@@ -86,9 +86,6 @@ def cmd_analyze(args) -> int:
 def _validate_spnet(args) -> int:
     from tinygen import spnet
 
-    if args.profile:
-        raise TinygenError(f"{args.dir}: --profile (per-layer latency) is not available for SP-Net builds yet; "
-                           "validate without it reports each switch's latency")
     program = spnet.load(args.dir)
     switches = args.switch or None
     if args.host:
@@ -96,7 +93,8 @@ def _validate_spnet(args) -> int:
     else:
         result = spnet.validate_device(program, qemu=args.qemu, port=args.port, count=args.count, seed=args.seed,
                                        inputs=args.inputs, switches=switches, board=args.board,
-                                       emulator=args.emulator, baud=args.baud, timeout=args.timeout)
+                                       emulator=args.emulator, baud=args.baud, timeout=args.timeout,
+                                       profile=args.profile)
     print(result.summary_text())
     return 0 if result.passed else 1
 

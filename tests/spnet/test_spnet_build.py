@@ -106,8 +106,13 @@ def test_every_switch_under_qemu_interleaved(exported, tmp_path):
     assert result.passed, result.summary_text()
     assert [s.count for s in result.switches] == [4] * len(SWITCHES)
     assert all(min(s.latencies) > 0 for s in result.switches)
-    one = spnet.validate_device(program, qemu=True, inputs=q[:1], switches=[1])
+    one = spnet.validate_device(program, qemu=True, inputs=q[:1], switches=[1], profile=True)
     assert one.passed and [s.bits for s in one.switches] == [1]
+    prof = one.switches[0].profile
+    assert [p[2] for p in prof] == [n.op for n in program[1].graph.nodes] and all(p[3] > 0 for p in prof)
+    # the layers' counts add up to the inference, less the hook calls' few instructions each
+    total = one.switches[0].latencies[0]
+    assert 0 <= total - sum(p[3] for p in prof) < 100 * len(prof)
 
 
 @pytest.mark.host

@@ -24,6 +24,7 @@ class SwitchResult:
     mismatches: list = field(default_factory=list)
     latencies: list[int] = field(default_factory=list)
     macs: int = 0
+    profile: list = field(default_factory=list)  # (layer, name, op, count, MACs) with profile=True
 
     @property
     def passed(self) -> bool:
@@ -54,12 +55,17 @@ class SPNetValidation:
                     line += f" ({hi / s.macs:.2f} per MAC over {s.macs:,} MACs)"
             lines.append(line)
             lines += ["    MISMATCH " + m.describe() for m in s.mismatches[:3]]
+            for idx, name, op, n, macs in s.profile:
+                per = f"{n / macs:.2f}/MAC" if macs else ""
+                lines.append(f"    L{idx:<3} {name[:24]:<24} {op[:14]:<14} {n:>12,} {per}")
         return "\n".join(lines)
 
     def to_json(self) -> dict:
         return {"passed": self.passed, "target": self.target, "unit": self.unit,
                 "switches": [{"bits": s.bits, "count": s.count, "matched": s.matched, "latencies": s.latencies,
-                              "macs": s.macs, "mismatches": [m.describe() for m in s.mismatches]}
+                              "macs": s.macs, "mismatches": [m.describe() for m in s.mismatches],
+                              "profile": [{"index": i, "name": nm, "op": op, "count": n, "macs": m}
+                                          for i, nm, op, n, m in s.profile]}
                              for s in self.switches]}
 
 
@@ -94,8 +100,10 @@ def validate_host(program, count: int = 100, seed: int = 0, inputs=None, switche
 
 def validate_device(program, *, qemu: bool = False, port: str | None = None, count: int = 10, seed: int = 0,
                     inputs=None, switches=None, board: str | None = None, emulator: str | None = None,
-                    baud: int = 115200, timeout: float = 20.0, rebuild: bool = False) -> SPNetValidation:
-    """One session (QEMU or a board): every chosen switch on the same inputs, interleaved."""
+                    baud: int = 115200, timeout: float = 20.0, rebuild: bool = False,
+                    profile: bool = False) -> SPNetValidation:
+    """One session (QEMU or a board): every chosen switch on the same inputs, interleaved;
+    `profile` adds each switch's per-layer counts on the first input."""
     from tinygen.boards import firmware_target, load_board
     from tinygen.device.session import Session
     from tinygen.device.validate import TickConverter, check_handshake
@@ -134,6 +142,15 @@ def validate_device(program, *, qemu: bool = False, port: str | None = None, cou
                     layers = session.run([x[i:i + 1], sel], _dump()).layers or {}
                     bad.layer, bad.layer_detail = core.first_diverging_layer(program[k], [x[i:i + 1]], layers)
                     res.mismatches.append(bad)
+        if profile:
+            from tinygen.device import protocol as P
+            from tinygen.ops.base import get
+
+            for k in chosen:
+                g = program[k].graph
+                r = session.run([x[:1], np.full((1, 1), k, np.int32)], P.PROFILE)
+                results[k].profile = [(i, n.name, n.op, conv(t), int(get(n.op).macs(n, g)))
+                                      for i, (n, t) in enumerate(zip(g.nodes, r.layer_ticks or []))]
         return SPNetValidation(target, conv.unit, [results[k] for k in chosen])
 
     if qemu:
