@@ -38,6 +38,7 @@ from tinygen.paths import TEMPLATES
 from tinygen.program import specs_of
 from tinygen.version import __version__
 
+# The export format written by tinygen/nn/spnet.py (which imports torch, so not imported here).
 MANIFEST = "manifest.json"
 FORMAT = "tinygen-spnet"
 BUILD_MANIFEST = "spnet.json"
