@@ -101,6 +101,8 @@ def test_every_switch_under_qemu_interleaved(exported, tmp_path):
     rep = program.report
     assert rep["flash_bytes"] < rep["flash_capacity_bytes"] and not rep["estimate"]
     assert all(s["flash_bytes"] > s["weight_bytes"] for s in rep["switches"])
+    assert "TINY_OUTPUT0_SIZE 10" in (program.out_dir / "model" / "tiny.h").read_text()
+    assert "tiny_invoke(" in (program.out_dir / "example" / "main.c").read_text()  # the user-firmware example
     q = _inputs(program, 4, 6)
     result = spnet.validate_device(program, qemu=True, inputs=q, switches=[1, 8, 4, 2], profile=True)
     assert result.passed, result.summary_text()

@@ -220,6 +220,10 @@ def build_spnet(model, board: str = "host", out_dir=None, *, name: str | None = 
 
             progress(f"compiling firmware for {board} with arm-none-eabi-gcc")
             fw = build_firmware(tmp, prefix, board, emulate=emulate)
+            from tinygen.compile.example import write_example
+
+            # the user-firmware starting point runs <name>_invoke at the default (first) switch
+            write_example(tmp, builds[0].graph, prefix, board, max(fw.stack_reserved, 4096))
         report = combined_report(tmp, builds, board, fw, time.perf_counter() - t0)
         write_combined(tmp, report)
         if out_dir.exists():
