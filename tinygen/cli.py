@@ -37,7 +37,16 @@ def cmd_build(args) -> int:
     from tinygen.pipeline import build
 
     args.board = board_name(args.board, allow_host=True)  # before any import work
+    from tinygen.spnet.assemble import is_spnet
 
+    if is_spnet(args.model):  # an SP-Net export directory: every switch in one library
+        from tinygen.spnet.assemble import build_spnet
+
+        sp = build_spnet(args.model, board=args.board, out_dir=args.output, name=args.name, dump_dir=args.dump_dir,
+                         progress=_progress, emulate=args.emulate, kernels=args.kernels)
+        print((sp.out_dir / "report.txt").read_text().rstrip())
+        print(f"built {sp.out_dir} for {sp.board}: switches {sp.bits}, one arena of {sp.report['arena_bytes']} B")
+        return 0
     program = build(args.model, board=args.board, out_dir=args.output, input_shape=args.input_shape,
                     trust_pickle=args.trust_pickle, dump_dir=args.dump_dir, progress=_progress,
                     calibration=args.calibration, emulate=args.emulate, kernels=args.kernels, name=args.name)
@@ -56,7 +65,11 @@ def cmd_analyze(args) -> int:
     from tinygen.pipeline import analyze
 
     args.board = board_name(args.board)
+    from tinygen.spnet.assemble import is_spnet
 
+    if is_spnet(args.model):
+        raise TinygenError(f"{args.model}: analyze does not take SP-Net directories yet; `tinygen build "
+                           f"{args.model} --board {args.board}` reports flash per switch and SRAM from the linked ELF")
     rep = analyze(args.model, args.board, args.output, input_shape=args.input_shape, trust_pickle=args.trust_pickle,
                   calibration=args.calibration, name=args.name, progress=_progress)
     out = Path(args.output) if args.output else None
@@ -70,11 +83,29 @@ def cmd_analyze(args) -> int:
     return 0
 
 
+def _validate_spnet(args) -> int:
+    from tinygen import spnet
+
+    program = spnet.load(args.dir)
+    switches = args.switch or None
+    if args.host:
+        result = spnet.validate_host(program, count=args.count, seed=args.seed, inputs=args.inputs, switches=switches)
+    else:
+        result = spnet.validate_device(program, qemu=args.qemu, port=args.port, count=args.count, seed=args.seed,
+                                       inputs=args.inputs, switches=switches, board=args.board,
+                                       emulator=args.emulator, baud=args.baud, timeout=args.timeout,
+                                       profile=args.profile)
+    print(result.summary_text())
+    return 0 if result.passed else 1
+
+
 def cmd_validate(args) -> int:
     import tinygen
     from tinygen.progress import counter
     from tinygen.validation.host import validate_host
 
+    if (Path(args.dir) / "spnet.json").is_file():
+        return _validate_spnet(args)
     program = tinygen.load(args.dir)
     if args.host:
         result = validate_host(program, args.count, args.seed, args.inputs, counter("validating on host", "samples"))
@@ -165,6 +196,8 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--count", type=int, default=100, help="number of inputs (default 100)")
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--profile", action="store_true", help="per-layer latency (device only)")
+    v.add_argument("--switch", type=int, action="append",
+                   help="SP-Net builds: validate only this switch (bits; repeatable; default every switch)")
     v.add_argument("--board", help="board the firmware targets (default: the one it was built for)")
     v.add_argument("--emulator", help="QEMU stand-in to use with --qemu (default: the board's, e.g. mps2-an500)")
     v.add_argument("--baud", type=int, default=115200, help="serial speed with --port")

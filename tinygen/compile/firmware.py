@@ -167,6 +167,23 @@ def _glue_context(out_dir: Path, prefix: str, target_name: str, digest: bytes) -
     }
 
 
+def _spnet_glue_context(out_dir: Path, prefix: str, target_name: str, digest: bytes) -> dict:
+    """The harness sees two inputs: the model's and "precision" (int32[1], the switch's bits)."""
+    from tinygen.spnet.program import PRECISION_SPEC, SPNetProgram
+
+    switches = list(SPNetProgram(out_dir).switches.values())
+    ins = _tensor_ctx([switches[0].inputs[0], PRECISION_SPEC], lambda s: s.ctype)
+    outs = _tensor_ctx(switches[0].outputs, lambda s: s.ctype)
+    in_bytes = ins[0]["padded"] + ins[1]["padded"]
+    return {
+        "version": __version__, "prefix": prefix, "PREFIX": prefix.upper(), "target": target_name,
+        "hash_bytes": ", ".join(f"0x{b:02x}" for b in digest), "num_layers": max(len(s.graph.nodes) for s in switches),
+        "inputs": ins, "outputs": outs, "precision_offset": ins[0]["padded"], "in_bytes": in_bytes,
+        "args": [f"(const {ins[0]['ctype']} *)(const void *)tg_glue_rx", f"({outs[0]['ctype']} *)(void *)tg_glue_out"],
+        "rx_capacity": max(in_bytes, RX_MIN), "out_bytes": outs[0]["padded"], "out_alloc": max(outs[0]["padded"], 4),
+    }
+
+
 def copy_tree(src: Path, dst: Path, patterns: tuple[str, ...]) -> None:
     dst.mkdir(parents=True, exist_ok=True)
     for pat in patterns:
@@ -245,8 +262,11 @@ def build_firmware(out_dir: str | Path, prefix: str, board: str | Board, emulate
     _write_if_changed(cfg_dir / "tg_board.h", env.get_template("tg_board.h.j2").render(
         version=__version__, target=target.name, limits=limits.name, console=target.console, tx=tx, rx=rx,
         clock_hz=target.clock_hz, config=target.platform_config))
-    _write_if_changed(cfg_dir / "tg_glue.c", env.get_template("tg_glue.c.j2").render(
-        _glue_context(out_dir, prefix, target.name, digest)))
+    if (out_dir / "spnet.json").is_file():  # an SP-Net: every switch behind one entry point (tinygen/spnet)
+        glue = env.get_template("tg_glue_spnet.c.j2").render(_spnet_glue_context(out_dir, prefix, target.name, digest))
+    else:
+        glue = env.get_template("tg_glue.c.j2").render(_glue_context(out_dir, prefix, target.name, digest))
+    _write_if_changed(cfg_dir / "tg_glue.c", glue)
 
     # Code flags and optimisation come from the limits board: on a stand-in the model compiles to
     # the instructions the real board would run.

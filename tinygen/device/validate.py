@@ -274,3 +274,4 @@ def _validate_port(program, board_name, port, baud, arrays, refs, profile, progr
 
 
 ValidationResult = DeviceValidationResult  # the name callers of this driver know
+TickConverter = _Converter  # raw ticks -> instructions or cycles, for other drivers (tinygen/spnet)
