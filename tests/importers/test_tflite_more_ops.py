@@ -51,3 +51,26 @@ def test_new_op_model_equals_tflm(name, zoo_ops, tmp_path):
     np.testing.assert_array_equal(ref, tflm.reshape(ref.shape))
     np.testing.assert_array_equal(program.run_host(x), ref)
     assert len(np.unique(ref)) > 3  # the outputs are not all saturated
+
+
+@pytest.mark.qemu
+def test_new_ops_validate_under_qemu(tmp_path):
+    """Every new op in one model, as Cortex-M4 firmware under QEMU, against the reference (and the
+    reference against TFLM on the same inputs)."""
+    import shutil
+
+    if shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None:
+        pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm (scripts/setup.sh installs them)")
+    from tinygen.device.validate import validate
+
+    data = quantize(_keras(MERGED), calibration(MERGED[1]))
+    assert MERGED[2] <= op_names(data)
+    path = tmp_path / "merged.tflite"
+    path.write_bytes(data)
+    program = tinygen.build(path, board="f446re", out_dir=tmp_path / "out")
+    x = _inputs(program, n_random=3, n_real=3, seed=7)
+    (tflm,) = tflm_run(data, [x])
+    np.testing.assert_array_equal(program.reference(x), tflm.reshape(len(x), -1))
+    np.save(tmp_path / "x.npy", x)
+    result = validate(program, qemu=True, inputs=tmp_path / "x.npy", count=6)
+    assert result.passed, result.summary_text()
