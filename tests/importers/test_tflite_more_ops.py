@@ -30,7 +30,7 @@ def _keras(entry, seed: int = 0):
 @pytest.fixture(scope="module")
 def merged(tmp_path_factory):
     """The merged zoo model (every new op), converted once per module."""
-    data = quantize(_keras(MERGED), calibration(MERGED[1]))
+    data = quantize(_keras(MERGED), calibration(MERGED[1], n=16))  # fewer samples: a faster conversion
     path = tmp_path_factory.mktemp("zoo_ops") / "merged.tflite"
     path.write_bytes(data)
     return path
@@ -62,6 +62,6 @@ def test_new_ops_validate_under_qemu(merged, tmp_path):
     from tinygen.device.validate import validate
 
     program = tinygen.build(merged, board="f446re", out_dir=tmp_path / "out")
-    np.save(tmp_path / "x.npy", _inputs(program, n_random=3, n_real=3, seed=7))
-    result = validate(program, qemu=True, inputs=tmp_path / "x.npy", count=6)
+    np.save(tmp_path / "x.npy", _inputs(program, n_random=2, n_real=2, seed=7))
+    result = validate(program, qemu=True, inputs=tmp_path / "x.npy", count=4)
     assert result.passed, result.summary_text()

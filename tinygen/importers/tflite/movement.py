@@ -83,7 +83,9 @@ def strided_slice(ctx: TflImport, op: TflOp) -> None:
     for d in range(rank):
         n, s = shape[d], strides[d]
         if o.shrinkAxisMask >> d & 1:
-            i = begin[d] + n if begin[d] < 0 else begin[d]
+            if s < 1:  # TFLM's loop from begin to begin + 1 runs no step with a negative stride
+                raise ctx.error(f"shrunk axis {d} has stride {s}; TFLite Micro needs a positive stride there")
+            i = 0 if o.beginMask >> d & 1 else begin[d] + n if begin[d] < 0 else begin[d]
             if not 0 <= i < n:
                 raise ctx.malformed(f"shrunk axis {d} index {begin[d]} is outside its {n} entries")
             starts.append(i), sizes.append(1), steps.append(1)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygen.errors import QuantizationError
-from tinygen.importers.tflite.builtin import _table_op
+from tinygen.importers.tflite.builtin import table_op
 from tinygen.importers.tflite.context import TflImport, TflOp, handles
 from tinygen.importers.tflite.reader import shape_text
 from tinygen.ops.lut import LutAttrs, make_table
@@ -20,9 +20,9 @@ from tinygen.ops.maximum import MaximumAttrs
 from tinygen.ops.prelu import PreluAttrs
 from tinygen.quant.multiplier import quantize_multiplier
 
-handles("TANH", max_version=3)(_table_op("tflm_tanh"))
-handles("RELU", max_version=3)(_table_op("tflm_relu"))
-handles("RELU6", max_version=3)(_table_op("tflm_relu6"))
+handles("TANH", max_version=3)(table_op("tflm_tanh"))
+handles("RELU", max_version=3)(table_op("tflm_relu"))
+handles("RELU6", max_version=3)(table_op("tflm_relu6"))
 
 
 @handles("LEAKY_RELU", max_version=2)
