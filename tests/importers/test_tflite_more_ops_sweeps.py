@@ -114,6 +114,30 @@ def test_prelu_grids(tmp_path):
                tmp_path / f"p{t}" if t < 2 else None)
 
 
+def test_batch_matmul_constant_weights(tmp_path):
+    """Symmetric and asymmetric constant weights (one conv, or int8 parts when w - z_w leaves int8),
+    adj_y both ways, one row and many, rank 3 and 4 left-hand sides; host C on two."""
+    rng = np.random.default_rng(53)
+    cases = [((1, 6, 5), 0, False), ((1, 1, 5), 3, True), ((1, 2, 3, 7), -60, False), ((1, 9, 4), 100, True),
+             ((1, 4, 16), 127, False), ((1, 3, 8), -128, True)]
+    for t, (xs, zp_w, adj_y) in enumerate(cases):
+        k, n = xs[-1], int(rng.integers(1, 7))
+        w_shape = (1, n, k) if adj_y else (1, k, n)
+        b = TfliteBuilder()
+        x = b.tensor(xs, np.int8, float(rng.uniform(0.01, 0.1)), int(rng.integers(-30, 30)))
+        wq = rng.integers(-128, 128, w_shape)
+        wq.flat[0] = 127 if zp_w == -128 else wq.flat[0]  # 127 - (-128) = 255 needs three int8 parts
+        w = b.tensor(w_shape, np.int8, float(rng.uniform(0.005, 0.05)), zp_w, wq)
+        o = b.tensor(xs[:-1] + (n,), np.int8, float(rng.uniform(0.05, 0.3)), int(rng.integers(-20, 20)))
+        b.op(OPS.BATCH_MATMUL, [x, w], [o], *options("BatchMatMulOptions", adjY=adj_y))
+        g, _ = _check(b.build([x], [o]), rng.integers(-128, 128, (5, *xs[1:])).astype(np.int8),
+                      tmp_path / f"m{t}" if t in (2, 3) else None)
+        shifted = wq - zp_w
+        assert [n.op for n in g.nodes].count("concat") == int(shifted.min() < -128 or shifted.max() > 127)
+        if zp_w == -128:
+            assert len(next(n for n in g.nodes if n.op == "concat").inputs) == 3
+
+
 def _refused(model, pattern):
     with pytest.raises(UnsupportedOpError, match=pattern):
         import_tflite("m.tflite", data=model)

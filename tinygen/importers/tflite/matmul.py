@@ -4,9 +4,9 @@ requantizes with one multiplier s_x * s_w / s_out, which conv2d does with equal 
 multipliers).
 
 The converter quantizes a constant right-hand side asymmetrically (a zero point z_w != 0): the
-shifted weights w - z_w lie in [-255, 255]. When they do not fit int8, each is written as the sum
-of two int8 halves and the conv reads the input twice (concat of x with itself along channels):
-sum_k (x + x_offset) * (h1 + h2) is the same int32 sum.
+shifted weights w - z_w lie in [-255, 255]. When they do not fit int8, each is written as a sum of
+int8 parts (two, or three for 255) and the conv reads the input once per part (concat of x with
+itself along channels): sum_k (x + x_offset) * (p1 + p2 + ...) is the same int32 sum.
 """
 
 from __future__ import annotations
@@ -49,16 +49,20 @@ def batch_matmul(ctx: TflImport, op: TflOp) -> None:
                             "do not multiply")
     (s_x, zp_x), (s_w, zp_w), (s_out, zp_out) = ctx.qp(x_idx), ctx.qp(w_idx), ctx.qp(out_idx)
     shifted = w - zp_w
-    halves = [shifted] if shifted.min() >= -128 and shifted.max() <= 127 else \
-        [np.clip(shifted, -128, 127), shifted - np.clip(shifted, -128, 127)]
+    parts, rest = [], shifted
+    while not parts or rest.any():  # int8 parts summing to w - z_w: 1, 2, or 3 (w = 127 with z_w = -128)
+        parts.append(np.clip(rest, -128, 127))
+        rest = rest - parts[-1]
     xq = ctx.g.t(ctx.act(x_idx)).quant
     x = ctx.tmp(ctx.g.t(ctx.act(x_idx)).name + "_rows", (1, rows, 1, k), DType.INT8, xq)
     ctx.emit("reshape", [ctx.act(x_idx)], [x], ReshapeAttrs((1, rows, 1, k)), suffix="_rows")
-    if len(halves) == 2:
-        twice = ctx.tmp(ctx.g.t(x).name + "_twice", (1, rows, 1, 2 * k), DType.INT8, xq)
-        ctx.emit("concat", [x, x], [twice], concat_params([ctx.qp(x_idx)] * 2, ctx.qp(x_idx), 3), suffix="_twice")
-        x = twice
-    weights = np.concatenate(halves, axis=1).astype(np.int8).reshape(n_out, 1, 1, -1)
+    if len(parts) > 1:
+        n = len(parts)
+        repeated = ctx.tmp(ctx.g.t(x).name + f"_x{n}", (1, rows, 1, n * k), DType.INT8, xq)
+        ctx.emit("concat", [x] * n, [repeated], concat_params([ctx.qp(x_idx)] * n, ctx.qp(x_idx), 3),
+                 suffix="_repeat")
+        x = repeated
+    weights = np.concatenate(parts, axis=1).astype(np.int8).reshape(n_out, 1, 1, -1)
     mult, shift = conv_requant(s_x, [s_w] * n_out, s_out, mode="tflm")
     attrs = Conv2dAttrs((1, 1), (0, 0, 0, 0), (1, 1), 1, -zp_x, zp_out, mult, shift, -128, 127)
     y = ctx.tmp("matmul_rows", (1, rows, 1, n_out), DType.INT8, ctx.quant(out_idx))
