@@ -129,10 +129,39 @@ ZOO_OPS = {
 
 
 def merged(tf, L, x):
-    """Every model of ZOO_OPS on one [1, 7, 5, 3] input, outputs concatenated (one firmware under QEMU;
-    in groups, as TFLM's CONCATENATION takes at most 10 inputs)."""
-    outs = [L.Flatten()(fn(tf, L, x)) for fn, _, _ in ZOO_OPS.values()]
-    return L.Concatenate()([L.Concatenate()(outs[i:i + 5]) for i in range(0, len(outs), 5)])
+    """Every op of ZOO_OPS once, on one [1, 7, 5, 3] input, outputs flattened and concatenated: a lean
+    graph (about 60 TFLite ops) that converts in a fraction of the per-op models' time, for the test
+    suite and one firmware under QEMU. Concatenated in groups: TFLM's CONCATENATION takes <= 10 inputs."""
+    c = L.Conv2D(8, 3, padding="same")(x)  # [1, 7, 5, 8]
+    d = L.Conv2D(8, 1)(x)
+    v1 = tf.compat.v1.image
+    fns = [
+        lambda: L.ReLU()(x), lambda: L.ReLU(6.0)(x),  # standalone: the model input has no producer
+        lambda: L.Subtract()([c, d]), lambda: L.Activation("tanh")(c), lambda: L.LeakyReLU(0.2)(c),
+        lambda: L.PReLU(alpha_initializer=tf.keras.initializers.RandomUniform(0.05, 0.9, seed=3),
+                        shared_axes=[1, 2])(d),
+        lambda: L.Maximum()([c, d]), lambda: L.Minimum()([c, d]),
+        lambda: L.Lambda(lambda v: v[:, 1:6:2, ::-1, 2:8:3])(c), lambda: L.Lambda(lambda v: v[:, 3, :, -1])(c),
+        lambda: L.Lambda(lambda v: tf.transpose(v, [0, 2, 1, 3]))(c),
+        lambda: L.Lambda(lambda v: tf.image.resize(v, (4, 9), "nearest"))(d),
+        lambda: L.Lambda(lambda v: v1.resize_nearest_neighbor(v, (11, 3), align_corners=True))(d),
+        lambda: L.Lambda(lambda v: v1.resize_nearest_neighbor(v, (10, 7)))(d),
+        lambda: L.Lambda(lambda v: tf.image.resize(v, (4, 9), "bilinear"))(d),
+        lambda: L.Lambda(lambda v: v1.resize_bilinear(v, (11, 3), align_corners=True))(d),
+        lambda: L.Lambda(lambda v: v1.resize_bilinear(v, (10, 7)))(d),
+        lambda: L.Lambda(lambda v: tf.split(v, [3, 5], axis=-1))(c),  # SPLIT_V (every output used: else the
+        lambda: L.Lambda(lambda v: tf.split(v[:, :6], 2, axis=1))(d),  # SPLIT  converter leaves it float)
+        lambda: L.Lambda(lambda v: tf.stack(tf.unstack(v, axis=2)[::-1], axis=1))(c),  # UNPACK, PACK
+        lambda: L.Lambda(lambda v: tf.nn.depth_to_space(v, 2))(c),
+        lambda: L.Lambda(lambda v: tf.nn.space_to_depth(v[:, :4, :4], 2))(d),
+        lambda: L.Lambda(lambda v: tf.linalg.matmul(
+            v, np.random.default_rng(1).normal(size=(1, 8, 6)).astype(np.float32)))(L.Reshape((-1, 8))(c)),
+    ]
+    outs = []
+    for f in fns:
+        y = f()
+        outs += [L.Flatten()(t) for t in (y if isinstance(y, (list, tuple)) else [y])]
+    return L.Concatenate()([L.Concatenate()(outs[i:i + 8]) for i in range(0, len(outs), 8)])
 
 
 MERGED = (merged, (7, 5, 3), set().union(*(ops for _, _, ops in ZOO_OPS.values())))

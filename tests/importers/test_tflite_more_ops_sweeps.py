@@ -16,11 +16,10 @@ from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as S  
 OPS = S.BuiltinOperator
 
 
-@pytest.mark.parametrize("seed", range(2))
-def test_tanh_relu_relu6_leaky_relu_tables(seed):
-    """All 256 input codes, 25 random grids per function per seed; output grids on either side of the input's."""
-    rng = np.random.default_rng(200 + seed)
-    for s_in, zp in _scales(rng, 25):
+def test_tanh_relu_relu6_leaky_relu_tables():
+    """All 256 input codes, 30 random grids per function; output grids on either side of the input's."""
+    rng = np.random.default_rng(200)
+    for s_in, zp in _scales(rng, 30):
         _check(_unary(OPS.TANH, s_in, zp, 1 / 128, 0, version=2), ALL_CODES)
         s_out, zp_out = s_in * float(np.exp(rng.uniform(-1.5, 1.5))), int(rng.integers(-128, 128))
         _check(_unary(OPS.RELU, s_in, zp, s_out, zp_out, version=2), ALL_CODES)
@@ -69,11 +68,11 @@ def _strided(shape, begin, end, strides, bm=0, em=0, sm=0):
 
 
 def test_strided_slice_sweep(tmp_path):
-    """Random begins/ends (negative too), strides in -3..3, begin/end/shrink masks; host C on a few."""
+    """25 random begins/ends (negative too), strides in -3..3, begin/end/shrink masks; host C on a few."""
     rng = np.random.default_rng(31)
     shape = (1, 7, 5, 9)
     done = 0
-    while done < 40:
+    while done < 25:
         begin = [0] + [int(rng.integers(-n, n)) for n in shape[1:]]
         end = [1] + [int(rng.integers(-n - 1, n + 2)) for n in shape[1:]]
         strides = [1] + [int(rng.choice([-3, -2, -1, 1, 2, 3])) for _ in shape[1:]]
