@@ -1,7 +1,8 @@
 """Keras models for the TFLite ops added after the first zoo (tests/importers/keras_zoo.py): one model
 per op family, int8-quantized with TFLiteConverter (seeded). Each entry: name -> (builder, input shape
-without batch, TFLite ops the converted model must hold). `merged` holds them all, for one QEMU run. (tf.squeeze converts to RESHAPE, so SQUEEZE is tested
-with a hand-built flatbuffer in test_tflite_more_ops.py.)"""
+without batch, TFLite ops the converted model must hold). `merged` holds every op once (the test suite
+and one QEMU run); benchmarks/tflite_ops_vs_tflm.py runs the per-op models. (tf.squeeze converts to
+RESHAPE, so SQUEEZE is tested with a hand-built flatbuffer in test_tflite_more_ops_sweeps.py.)"""
 
 from __future__ import annotations
 

@@ -39,7 +39,8 @@ class Transpose(OpDef):
             raise ValueError(f"transpose takes one input viewed at rank 1..{MAX_RANK}")
         if sorted(a.perm) != list(range(len(a.view))) or a.perm[0] != 0:
             raise ValueError(f"perm {list(a.perm)} is not a permutation of {len(a.view)} axes keeping axis 0")
-        if int(np.prod(a.view)) != x.size or a.view[0] != x.shape[0] or out.size != x.size or out.shape[0] != x.shape[0]:
+        if (int(np.prod(a.view)) != x.size or a.view[0] != x.shape[0] or out.size != x.size
+                or out.shape[0] != x.shape[0]):
             raise ValueError(f"view {list(a.view)} does not match input {list(x.shape)} and output {list(out.shape)}")
         if x.dtype.value != "int8" or out.dtype.value != "int8":
             raise ValueError("transpose is int8 only")

@@ -416,8 +416,8 @@ class TflImport:
         if floating:
             raise self.error("computes in float32: not a full-integer model; " + HOW_TO_QUANTIZE,
                              QuantizationError)
-        known = sorted(self._name(c) for c in INT_HANDLERS)
-        raise self.error(f"is not supported; tinygen imports {','.join(known)}")
+        raise self.error("is not supported; `tinygen build --list-ops` lists the TFLite ops tinygen imports (the "
+                         "README lists those it refuses); replace the layer or report the model")
 
     def _name(self, code: int) -> str:
         return next(k for k, v in vars(self.codes).items() if v == code and not k.startswith("_"))
