@@ -24,9 +24,12 @@
 #include "tg_mean.h"
 #include "tg_pad.h"
 #include "tg_pool.h"
+#include "tg_prelu.h"
 #include "tg_reshape.h"
+#include "tg_resize.h"
 #include "tg_slice.h"
 #include "tg_softmax.h"
+#include "tg_transpose.h"
 #include "tg_variance.h"
 /* helpers of the optimized kernels (DSP operations, requantization fast paths, tiles) */
 #include "tg_block_copy.h"

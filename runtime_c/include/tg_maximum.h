@@ -10,5 +10,7 @@ typedef struct {
 } tg_maximum_params;
 
 void tg_maximum_s8_ref(const tg_maximum_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+/* out[i] = min(in1[i], in2[i]), same layout and in-place rule. */
+void tg_minimum_s8_ref(const tg_maximum_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 
 #endif

@@ -6,7 +6,9 @@
  * ranks padded with leading 1s) from
  *   input[in_offset + n * in_sn + h * in_sh + w * in_sw + c * in_sc],
  * where in_offset = sum_d begin_d * stride_d and in_s<d> = step_d * stride_d, stride_d being the
- * input's dense element strides. No requantization, no scratch. */
+ * input's dense element strides (in_s<d> < 0 for a negative step: that axis is read from begin_d
+ * backwards). No requantization,
+ * no scratch. The fast variant is selected for forward steps only. */
 typedef struct {
     int32_t out_n, out_h, out_w, out_c;
     int32_t in_offset, in_sn, in_sh, in_sw, in_sc;

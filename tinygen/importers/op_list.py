@@ -15,7 +15,7 @@ def tflite_ops() -> list[str]:
     """Builtin TFLite ops tinygen imports (int8), then the Larq (LCE) custom ops; [] without the
     TFLite schema package."""
     try:
-        from tinygen.importers.tflite import builtin, lce  # noqa: F401  (fill the handler tables)
+        from tinygen.importers.tflite import builtin, lce, matmul, movement, pointwise  # noqa: F401  (fill the tables)
         from tinygen.importers.tflite.context import CUSTOM_HANDLERS, INT_HANDLERS
         from tinygen.importers.tflite.reader import schema
     except ImportError:

@@ -130,6 +130,40 @@ def _tflm_requantize(s_in, zp_in, s_out, zp_out):
     return tflm.requantize_table(s_in, zp_in, s_out, zp_out)
 
 
+@int_table_fn("tflm_tanh")
+def _tflm_tanh(s_in, zp_in, s_out, zp_out):
+    """TFLM int8 TANH (gemmlowp fixed point); TFLM fixes the output grid to 1/128, zero point 0."""
+    from tinygen.reference import tflm
+
+    if float(np.float32(s_out)) != 1.0 / 128 or int(zp_out) != 0:
+        raise ValueError(f"TFLM's int8 tanh writes scale 1/128 zero point 0, not {s_out}, {zp_out}")
+    return tflm.tanh_table(s_in, zp_in)
+
+
+@int_table_fn("tflm_relu")
+def _tflm_relu(s_in, zp_in, s_out, zp_out):
+    """TFLM int8 RELU (requantize, then clamp at the output's zero)."""
+    from tinygen.reference import tflm
+
+    return tflm.relu_table(s_in, zp_in, s_out, zp_out)
+
+
+@int_table_fn("tflm_relu6")
+def _tflm_relu6(s_in, zp_in, s_out, zp_out):
+    """TFLM int8 RELU6 (a clamp of the input codes, no requantization)."""
+    from tinygen.reference import tflm
+
+    return tflm.relu6_table(s_in, zp_in)
+
+
+@int_table_fn("tflm_leaky_relu")
+def _tflm_leaky_relu(s_in, zp_in, s_out, zp_out, alpha=0.2):
+    """TFLM int8 LEAKY_RELU (two multipliers: identity above zero, alpha below)."""
+    from tinygen.reference import tflm
+
+    return tflm.leaky_relu_table(s_in, zp_in, s_out, zp_out, alpha)
+
+
 def make_table(fn: str, s_in, zp_in, s_out, zp_out, qmin=-128, qmax=127, **params) -> tuple[int, ...]:
     if not -128 <= qmin <= qmax <= 127:
         raise ValueError(f"output range [{qmin}, {qmax}] is not inside int8")

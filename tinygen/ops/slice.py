@@ -2,7 +2,8 @@
 
     out = x[b0 : b0 + size0*step0 : step0, b1 : ..., ...]
 
-One (begin, size, step) per input dim, rank <= 4, step >= 1. Dim 0 is the batch and is kept whole
+One (begin, size, step) per input dim, rank <= 4, step != 0 (a negative step walks backwards from
+begin, as in Python: x[b : b + size*step : step]). Dim 0 is the batch and is kept whole
 (begin 0, size = its extent). The output keeps the input's quantization. The C kernel walks the
 output as [N,H,W,C] (lower ranks padded with leading 1s) and reads
 input[in_offset + n*in_sn + h*in_sh + w*in_sw + c*in_sc], with in_offset = sum_d begin_d*stride_d
@@ -30,9 +31,9 @@ def _pad4(v, fill: int) -> tuple[int, ...]:
 
 
 def _fast_ok(node, graph) -> bool:
-    """tg_slice_s8_fast copies contiguous runs: unit step on the last axis."""
+    """tg_slice_s8_fast copies contiguous runs: unit step on the last axis, forward steps elsewhere."""
     a = node.attrs
-    return a.step[-1] == 1 or a.size[-1] == 1
+    return (a.step[-1] == 1 or a.size[-1] == 1) and min(a.step) >= 1
 
 
 @register
@@ -51,7 +52,7 @@ class Slice(OpDef):
         if not len(a.begin) == len(a.size) == len(a.step) == r:
             raise ValueError(f"begin/size/step need {r} entries")
         for d, (n, b, s, st) in enumerate(zip(x.shape, a.begin, a.size, a.step)):
-            if b < 0 or s < 1 or st < 1 or b + (s - 1) * st >= n:
+            if b < 0 or s < 1 or st == 0 or b >= n or not 0 <= b + (s - 1) * st < n:
                 raise ValueError(f"dim {d}: begin {b} size {s} step {st} leaves [0, {n})")
         if a.begin[0] != 0 or a.size[0] != x.shape[0] or (a.size[0] > 1 and a.step[0] != 1):
             raise ValueError("dim 0 is the batch and cannot be sliced")
@@ -64,8 +65,11 @@ class Slice(OpDef):
 
     def reference(self, node, graph, inputs):
         a: SliceAttrs = node.attrs
-        idx = tuple(slice(b, b + n * s, s) for b, n, s in zip(a.begin[1:], a.size[1:], a.step[1:]))
-        return [np.ascontiguousarray(inputs[0][(slice(None),) + idx])]
+        y = inputs[0]
+        for d, (b, n, s) in enumerate(zip(a.begin, a.size, a.step)):
+            if d:
+                y = np.take(y, b + s * np.arange(n), axis=d)
+        return [np.ascontiguousarray(y)]
 
     def emit(self, node, graph):
         a: SliceAttrs = node.attrs

@@ -152,6 +152,104 @@ def logistic_table(s_in: float, zp_in: int) -> np.ndarray:
     return np.where(x <= -radius, -128, np.where(x >= radius, 127, y)).astype(np.int64)
 
 
+# -- TANH ----------------------------------------------------------------------------------------------
+def _one_minus_x_over_one_plus_x(a) -> np.ndarray:
+    """(1 - a) / (1 + a) for a in [0, 1), Q0.31 in and out: the Newton-Raphson of one_over_one_plus_x,
+    whose Q2.29 estimate x of 2 / (1 + a) gives the result as x - 1."""
+    half_denominator = _rounding_half_sum(a, INT32_MAX)
+    x = 1515870810 + srdhm(half_denominator, -1010580540)
+    one_q2 = 1 << 29
+    for _ in range(3):
+        err = one_q2 - srdhm(half_denominator, x)
+        x = x + sat_mul_pot(srdhm(x, err), 2)
+    return sat_mul_pot(x - one_q2, 2)
+
+
+def tanh_fixed(a, integer_bits: int) -> np.ndarray:
+    """tanh(a) for any Q(integer_bits) a; result Q0.31. tanh(-|a|) = -(1 - e) / (1 + e) with
+    e = exp(-2|a|), 2|a| read as Q(integer_bits + 1) on the same raw value."""
+    a = _i32(a)
+    negative = a < 0
+    n = np.where(negative, a, -a)
+    t = _one_minus_x_over_one_plus_x(exp_on_negative_values(n, integer_bits + 1))
+    return np.where(a == 0, 0, np.where(negative, -t, t))
+
+
+def tanh_table(s_in: float, zp_in: int) -> np.ndarray:
+    """TFLM int8 TANH for every input q in -128..127 (output grid fixed: 1/128, zero point 0); the input
+    stage is LOGISTIC's (Q4.27 input, radius)."""
+    input_bits = 4
+    real = float(s_in) * float(1 << (31 - input_bits))
+    frac, left_shift = math.frexp(real)
+    multiplier = int(round_half_away(np.float64(frac * (1 << 31))))
+    radius = input_radius(input_bits, left_shift, 31)
+    x = np.arange(-128, 128, dtype=np.int64) - int(zp_in)
+    q4 = multiply_by_quantized_multiplier(np.clip(x, -radius, radius), multiplier, left_shift)
+    y = np.clip(rdbpot(tanh_fixed(q4, input_bits), 31 - 7), -128, 127)
+    return np.where(x <= -radius, -128, np.where(x >= radius, 127, y)).astype(np.int64)
+
+
+# -- RELU, RELU6, LEAKY_RELU ---------------------------------------------------------------------------
+def relu_table(s_in: float, zp_in: int, s_out: float, zp_out: int) -> np.ndarray:
+    """TFLM int8 RELU: requantize q - zp_in by s_in / s_out, add zp_out, clamp below at zp_out (real 0)."""
+    m, shift = quantize_multiplier(float(s_in) / float(s_out), saturate=True)
+    x = np.arange(-128, 128, dtype=np.int64) - int(zp_in)
+    y = multiply_by_quantized_multiplier(x, m, shift) + int(zp_out)
+    return np.clip(y, max(-128, int(zp_out)), 127).astype(np.int64)
+
+
+def relu6_table(s_in: float, zp_in: int) -> np.ndarray:
+    """TFLM int8 RELU6: a clamp of the raw codes to [zp_in, quantized 6.0] on the INPUT grid (TFLM does not
+    requantize here; the output codes are the clamped input codes whatever the output's parameters)."""
+    six = int(np.clip(round_half_away(np.float32(6.0) / np.float32(s_in)) + int(zp_in), -128, 127))
+    q = np.arange(-128, 128, dtype=np.int64)
+    return np.clip(q, int(zp_in), six).astype(np.int64)
+
+
+def leaky_relu_table(s_in: float, zp_in: int, s_out: float, zp_out: int, alpha: float) -> np.ndarray:
+    """TFLM int8 LEAKY_RELU: q - zp_in >= 0 requantized by s_in / s_out, below 0 by s_in * alpha / s_out
+    (alpha >= 0; the importer refuses a negative one)."""
+    m_id, sh_id = quantize_multiplier(float(s_in) / float(s_out), saturate=True)
+    m_a, sh_a = quantize_multiplier(float(s_in) * float(np.float32(alpha)) / float(s_out), saturate=True)
+    x = np.arange(-128, 128, dtype=np.int64) - int(zp_in)
+    neg = multiply_by_quantized_multiplier(x, m_a, sh_a)
+    y = np.where(x >= 0, multiply_by_quantized_multiplier(x, m_id, sh_id), neg) + int(zp_out)
+    return np.clip(y, -128, 127).astype(np.int64)
+
+
+# -- RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR (source tables) ---------------------------------------------
+def resize_nearest_index(in_size: int, out_size: int, align_corners: bool, half_pixel_centers: bool) -> list[int]:
+    """TFLM's nearest source index of each output position, in float32 as TFLM computes it:
+    scale = in / out ((in - 1) / (out - 1) with align_corners), then round half away (align_corners) or
+    floor of (i + 0.5 with half-pixel centres) * scale, clamped to the input."""
+    f32 = np.float32
+    if align_corners and out_size > 1:
+        scale = f32(in_size - 1) / f32(out_size - 1)
+    else:
+        scale = f32(in_size) / f32(out_size)
+    pos = (np.arange(out_size, dtype=f32) + f32(0.5 if half_pixel_centers else 0.0)) * scale
+    idx = round_half_away(pos) if align_corners else np.floor(pos)
+    idx = np.minimum(idx.astype(np.int64), in_size - 1)
+    if half_pixel_centers:
+        idx = np.maximum(idx, 0)
+    return [int(v) for v in idx]
+
+
+def resize_bilinear_taps(in_size: int, out_size: int, align_corners: bool, half_pixel_centers: bool):
+    """TFLM's integer bilinear sources along one axis: (lower, upper, Q10 weight of upper) per output
+    position, from the Q10 scale round((in << 10) / out) ((in - 1) / (out - 1) with align_corners)."""
+    if align_corners and out_size > 1:
+        scale = ((1 << 10) * (in_size - 1) + (out_size - 1) // 2) // (out_size - 1)
+    else:
+        scale = ((1 << 10) * in_size + out_size // 2) // out_size
+    i = np.arange(out_size, dtype=np.int64)
+    pos = i * scale + (scale // 2 - (1 << 9) if half_pixel_centers else 0)
+    lower = np.maximum(np.where(pos >= 0, pos >> 10, -((-pos) >> 10)), 0)  # C division truncates toward zero
+    upper = np.minimum((pos + (1 << 10) - 1) >> 10, in_size - 1)  # pos > -2^9: the sum is positive
+    weight = pos - (lower << 10)
+    return [int(v) for v in lower], [int(v) for v in upper], [int(v) for v in weight]
+
+
 # -- HARD_SWISH (int16 fixed point) --------------------------------------------------------------------
 def _srdhm16(a, b) -> np.ndarray:
     a, b = _i32(a), _i32(b)

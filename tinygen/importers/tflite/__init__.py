@@ -4,13 +4,16 @@
 * `context`  the importer state and the handler tables (start there)
 * `builtin`  handlers of the builtin int8 ops
 * `lce`      handlers of Larq Compute Engine's custom ops and of the float32 ops of LCE models
+* `movement` STRIDED_SLICE, SPLIT(_V), PACK/UNPACK, TRANSPOSE, DEPTH_TO_SPACE/SPACE_TO_DEPTH, RESIZE_*
+* `pointwise` TANH, RELU, RELU6, LEAKY_RELU, PRELU, MAXIMUM, MINIMUM
+* `matmul`   BATCH_MATMUL with constant weights
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tinygen.importers.tflite import builtin, lce  # noqa: F401  (fill the handler tables)
+from tinygen.importers.tflite import builtin, lce, matmul, movement, pointwise  # noqa: F401  (fill the handler tables)
 from tinygen.errors import TinygenError
 from tinygen.importers.tflite.context import TflImport
 from tinygen.importers.tflite.reader import clip, read_tflite

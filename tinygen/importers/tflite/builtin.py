@@ -262,7 +262,7 @@ def softmax(ctx: TflImport, op: TflOp) -> None:
     ctx.emit("softmax", [ctx.act(x_idx)], [ctx.out(out_idx)], attrs)
 
 
-def _table_op(fn: str):
+def table_op(fn: str):
     def handler(ctx: TflImport, op: TflOp) -> None:
         x_idx, out_idx = op.inputs[0], op.outputs[0]
         ctx.require(x_idx, "int8", "input")
@@ -277,8 +277,8 @@ def _table_op(fn: str):
     return handler
 
 
-handles("LOGISTIC", max_version=3)(_table_op("tflm_logistic"))
-handles("HARD_SWISH", max_version=1)(_table_op("tflm_hard_swish"))
+handles("LOGISTIC", max_version=3)(table_op("tflm_logistic"))
+handles("HARD_SWISH", max_version=1)(table_op("tflm_hard_swish"))
 
 
 @handles("QUANTIZE", max_version=3)
@@ -287,7 +287,7 @@ def quantize(ctx: TflImport, op: TflOp) -> None:
     if (src.type_name, dst.type_name) != ("int8", "int8"):
         raise ctx.error(f"QUANTIZE {src.type_name} -> {dst.type_name} inside the graph: only int8 -> int8 "
                         "requantization is supported (float32 -> int8 only at a graph input)")
-    _table_op("tflm_requantize")(ctx, op)
+    table_op("tflm_requantize")(ctx, op)
 
 
 @handles("DEQUANTIZE", max_version=6)

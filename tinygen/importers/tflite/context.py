@@ -77,7 +77,7 @@ class OpSpec:
     """What an operator record must hold before any handler reads it (checked for every operator
     up front, so handlers may index inputs, outputs and options freely)."""
     inputs: tuple[int, int]  # (min, max) count; max -1 = any
-    outputs: int = 1
+    outputs: int = 1  # -1: one or more (SPLIT, UNPACK)
     options: str | None = None  # BuiltinOptions member the op's options must be
     options_required: bool = False  # the handler reads options that have no neutral default
     ranks: tuple[tuple[int, int], ...] = ()  # (input position, rank) for inputs that must have that rank
@@ -117,6 +117,25 @@ OP_SPECS: dict[str, OpSpec] = {
     "RELU": OpSpec((1, 1)),
     "RELU6": OpSpec((1, 1)),
     "RELU_N1_TO_1": OpSpec((1, 1)),
+    "TANH": OpSpec((1, 1)),
+    "LEAKY_RELU": OpSpec((1, 1), options="LeakyReluOptions"),
+    "PRELU": OpSpec((2, 2), required=2),
+    "MAXIMUM": OpSpec((2, 2), required=2),
+    "MINIMUM": OpSpec((2, 2), required=2),
+    "STRIDED_SLICE": OpSpec((4, 4), options="StridedSliceOptions", options_required=True, required=4),
+    "SPLIT": OpSpec((2, 2), outputs=-1, options="SplitOptions", required=2),
+    "SPLIT_V": OpSpec((3, 3), outputs=-1, options="SplitVOptions", required=3),
+    "PACK": OpSpec((1, -1), options="PackOptions", options_required=True),
+    "UNPACK": OpSpec((1, 1), outputs=-1, options="UnpackOptions", options_required=True),
+    "TRANSPOSE": OpSpec((2, 2), required=2),
+    "DEPTH_TO_SPACE": OpSpec((1, 1), options="DepthToSpaceOptions", options_required=True, ranks=((0, 4),),
+                             out_rank=4),
+    "SPACE_TO_DEPTH": OpSpec((1, 1), options="SpaceToDepthOptions", options_required=True, ranks=((0, 4),),
+                             out_rank=4),
+    "RESIZE_NEAREST_NEIGHBOR": OpSpec((2, 2), options="ResizeNearestNeighborOptions", ranks=((0, 4),), out_rank=4,
+                                      required=2),
+    "RESIZE_BILINEAR": OpSpec((2, 2), options="ResizeBilinearOptions", ranks=((0, 4),), out_rank=4, required=2),
+    "BATCH_MATMUL": OpSpec((2, 2), options="BatchMatMulOptions", required=2),
     "LceQuantize": OpSpec((1, 1)),
     "LceDequantize": OpSpec((1, 1)),
     "LceBMaxPool2d": OpSpec((1, 1), ranks=((0, 4),), out_rank=4),
@@ -345,12 +364,15 @@ class TflImport:
         if len(op.inputs) < lo or (hi >= 0 and len(op.inputs) > hi):
             want = f"{lo}" if lo == hi else f"{lo}..{hi}" if hi >= 0 else f"at least {lo}"
             raise self.malformed(f"has {len(op.inputs)} inputs, {op.name} takes {want}")
-        if len(op.outputs) != spec.outputs:
-            raise self.malformed(f"has {len(op.outputs)} outputs, {op.name} writes {spec.outputs}")
+        if (len(op.outputs) != spec.outputs) if spec.outputs >= 0 else not op.outputs:
+            raise self.malformed(f"has {len(op.outputs)} outputs, {op.name} writes "
+                                 f"{spec.outputs if spec.outputs >= 0 else 'at least 1'}")
+        if spec.outputs < 0 and any(i < 0 for i in op.outputs):
+            raise self.malformed("an output is left out (tensor index -1)")
         for pos in range(min(spec.required, len(op.inputs))):
             if op.inputs[pos] < 0:
                 raise self.malformed(f"input {pos} is left out (tensor index -1)")
-        if op.name == "CONCATENATION" and any(i < 0 for i in op.inputs):
+        if op.name in ("CONCATENATION", "PACK") and any(i < 0 for i in op.inputs):
             raise self.malformed("an input is left out (tensor index -1)")
         for pos, rank in spec.ranks:
             if pos < len(op.inputs) and op.inputs[pos] >= 0 and len(self.t(op.inputs[pos]).shape) != rank:
@@ -394,8 +416,8 @@ class TflImport:
         if floating:
             raise self.error("computes in float32: not a full-integer model; " + HOW_TO_QUANTIZE,
                              QuantizationError)
-        known = sorted(self._name(c) for c in INT_HANDLERS)
-        raise self.error(f"is not supported; tinygen imports {','.join(known)}")
+        raise self.error("is not supported; `tinygen build --list-ops` lists the TFLite ops tinygen imports (the "
+                         "README lists those it refuses); replace the layer or report the model")
 
     def _name(self, code: int) -> str:
         return next(k for k, v in vars(self.codes).items() if v == code and not k.startswith("_"))
