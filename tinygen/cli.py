@@ -40,7 +40,8 @@ def cmd_build(args) -> int:
 
     program = build(args.model, board=args.board, out_dir=args.output, input_shape=args.input_shape,
                     trust_pickle=args.trust_pickle, dump_dir=args.dump_dir, progress=_progress,
-                    calibration=args.calibration, emulate=args.emulate, kernels=args.kernels, name=args.name)
+                    calibration=args.calibration, emulate=args.emulate, kernels=args.kernels, name=args.name,
+                    input_buffer=args.input_buffer, fusion=args.fusion)
     rep = program.report
     text = program.out_dir / "report.txt"
     if text.exists():
@@ -51,6 +52,15 @@ def cmd_build(args) -> int:
     return 0
 
 
+def _plan_arguments(p) -> None:
+    p.add_argument("--input-buffer", choices=["arena", "caller"], default="arena",
+                   help="arena: the model input lives in the arena, written through <name>_input0_buffer() and "
+                        "reused once consumed (default); caller: in your own buffer, outside the arena")
+    p.add_argument("--fusion", choices=["auto", "off"], default="auto",
+                   help="auto: layers run in place where exact (default); off: every layer on whole tensors of "
+                        "its own, for bisecting")
+
+
 def cmd_analyze(args) -> int:
     from tinygen.boards import board_name
     from tinygen.pipeline import analyze
@@ -58,7 +68,8 @@ def cmd_analyze(args) -> int:
     args.board = board_name(args.board)
 
     rep = analyze(args.model, args.board, args.output, input_shape=args.input_shape, trust_pickle=args.trust_pickle,
-                  calibration=args.calibration, name=args.name, progress=_progress)
+                  calibration=args.calibration, name=args.name, progress=_progress, input_buffer=args.input_buffer,
+                  fusion=args.fusion)
     out = Path(args.output) if args.output else None
     text = (out or Path("build") / Path(args.model).stem / "analysis") / "report.txt"
     print(text.read_text().rstrip())
@@ -140,6 +151,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--kernels", choices=["auto", "ref"], default="auto",
                    help="auto: the fastest kernel variant each layer supports (default); ref: reference kernels "
                         "everywhere, for bisecting a mismatch")
+    _plan_arguments(b)
     b.add_argument("--emulate", action="store_true",
                    help="build the firmware for the board's QEMU stand-in (same model code and flags, real memory limits)")
     b.set_defaults(fn=cmd_build)
@@ -152,6 +164,7 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--trust-pickle", action="store_true", help="allow torch.save pickles (runs code from the file)")
     a.add_argument("--calibration", type=Path, help="float32 .npy samples to quantize a float Keras model")
     a.add_argument("--name", help="C symbol prefix, as for build")
+    _plan_arguments(a)
     a.set_defaults(fn=cmd_analyze)
 
     v = sub.add_parser("validate", help="run inputs through the built program and the reference; exit 1 on any difference")

@@ -28,7 +28,8 @@ class _TestOp(OpDef):
 
     name = TEST_OP
     attrs_type = TestAttrs
-    kernels = (Kernel("tg_test_elementwise", "", "", scratch=lambda node, graph: node.attrs.scratch, reference=True),)
+    kernels = (Kernel("tg_test_elementwise", "", "", scratch=lambda node, graph: node.attrs.scratch, reference=True,
+                      inplace_ok=True),)
 
     def scratch_bytes(self, node, graph):  # planner tests plan graphs without selecting kernels
         return node.attrs.scratch
@@ -168,8 +169,9 @@ def check_plan(graph: Graph, plan) -> None:
 
     Every arena cell remembers which tensor last wrote it. Before node i runs, each arena input
     must still be intact (nothing overwrote it since it was written); while it runs, its outputs
-    and scratch must not overlap its inputs, except an output planned in place on that input."""
-    ext = set(graph.inputs) | set(graph.outputs)
+    and scratch must not overlap its inputs, except an output planned in place on that input.
+    Graph inputs planned in the arena are written by the caller before the first node."""
+    ext = (set(graph.inputs) - set(plan.arena_inputs)) | set(graph.outputs)
     owner = np.full(max(plan.arena_bytes, 1), -1, np.int64)
     ids = {name: k for k, name in enumerate(graph.tensors)}
     assert plan.arena_bytes == max((plan.offsets[b.name] + b.size for b in plan.buffers), default=0)
@@ -178,6 +180,11 @@ def check_plan(graph: Graph, plan) -> None:
         lo = plan.offset_of(name)
         assert lo % liveness.ALIGN == 0 and lo + nbytes <= plan.arena_bytes, name
         return lo, lo + nbytes
+
+    for t in plan.arena_inputs:
+        lo, hi = region(t, graph.t(t).nbytes)
+        assert (owner[lo:hi] == -1).all(), f"arena inputs {t} overlaps another"
+        owner[lo:hi] = ids[t]
 
     for i, node in enumerate(graph.nodes):
         reads = {}

@@ -152,14 +152,24 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None 
     """`name` sets the symbol prefix (<name>_invoke, ...); by default the graph's name."""
     prefix = model_prefix(name) if name else c_ident(graph.name).lower()
     exprs: dict[str, str] = {}
-    for i, name in enumerate(graph.inputs):
-        exprs[name] = f"input{i}"
-    for i, name in enumerate(graph.outputs):
-        exprs.setdefault(name, f"output{i}")
-
     arena_tensors = []
     first: dict[str, int] = {b.name: b.first for b in plan.buffers}
     last: dict[str, int] = {b.name: b.last for b in plan.buffers}
+    in_arena: dict[str, str] = {}  # graph input in the arena -> its macro
+    for i, name in enumerate(graph.inputs):
+        if name in plan.arena_inputs and name not in in_arena:
+            t = graph.t(name)
+            macro = f"T{len(arena_tensors)}"
+            arena_tensors.append({
+                "macro": macro, "ctype": t.dtype.ctype, "offset": plan.offsets[name],
+                "shape": f"{t.dtype.value}{list(t.shape)}", "first": first[name], "last": last[name],
+                "producer": f"the caller (input{i})",
+            })
+            in_arena[name] = macro
+        exprs.setdefault(name, in_arena.get(name, f"input{i}"))
+    for i, name in enumerate(graph.outputs):
+        exprs.setdefault(name, f"output{i}")
+
     for node in graph.nodes:
         for out in node.outputs:
             if out in exprs:
@@ -239,6 +249,9 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None 
         macs += m
 
     ins = [_spec(graph, n, "input", i) for i, n in enumerate(graph.inputs)]
+    for s_in, n in zip(ins, graph.inputs):  # written by the caller into the arena, or copied there
+        s_in["macro"] = in_arena.get(n, "")
+        s_in["offset"] = plan.offsets[n] if n in in_arena else None
     outs = [_spec(graph, n, "output", i) for i, n in enumerate(graph.outputs)]
     signature = ", ".join([f"const {s['ctype']} *input{s['index']}" for s in ins]
                           + [f"{s['ctype']} *output{s['index']}" for s in outs])

@@ -5,7 +5,8 @@ Pipeline: `schedule` (a topological order with less live memory) -> `apply_sched
 for both at once. See liveness.py, greedy.py, exact.py, assign.py and schedule.py.
 """
 
-from tinygen.plan.memory_plan import MemoryPlan, plan_memory, plan_with_schedule
+from tinygen.plan.liveness import PlanOptions
+from tinygen.plan.memory_plan import MemoryPlan, plain_lower_bound, plan_memory, plan_with_schedule
 from tinygen.plan.schedule import apply_schedule, order_peak, schedule
 
-__all__ = ["MemoryPlan", "apply_schedule", "order_peak", "plan_memory", "plan_with_schedule", "schedule"]
+__all__ = ["MemoryPlan", "PlanOptions", "apply_schedule", "order_peak", "plain_lower_bound", "plan_memory", "plan_with_schedule", "schedule"]

@@ -1,12 +1,15 @@
 """Turn a lowered graph into arena buffers with lifetimes [first, last] in node-index units.
 
-* Graph inputs and outputs live in the caller's buffers and constants live in flash: neither is
-  in the arena.
+* Graph outputs live in the caller's buffers and constants live in flash: neither is in the
+  arena. Graph inputs are the caller's too, unless `PlanOptions.input_in_arena`: then each input
+  (not also an output, read by some node) is an arena buffer the caller fills before node 0, live
+  from node 0 to its last reader, so its bytes are reused once it is consumed (as in TFLite Micro).
 * An activation tensor is live from the node that writes it to the last node that reads it (a
   tensor nobody reads is live only at its producer).
 * A node's scratch buffer (`OpDef.scratch_bytes`) is live only during that node.
 * In place: when `OpDef.inplace_input` names an input, the node's first output shares that input's
-  storage (an alias) if, in this order, nothing reads the input afterwards (see `find_aliases`).
+  storage (an alias) if, in this order, nothing reads the input afterwards and the node's kernel
+  declares `Kernel.inplace_ok` (see `find_aliases`). `PlanOptions.fusion=False` turns this off.
 * Sizes are rounded up to `ALIGN` bytes so every offset the planner produces stays aligned.
 """
 
@@ -18,6 +21,17 @@ from tinygen.ir.graph import Graph, Node
 from tinygen.ops.base import get
 
 ALIGN = 16
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """What the planner may do beyond one whole tensor per buffer, layer at a time."""
+
+    input_in_arena: bool = False  # graph inputs are arena buffers (the caller writes them there)
+    fusion: bool = True  # in-place outputs (later also fused and tiled execution); off for bisecting
+
+
+DEFAULT = PlanOptions()
 
 
 def align(n: int, a: int = ALIGN) -> int:
@@ -39,9 +53,18 @@ def scratch_name(node: Node) -> str:
     return f"{node.name}/scratch"
 
 
-def external(graph: Graph) -> set[str]:
-    """Tensors held by the caller (graph inputs and outputs): never placed in the arena."""
-    return set(graph.inputs) | set(graph.outputs)
+def arena_inputs(graph: Graph, options: PlanOptions = DEFAULT) -> list[str]:
+    """Graph inputs planned in the arena: with `input_in_arena`, those not also a graph output and
+    read by some node (an unread input has no lifetime to plan)."""
+    if not options.input_in_arena:
+        return []
+    read = {t for n in graph.nodes for t in n.inputs}
+    return [t for t in dict.fromkeys(graph.inputs) if t not in graph.outputs and t in read]
+
+
+def external(graph: Graph, options: PlanOptions = DEFAULT) -> set[str]:
+    """Tensors held by the caller (graph outputs, and inputs not in the arena): never placed in it."""
+    return (set(graph.inputs) - set(arena_inputs(graph, options))) | set(graph.outputs)
 
 
 def inplace_candidate(graph: Graph, node: Node, ext: set[str]) -> tuple[str, str] | None:
@@ -51,8 +74,13 @@ def inplace_candidate(graph: Graph, node: Node, ext: set[str]) -> tuple[str, str
     the output must be an arena tensor (not the caller's output buffer), both must have the same
     byte size, and the node must read the input once (a second operand read through the same
     pointer would see already overwritten values)."""
-    k = get(node.op).inplace_input(node, graph)
+    op = get(node.op)
+    k = op.inplace_input(node, graph)
     if k is None or not node.outputs:
+        return None
+    # the recorded kernel must be proven safe for aliasing; before selection, every variant
+    kernels = [op.kernel(node)] if node.kernel else list(op.kernels)
+    if not kernels or not all(kern.inplace_ok for kern in kernels):
         return None
     src, dst = node.inputs[k], node.outputs[0]
     s, d = graph.t(src), graph.t(dst)
@@ -61,18 +89,20 @@ def inplace_candidate(graph: Graph, node: Node, ext: set[str]) -> tuple[str, str
     return src, dst
 
 
-def find_aliases(graph: Graph) -> dict[str, str]:
+def find_aliases(graph: Graph, options: PlanOptions = DEFAULT) -> dict[str, str]:
     """tensor -> root tensor whose storage it reuses (in-place ops), for the graph's node order.
 
     A node may overwrite its in-place input only when that node is the input's last reader: the
     input then dies at the node, so the shared storage holds exactly one live tensor at any time,
     and a chain A -> B -> C (each member dying where the next is born) never lets an op overwrite
     a value that something later still reads."""
+    if not options.fusion:
+        return {}
     last_use: dict[str, int] = {}
     for i, n in enumerate(graph.nodes):
         for t in n.inputs:
             last_use[t] = i
-    ext = external(graph)
+    ext = external(graph, options)
     aliases: dict[str, str] = {}
     for i, n in enumerate(graph.nodes):
         cand = inplace_candidate(graph, n, ext)
@@ -85,12 +115,14 @@ def find_aliases(graph: Graph) -> dict[str, str]:
     return aliases
 
 
-def buffers(graph: Graph, aliases: dict[str, str]) -> list[Buffer]:
-    """Arena buffers (alias chains merged into their root) followed by scratch buffers."""
+def buffers(graph: Graph, aliases: dict[str, str], options: PlanOptions = DEFAULT) -> list[Buffer]:
+    """Arena buffers (arena inputs first, alias chains merged into their root), then scratch buffers."""
     first: dict[str, int] = {}
     last: dict[str, int] = {}
     size: dict[str, int] = {}
-    ext = external(graph)
+    ext = external(graph, options)
+    for t in arena_inputs(graph, options):
+        first[t], last[t], size[t] = 0, 0, align(graph.t(t).nbytes)
     for i, n in enumerate(graph.nodes):
         for t in n.outputs:
             if t in ext:

@@ -1,0 +1,109 @@
+"""Every kernel that declares `inplace_ok` runs bit-exact with its output over its input.
+
+Each case wraps one op between reshapes (plain copies), so the op's in-place input is an arena
+tensor that dies at the op and its output is an arena tensor too: the planner must alias them,
+and the host C, run with the output pointer equal to the input pointer, must equal the numpy
+reference. A kernel added with `inplace_ok` and no case here fails the coverage test."""
+
+import numpy as np
+import pytest
+
+from tinygen.ir.graph import DType, Graph, Node, QuantParams, Tensor
+from tinygen.ops.add import add_params
+from tinygen.ops.add_float import ElementwiseFloatAttrs
+from tinygen.ops.base import REGISTRY
+from tinygen.ops.lut import LutAttrs, make_table
+from tinygen.ops.maximum import MaximumAttrs
+from tinygen.ops.mul import mul_params
+from tinygen.ops.reshape import ReshapeAttrs
+from tinygen.ops.softmax import softmax_params, tflm_softmax_params
+from tinygen.ops.softmax_float import SoftmaxFloatAttrs
+from tinygen.plan import plan_memory
+from tinygen.reference import interpreter
+from tinygen.select import HOST
+from tinygen.select.kernels import candidates
+from tinygen.testing import compile_graph
+
+SHAPE = (1, 4, 5, 8)
+QP = (0.05, 0, 0.04, 3, 0.07, -1)  # input1, input2, output: scale, zero point
+
+
+def wrapped(op, attrs, kernel, shapes, dtype=DType.INT8, const_second=False, rng=None):
+    """gx_k -reshape-> x_k -op-> out -reshape-> y: the op's inputs and output are arena tensors."""
+    g = Graph(f"inplace_{kernel}", dialect="lowered")
+    q = [QuantParams.per_tensor(QP[0], QP[1]), QuantParams.per_tensor(QP[2], QP[3])]
+    if op == "maximum":  # inputs and output on one grid
+        q[1] = q[0]
+    ins = []
+    for k, shape in enumerate(shapes):
+        quant = q[k] if dtype == DType.INT8 else None
+        if const_second and k == 1:
+            data = rng.uniform(-2, 2, shape).astype(np.float32)
+            g.add_tensor(Tensor(f"c{k}", shape, dtype, None, data))
+            ins.append(f"c{k}")
+            continue
+        g.add_tensor(Tensor(f"gx{k}", shape, dtype, quant))
+        g.add_tensor(Tensor(f"x{k}", shape, dtype, quant))
+        g.inputs.append(f"gx{k}")
+        g.add_node(Node(f"pre{k}", "reshape", [f"gx{k}"], [f"x{k}"], ReshapeAttrs(shape)))
+        ins.append(f"x{k}")
+    out_q = QuantParams.per_tensor(QP[4], QP[5]) if dtype == DType.INT8 else None
+    if op == "softmax":
+        out_q = QuantParams.per_tensor(1 / 256, -128)
+    if op == "maximum":
+        out_q = q[0]
+    g.add_tensor(Tensor("out", shapes[0], dtype, out_q))
+    g.add_tensor(Tensor("y", shapes[0], dtype, out_q))
+    g.add_node(Node("op", op, ins, ["out"], attrs, kernel=kernel))
+    g.add_node(Node("post", "reshape", ["out"], ["y"], ReshapeAttrs(shapes[0])))
+    g.outputs = ["y"]
+    return g
+
+
+def _lut():
+    return LutAttrs(make_table("sigmoid", 0.05, -5, 1 / 256, -128), "sigmoid")
+
+
+# kernel -> (op, attrs, input shapes, dtype, constant second operand)
+CASES = {
+    "tg_add_s8_fast": ("add", add_params(*QP), [SHAPE, (1, 4, 1, 8)], DType.INT8, False),
+    "tg_add_s8_ref": ("add", add_params(*QP, -1, 127), [SHAPE, (1, 1, 1, 8)], DType.INT8, False),
+    "tg_sub_s8_ref": ("sub", add_params(*QP), [SHAPE, SHAPE], DType.INT8, False),
+    "tg_mul_s8_fast": ("mul", mul_params(*QP), [SHAPE, (1, 4, 5, 1)], DType.INT8, False),
+    "tg_mul_s8_ref": ("mul", mul_params(*QP), [SHAPE, SHAPE], DType.INT8, False),
+    "tg_lut_s8_fast": ("lut", _lut(), [(1, 4, 5, 7)], DType.INT8, False),  # 140 B: the word loop and a tail
+    "tg_lut_s8_ref": ("lut", _lut(), [SHAPE], DType.INT8, False),
+    "tg_maximum_s8_ref": ("maximum", MaximumAttrs(), [SHAPE, SHAPE], DType.INT8, False),
+    "tg_softmax_s8_ref": ("softmax", softmax_params(0.05, 1.0, 1 / 256, -128), [SHAPE], DType.INT8, False),
+    "tg_softmax_tflm_s8_ref": ("softmax", tflm_softmax_params(1.0, 0.05), [SHAPE], DType.INT8, False),
+    "tg_elementwise2_f32_ref": ("add_float", ElementwiseFloatAttrs(), [SHAPE, (1, 1, 5, 8)], DType.FLOAT32, False),
+    "tg_elementwise2_f32_c_ref": ("mul_float", ElementwiseFloatAttrs(-1.0, 1.5), [SHAPE, (1, 1, 1, 8)],
+                                  DType.FLOAT32, True),
+    "tg_softmax_f32_ref": ("softmax_float", SoftmaxFloatAttrs(0.5), [(1, 4, 10)], DType.FLOAT32, False),
+    "tg_reshape_ref": ("reshape", ReshapeAttrs(SHAPE), [SHAPE], DType.INT8, False),
+}
+
+
+def test_every_inplace_kernel_has_a_case():
+    declared = {k.symbol for op in REGISTRY.values() for k in op.kernels if k.inplace_ok and not op.name.startswith("_")}
+    assert declared == set(CASES)
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("kernel", sorted(CASES))
+def test_kernel_in_place_is_bit_exact(kernel, tmp_path):
+    op, attrs, shapes, dtype, const_second = CASES[kernel]
+    rng = np.random.default_rng(sum(map(ord, kernel)))
+    g = wrapped(op, attrs, kernel, shapes, dtype, const_second, rng)
+    assert kernel in [k.symbol for k in candidates(g.nodes[-2], g, HOST)]  # the case reaches this variant
+    host = compile_graph(g, tmp_path)
+    plan = plan_memory(g)
+    assert plan.aliases.get("out") == "x0"  # really in place
+    if dtype == DType.INT8:
+        feeds = [rng.integers(-128, 128, g.t(t).shape).astype(np.int8) for t in g.inputs]
+    else:
+        feeds = [rng.uniform(-3, 3, g.t(t).shape).astype(np.float32) for t in g.inputs]
+    (ref,) = interpreter.run(g, feeds)
+    (got,) = host.invoke_one(feeds)
+    np.testing.assert_array_equal(got, ref)
+    assert len(np.unique(ref)) > 3
