@@ -107,3 +107,77 @@ def test_kernel_in_place_is_bit_exact(kernel, tmp_path):
     (got,) = host.invoke_one(feeds)
     np.testing.assert_array_equal(got, ref)
     assert len(np.unique(ref)) > 3
+
+
+# --- convolutions in place on row bands (tinygen/ops/inplace_rows.py, tg_inplace_rows.h) ---
+
+def conv_chain(h, w, c, k, dil, groups, seed):
+    """x -1x1-> a -conv kxk (same, stride 1, c -> c)-> d -1x1-> y: d may overwrite a on row bands."""
+    from tinygen.ops.conv2d import Conv2dAttrs
+
+    rng = np.random.default_rng(seed)
+    q = QuantParams.per_tensor(0.05, 0)
+    g = Graph(f"dw{h}x{w}x{c}k{k}d{dil}", dialect="lowered")
+    g.add_tensor(Tensor("x", (1, h, w, 4), DType.INT8, q))
+    g.inputs = ["x"]
+
+    def conv(src, dst, cout, kk, groups, pad):
+        cin = g.t(src).shape[3]
+        m = tuple(int(v) for v in rng.integers(1 << 29, 1 << 30, cout))
+        attrs = Conv2dAttrs((1, 1), (pad,) * 4, (dil, dil) if kk > 1 else (1, 1), groups, 3, -2, m, (-7,) * cout)
+        wt = g.add_const("w", rng.integers(-127, 128, (cout, kk, kk, cin // groups)).astype(np.int8))
+        b = g.add_const("b", rng.integers(-300, 300, cout).astype(np.int32))
+        g.add_tensor(Tensor(dst, (1, h, w, cout), DType.INT8, q))
+        g.add_node(Node(f"n_{dst}", "conv2d", [src, wt.name, b.name], [dst], attrs))
+
+    conv("x", "a", c, 1, 1, 0)
+    conv("a", "d", c, k, groups or c, (k - 1) // 2 * dil)
+    conv("d", "y", 3, 1, 1, 0)
+    g.outputs = ["y"]
+    return g
+
+
+# (h, w, c, k, dilation, groups (0: depthwise), kernel (None: the one selected)): band edges, odd
+# heights, a tail band of one row, 5x5, dilation, dense 3x3 and 1x1, the reference
+ROW_CASES = [
+    (5, 3, 8, 3, 1, 0, "tg_conv2d_s8_dw3x3s1"), (6, 4, 16, 3, 1, 0, None), (7, 5, 12, 3, 1, 0, None),
+    (9, 2, 8, 3, 1, 0, None), (8, 3, 8, 5, 1, 0, "tg_conv2d_s8_dw"), (11, 3, 8, 3, 2, 0, "tg_conv2d_s8_dw"),
+    (7, 4, 8, 3, 1, 1, "tg_conv2d_s8_im2col"), (5, 3, 12, 1, 1, 1, "tg_conv2d_s8_1x1"),
+    (6, 3, 8, 3, 1, 2, "tg_conv2d_s8_ref"),  # grouped, on the reference
+    (4, 4, 8, 3, 1, 0, None),  # lag (4 rows) as large as the tensor: not worth it, planned apart
+]
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("case", ROW_CASES, ids=lambda c: "h{}w{}c{}k{}d{}g{}".format(*c[:6]))
+def test_conv_in_place_on_row_bands_is_bit_exact(case, tmp_path):
+    from tests.plan.graphs import check_plan
+    from tinygen.ops import inplace_rows
+    from tinygen.plan import liveness
+
+    h, w, c, k, dil, groups, pin = case
+    g = conv_chain(h, w, c, k, dil, groups, seed=h * 100 + k)
+    if pin:
+        g.nodes[1].kernel = pin
+    host = compile_graph(g, tmp_path)  # selects kernels, plans, compiles
+    dw = g.nodes[1]
+    kernel = REGISTRY["conv2d"].kernel(dw)
+    assert kernel.inplace_lag is not None, dw.kernel  # a variant that runs on row bands
+    plan = plan_memory(g)
+    check_plan(g, plan)  # the memory replay, with the lag buffer written during the node
+    rows = min(inplace_rows.BAND_ROWS + (k - 1) * dil, h)
+    if rows < h:
+        assert plan.aliases.get("d") == "a"
+        assert [b.size for b in plan.buffers if b.name == liveness.lag_name(dw)] == [liveness.align(rows * w * c)]
+    else:
+        assert "d" not in plan.aliases
+    x = np.random.default_rng(h).integers(-128, 128, g.t("x").shape).astype(np.int8)
+    (ref,) = interpreter.run(g, [x])
+    (got,) = host.invoke_one([x])
+    np.testing.assert_array_equal(got, ref)
+    assert len(np.unique(ref)) > 3
+
+
+def test_every_row_band_kernel_has_a_case():
+    declared = {k.symbol for op in REGISTRY.values() for k in op.kernels if k.inplace_lag and not op.name.startswith("_")}
+    assert declared == {c[-1] for c in ROW_CASES if c[-1]}

@@ -21,6 +21,8 @@ from tinygen.errors import TinygenError
 from tinygen.ir.graph import Graph
 from tinygen.ops.base import CArray, Kernel, KernelCall, get
 from tinygen.paths import RUNTIME_INCLUDE, RUNTIME_KERNELS, TEMPLATES
+from tinygen.ops import inplace_rows
+from tinygen.plan import liveness
 from tinygen.plan.liveness import ALIGN
 from tinygen.plan.memory_plan import MemoryPlan
 
@@ -235,12 +237,18 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None 
         if not skip:
             kernels.add(kernel.symbol)
             headers.add(kernel.header)
+        symbol = kernel.symbol
+        if liveness.lag_name(node) in plan.offsets:  # in place on row bands (tinygen/ops/inplace_rows.py)
+            symbol = inplace_rows.wrapper(bool(scratch))
+            lag = f"(int8_t *)(void *)(tg_arena + {plan.offsets[liveness.lag_name(node)]})"
+            args = [kernel.symbol, out_exprs[0], lag] + ([args[-1]] if scratch else [])
+            headers.add(inplace_rows.HEADER)
         m = op.macs(node, graph)
         layers.append({
             "index": idx, "op": node.op, "comment": call.comment or node.name, "arrays": arrays,
             "source": _source_name(node),
             "params_type": kernel.params_type, "params_name": f"L{idx}_params", "fields": fields,
-            "symbol": kernel.symbol, "args": args, "inputs": in_exprs, "outputs": call.outputs,
+            "symbol": symbol, "args": args, "inputs": in_exprs, "outputs": call.outputs,
             "input_array": input_array, "skip": skip,
             "out_expr": exprs[node.outputs[0]], "out_bytes": graph.t(node.outputs[0]).nbytes,
         })

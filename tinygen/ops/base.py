@@ -57,7 +57,9 @@ class Kernel:
     * `inplace_ok`: the C is correct with the output pointer equal to the op's `inplace_input`
       (each element read before it is written, nothing read again after it is written, no
       `restrict`); the planner aliases only kernels that declare it, and each one that does has
-      a bit-exact in-place test (tests/plan/test_inplace_kernels.py).
+      a bit-exact in-place test (tests/plan/test_inplace_kernels.py);
+    * `inplace_lag(node, graph)`: for a kernel that runs in place on row bands instead
+      (tinygen/ops/inplace_rows.py), the bytes of lag buffer it then needs (0: not this node).
     """
 
     symbol: str
@@ -69,11 +71,14 @@ class Kernel:
     layout: str = ""
     reference: bool = False
     inplace_ok: bool = False
+    inplace_lag: Callable[[Node, Graph], int] | None = None
 
 
 def reference_kernel(symbol: str, header: str, params_type: str,
-                     supports: Callable[[Node, Graph], bool] = _always, inplace_ok: bool = False) -> Kernel:
-    return Kernel(symbol, header, params_type, supports, reference=True, inplace_ok=inplace_ok)
+                     supports: Callable[[Node, Graph], bool] = _always, inplace_ok: bool = False,
+                     inplace_lag: Callable[[Node, Graph], int] | None = None) -> Kernel:
+    return Kernel(symbol, header, params_type, supports, reference=True, inplace_ok=inplace_ok,
+                  inplace_lag=inplace_lag)
 
 
 @dataclass

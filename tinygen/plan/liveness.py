@@ -6,7 +6,8 @@
   from node 0 to its last reader, so its bytes are reused once it is consumed (as in TFLite Micro).
 * An activation tensor is live from the node that writes it to the last node that reads it (a
   tensor nobody reads is live only at its producer).
-* A node's scratch buffer (`OpDef.scratch_bytes`) is live only during that node.
+* A node's scratch buffer (`OpDef.scratch_bytes`) is live only during that node, as is the lag
+  buffer of a node running in place on row bands (`Kernel.inplace_lag`).
 * In place: when `OpDef.inplace_input` names an input, the node's first output shares that input's
   storage (an alias) if, in this order, nothing reads the input afterwards and the node's kernel
   declares `Kernel.inplace_ok` (see `find_aliases`). `PlanOptions.fusion=False` turns this off.
@@ -78,15 +79,30 @@ def inplace_candidate(graph: Graph, node: Node, ext: set[str]) -> tuple[str, str
     k = op.inplace_input(node, graph)
     if k is None or not node.outputs:
         return None
-    # the recorded kernel must be proven safe for aliasing; before selection, every variant
+    # the recorded kernel must be proven safe for aliasing (before selection: every variant), or
+    # run in place on row bands with a lag buffer smaller than the output it saves
     kernels = [op.kernel(node)] if node.kernel else list(op.kernels)
     if not kernels or not all(kern.inplace_ok for kern in kernels):
-        return None
+        lag = lag_bytes(node, graph)
+        if not node.kernel or not lag or align(lag) >= align(graph.t(node.outputs[0]).nbytes):
+            return None
     src, dst = node.inputs[k], node.outputs[0]
     s, d = graph.t(src), graph.t(dst)
     if s.is_const or src in ext or dst in ext or s.nbytes != d.nbytes or node.inputs.count(src) != 1:
         return None
     return src, dst
+
+
+def lag_bytes(node: Node, graph: Graph) -> int:
+    """Lag buffer bytes of a node whose kernel runs in place on row bands (tinygen/ops/inplace_rows.py)."""
+    if not node.kernel:
+        return 0
+    kern = get(node.op).kernel(node)
+    return 0 if kern.inplace_ok or kern.inplace_lag is None else kern.inplace_lag(node, graph)
+
+
+def lag_name(node: Node) -> str:
+    return f"{node.name}/lag"
 
 
 def find_aliases(graph: Graph, options: PlanOptions = DEFAULT) -> dict[str, str]:
@@ -141,6 +157,9 @@ def buffers(graph: Graph, aliases: dict[str, str], options: PlanOptions = DEFAUL
         s = get(n.op).scratch_bytes(n, graph)
         if s:
             out.append(Buffer(scratch_name(n), align(s), i, i))
+        lag = lag_bytes(n, graph) if n.outputs and n.outputs[0] in aliases else 0
+        if lag:  # the input rows a band still reads after they are overwritten, live during the node
+            out.append(Buffer(lag_name(n), align(lag), i, i))
     return out
 
 

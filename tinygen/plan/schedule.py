@@ -7,7 +7,8 @@ in-place output sharing its input's storage when the node is that input's last r
 Search: dynamic programming over topological states. A state is the set S of nodes already run;
 the bytes resident after S (tensors produced in S that a node outside S still reads) depend on S
 alone, so among all orders reaching S only the one with the smallest peak so far matters. Running
-node m from S costs  resident(S) + outputs(m) - (output sharing an input in place) + scratch(m).
+node m from S costs  resident(S) + outputs(m) - (output sharing an input in place, less its lag
+buffer when it runs in place on row bands) + scratch(m).
 States are expanded level by level (level k = k nodes run). When a level holds more than the beam
 width, only the states with the smallest (peak so far, resident bytes) are kept: a beam search,
 exact whenever no level was cut (small or mostly sequential graphs), a heuristic otherwise.
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 from tinygen.ir.graph import Graph
 from tinygen.ops.base import get
-from tinygen.plan.liveness import DEFAULT, PlanOptions, align, arena_inputs, external, inplace_candidate
+from tinygen.plan.liveness import DEFAULT, PlanOptions, align, arena_inputs, external, inplace_candidate, lag_bytes
 
 BEAM_WIDTH = 2000
 TRANSITION_BUDGET = 150_000  # the beam narrows on long or wide graphs: about a second at worst
@@ -62,7 +63,8 @@ class _Problem:
             allocs = [(align(graph.t(t).nbytes), consumers.get(t, 0)) for t in n.outputs if arena(t)]
             reads = [(align(graph.t(t).nbytes), consumers[t]) for t in dict.fromkeys(n.inputs) if arena(t)]
             cand = inplace_candidate(graph, n, ext) if options.fusion else None
-            inplace = (align(graph.t(cand[1]).nbytes), consumers[cand[0]]) if cand else None
+            saved = align(graph.t(cand[1]).nbytes) - align(lag_bytes(n, graph)) if cand else 0
+            inplace = (saved, consumers[cand[0]]) if cand else None
             scratch = align(get(n.op).scratch_bytes(n, graph))
             self.nodes.append(_Node(preds, [], allocs, scratch, reads, inplace))
         # arena inputs are resident before the first node runs
