@@ -61,7 +61,8 @@ def build(name: str, input_buffer: str, fusion: str = "auto", emulate: bool = Fa
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
-    p.add_argument("--qemu", action="store_true", help="also validate the arena build under QEMU (slow)")
+    p.add_argument("--qemu", action="store_true", help="also validate the arena build under QEMU and count its "
+                   "instructions against --fusion off (slow)")
     args = p.parse_args(argv)
     rows = []
     for name in args.models:
@@ -79,8 +80,11 @@ def main(argv=None) -> int:
             from tinygen.device.validate import validate
 
             r = validate(build(name, "arena", emulate=True), qemu=True, count=2, seed=0)
-            print(f"{name}: QEMU {'bit-exact' if r.passed else 'MISMATCH'} ({r.summary_text().splitlines()[0]})")
-            if not r.passed:
+            off = validate(build(name, "arena", "off", emulate=True), qemu=True, count=2, seed=0)
+            print(f"{name}: QEMU {'bit-exact' if r.passed and off.passed else 'MISMATCH'}; instructions per "
+                  f"inference {r.latency:,.0f} in place vs {off.latency:,.0f} with --fusion off "
+                  f"({r.latency / off.latency:.3f}x)")
+            if not (r.passed and off.passed):
                 return 1
     hdr = (f"{'model':<20} {'issue now':>9} {'SRAM caller':>11} {'SRAM arena':>10} {'arena(c)':>8} {'arena(a)':>8} "
            f"{'bound':>7} {'plain':>7} {'inpl':>4} {'peak':>4} {'TFLM arena':>10} {'(here)':>7} {'target':>7} {'vs TFLM':>7}  met")

@@ -111,6 +111,7 @@ def test_text_and_svg_are_deterministic():
     assert svg.count('class="buffer"') == len(plan.buffers)  # one per arena buffer
     assert svg.count('class="io"') == len(set(g.inputs + g.outputs))  # caller I/O buffers drawn too
     assert "peak L" in svg and "caller I/O buffer" in svg  # peak marked, legend
+    assert svg.count('class="inplace"') == len(make_report(g, plan, layers, "f446re")["schedule"]["inplace_layers"]) > 0
     assert f"arena {plan.arena_bytes:,} B" in svg and f"lower bound {plan.lower_bound:,} B" in svg
 
 
