@@ -71,4 +71,42 @@ static inline void tg_conv2d_rows_inplace_noscratch(const tg_conv2d_params *p, t
     while ((out = tg_rows_next(p, &s, &band, data, lag)) != 0) fn(&band, lag, out);
 }
 
+/* A fused pair (tinygen/plan/fusion.py): pm, a 1x1 stride-1 unpadded conv (fm) whose output
+ * only feeds pn (fn), never materialised. For each band of pn's output rows, the rows of pm's
+ * output the band reads, [lo, hi), are made in `band`: those the previous band made are kept,
+ * the others computed by fm from the same rows of x (row i of pm's output needs row i of x). */
+static inline void tg_conv2d_fused_rows(const tg_conv2d_params *pn, tg_conv2d_scratch_fn fn, const tg_conv2d_params *pm,
+                                        tg_conv2d_fn fm, const int8_t *x, int8_t *out, int8_t *band, void *scratch)
+{
+    const size_t row_x = (size_t)pm->in_w * (size_t)pm->in_c;
+    const size_t row_e = (size_t)pn->in_w * (size_t)pn->in_c;
+    const size_t row_o = (size_t)pn->out_w * (size_t)pn->out_c;
+    const int32_t reach = (pn->k_h - 1) * pn->dil_h;
+    const int32_t s = pn->stride_h;
+    tg_conv2d_params qm = *pm, qn = *pn;
+    int32_t blo = 0, bhi = 0; /* band holds rows [blo, bhi) of pm's output */
+    for (int32_t r0 = 0; r0 < pn->out_h; r0 += TG_INPLACE_BAND_ROWS) {
+        const int32_t r1 = r0 + TG_INPLACE_BAND_ROWS < pn->out_h ? r0 + TG_INPLACE_BAND_ROWS : pn->out_h;
+        const int32_t lo = r0 * s - pn->pad_t > 0 ? r0 * s - pn->pad_t : 0;
+        const int32_t last = (r1 - 1) * s - pn->pad_t + reach + 1;
+        const int32_t hi = last < pn->in_h ? last : pn->in_h;
+        int32_t have = bhi;
+        if (have > lo) {
+            memmove(band, band + (size_t)(lo - blo) * row_e, (size_t)(have - lo) * row_e);
+        } else {
+            have = lo;
+        }
+        if (hi > have) {
+            qm.in_h = qm.out_h = hi - have;
+            fm(&qm, x + (size_t)have * row_x, band + (size_t)(have - lo) * row_e);
+        }
+        blo = lo;
+        bhi = hi;
+        qn.in_h = hi - lo;
+        qn.out_h = r1 - r0;
+        qn.pad_t = pn->pad_t - (r0 * s - lo);
+        fn(&qn, band, out + (size_t)r0 * row_o, scratch);
+    }
+}
+
 #endif

@@ -198,15 +198,23 @@ def check_plan(graph: Graph, plan) -> None:
         assert (owner[lo:hi] == -1).all(), f"arena inputs {t} overlaps another"
         owner[lo:hi] = ids[t]
 
+    sizes = {b.name: b.size for b in plan.buffers}
     for i, node in enumerate(graph.nodes):
+        if node.name in plan.fused:  # a fused pair runs at its second node (tinygen/plan/fusion.py)
+            continue
+        m = graph.nodes[i - 1] if i and plan.fused.get(graph.nodes[i - 1].name) == node.name else None
+        band = m.outputs[0] if m else None
+        srcs = ([m.inputs[0]] if m else []) + [t for t in node.inputs if t != band]
         reads = {}
-        for t in node.inputs:
+        for t in srcs:
             if t in ext or graph.t(t).is_const:
                 continue
             lo, hi = region(t, graph.t(t).nbytes)
             assert (owner[lo:hi] == ids[t]).all(), f"{t} was overwritten before {node.name} read it"
             reads[t] = (lo, hi)
         writes = [(o, *region(o, graph.t(o).nbytes)) for o in node.outputs if o not in ext]
+        if band:  # the band rows of m's output, written while the pair runs
+            writes.append((band, *region(band, sizes[band])))
         s = get(node.op).scratch_bytes(node, graph)
         if s:
             lo = plan.offsets[liveness.scratch_name(node)]

@@ -112,7 +112,7 @@ def test_kernel_in_place_is_bit_exact(kernel, tmp_path):
 # --- convolutions in place on row bands (tinygen/ops/inplace_rows.py, tg_inplace_rows.h) ---
 
 def conv_chain(h, w, c, k, dil, groups, seed):
-    """x -1x1-> a -conv kxk (same, stride 1, c -> c)-> d -1x1-> y: d may overwrite a on row bands."""
+    """x -3x3-> a -conv kxk (same, stride 1, c -> c)-> d -1x1-> y: d may overwrite a on row bands."""
     from tinygen.ops.conv2d import Conv2dAttrs
 
     rng = np.random.default_rng(seed)
@@ -130,7 +130,7 @@ def conv_chain(h, w, c, k, dil, groups, seed):
         g.add_tensor(Tensor(dst, (1, h, w, cout), DType.INT8, q))
         g.add_node(Node(f"n_{dst}", "conv2d", [src, wt.name, b.name], [dst], attrs))
 
-    conv("x", "a", c, 1, 1, 0)
+    conv("x", "a", c, 3, 1, dil)  # not pointwise: nothing to fuse with d
     conv("a", "d", c, k, groups or c, (k - 1) // 2 * dil)
     conv("d", "y", 3, 1, 1, 0)
     g.outputs = ["y"]
@@ -180,4 +180,62 @@ def test_conv_in_place_on_row_bands_is_bit_exact(case, tmp_path):
 
 def test_every_row_band_kernel_has_a_case():
     declared = {k.symbol for op in REGISTRY.values() for k in op.kernels if k.inplace_lag and not op.name.startswith("_")}
-    assert declared == {c[-1] for c in ROW_CASES if c[-1]}
+    # stride 2 never runs in place (the output is smaller): it runs fused, test_fused_expand_depthwise_is_bit_exact
+    assert declared == {c[-1] for c in ROW_CASES if c[-1]} | {"tg_conv2d_s8_dw3x3s2"}
+
+
+# --- fused row bands: pointwise expand -> depthwise, the expanded tensor never materialised ---
+
+def expand_dw_project(h, w, c, e, stride, seed):
+    """x -1x1 (c -> e)-> E -depthwise 3x3 / stride-> D -1x1 (e -> c)-> y (+ x when stride 1)."""
+    from tinygen.ops.conv2d import Conv2dAttrs
+
+    rng = np.random.default_rng(seed)
+    q = QuantParams.per_tensor(0.05, 0)
+    g = Graph(f"ir{h}x{w}s{stride}", dialect="lowered")
+    g.add_tensor(Tensor("x", (1, h, w, c), DType.INT8, q))
+    g.inputs = ["x"]
+
+    def conv(src, dst, cout, k, groups, s, pad):
+        cin = g.t(src).shape[3]
+        n, hh, ww, _ = g.t(src).shape
+        oh, ow = (hh + 2 * pad - k) // s + 1, (ww + 2 * pad - k) // s + 1
+        m = tuple(int(v) for v in rng.integers(1 << 29, 1 << 30, cout))
+        attrs = Conv2dAttrs((s, s), (pad,) * 4, (1, 1), groups, 3, -2, m, (-7,) * cout)
+        wt = g.add_const("w", rng.integers(-127, 128, (cout, k, k, cin // groups)).astype(np.int8))
+        b = g.add_const("b", rng.integers(-300, 300, cout).astype(np.int32))
+        g.add_tensor(Tensor(dst, (1, oh, ow, cout), DType.INT8, q))
+        g.add_node(Node(f"n_{dst}", "conv2d", [src, wt.name, b.name], [dst], attrs))
+
+    conv("x", "a", c, 1, 1, 1, 0)
+    conv("a", "E", e, 1, 1, 1, 0)
+    conv("E", "D", e, 3, e, stride, 1)
+    conv("D", "y", c, 1, 1, 1, 0)
+    g.outputs = ["y"]
+    return g
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("h, stride", [(5, 1), (8, 1), (7, 2), (8, 2), (3, 2)], ids=lambda v: str(v))
+def test_fused_expand_depthwise_is_bit_exact(h, stride, tmp_path):
+    from tests.plan.graphs import check_plan
+    from tinygen.plan import fusion
+
+    g = expand_dw_project(h, 4, 4, 24, stride, seed=h * 10 + stride)
+    host = compile_graph(g, tmp_path)
+    assert g.nodes[2].kernel == f"tg_conv2d_s8_dw3x3s{stride}"
+    plan = plan_memory(g)
+    check_plan(g, plan)  # the replay: x stays intact until the pair's second node, the band is written there
+    e = g.t("E")
+    band = fusion.band_bytes(g.nodes[2], g)
+    if band + g.t("a").nbytes < e.nbytes:
+        assert plan.fused == {"n_E": "n_D"}
+        (buf,) = [b for b in plan.buffers if b.name == "E"]
+        assert buf.size == -(-band // 16) * 16 < e.nbytes and (buf.first, buf.last) == (1, 2)
+    else:
+        assert plan.fused == {}
+    x = np.random.default_rng(h).integers(-128, 128, g.t("x").shape).astype(np.int8)
+    (ref,) = interpreter.run(g, [x])
+    (got,) = host.invoke_one([x])
+    np.testing.assert_array_equal(got, ref)
+    assert len(np.unique(ref)) > 3

@@ -75,9 +75,10 @@ def test_report_fields_and_estimates():
     add = next(e for e in r["layers"] if e["op"] == "add")
     assert [t["shape"] for t in add["inputs"]] == [[1, 8, 8, 4]] * 2 and add["weight_bytes"] == 0
     assert r["peak"]["live_bytes"] == plan.lower_bound == max(live)
-    # the residual add runs in place on its skip input, the depthwise on row bands over its input
-    assert plan.aliases == {"s": "x1", "d": "e"}
-    assert [g.nodes[i].name for i in r["schedule"]["inplace_layers"]] == ["L_d", "L_add"]
+    # the residual add runs in place on its skip input; expand and depthwise are fused in row bands
+    assert plan.aliases == {"s": "x1"} and plan.fused == {"L_e": "L_d"}
+    assert [g.nodes[i].name for i in r["schedule"]["inplace_layers"]] == ["L_add"]
+    assert [[g.nodes[i].name for i in pair] for pair in r["schedule"]["fused_layers"]] == [["L_e", "L_d"]]
 
 
 def test_report_from_elf_sizes():

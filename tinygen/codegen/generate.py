@@ -238,7 +238,14 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None 
             kernels.add(kernel.symbol)
             headers.add(kernel.header)
         symbol = kernel.symbol
-        if liveness.lag_name(node) in plan.offsets:  # in place on row bands (tinygen/ops/inplace_rows.py)
+        fused_into = plan.fused.get(node.name, "")
+        if idx > 0 and plan.fused.get(graph.nodes[idx - 1].name) == node.name:  # fused pair (plan/fusion.py)
+            m = graph.nodes[idx - 1]
+            symbol = "tg_conv2d_fused_rows"
+            args = [kernel.symbol, f"&L{idx - 1}_params", get(m.op).kernel(m).symbol, exprs[m.inputs[0]],
+                    out_exprs[0], exprs[m.outputs[0]], args[-1]]
+            headers.add(inplace_rows.HEADER)
+        elif liveness.lag_name(node) in plan.offsets:  # in place on row bands (tinygen/ops/inplace_rows.py)
             symbol = inplace_rows.wrapper(bool(scratch))
             lag = f"(int8_t *)(void *)(tg_arena + {plan.offsets[liveness.lag_name(node)]})"
             args = [kernel.symbol, out_exprs[0], lag] + ([args[-1]] if scratch else [])
@@ -249,8 +256,9 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None 
             "source": _source_name(node),
             "params_type": kernel.params_type, "params_name": f"L{idx}_params", "fields": fields,
             "symbol": symbol, "args": args, "inputs": in_exprs, "outputs": call.outputs,
-            "input_array": input_array, "skip": skip,
-            "out_expr": exprs[node.outputs[0]], "out_bytes": graph.t(node.outputs[0]).nbytes,
+            "input_array": input_array, "skip": skip, "fused_into": fused_into,
+            # a fused pair's first output exists only as band rows: the hook sees none of it
+            "out_expr": exprs[node.outputs[0]], "out_bytes": 0 if fused_into else graph.t(node.outputs[0]).nbytes,
         })
         infos.append(LayerInfo(idx, node.name, node.op, call.comment, m, layer_weight_bytes, kernel.symbol))
         weight_bytes += layer_weight_bytes

@@ -58,8 +58,10 @@ class Kernel:
       (each element read before it is written, nothing read again after it is written, no
       `restrict`); the planner aliases only kernels that declare it, and each one that does has
       a bit-exact in-place test (tests/plan/test_inplace_kernels.py);
-    * `inplace_lag(node, graph)`: for a kernel that runs in place on row bands instead
-      (tinygen/ops/inplace_rows.py), the bytes of lag buffer it then needs (0: not this node).
+    * `inplace_lag(node, graph)`: declared by a kernel callable on row bands (its params' in_h /
+      out_h / pad_t may describe a band; rows at or beyond in_h read as padding): the bytes of lag
+      buffer it needs to run in place that way (0: not this node; tinygen/ops/inplace_rows.py).
+      Such kernels also run fused (tinygen/plan/fusion.py).
     """
 
     symbol: str

@@ -93,7 +93,7 @@ class Conv2d(OpDef):
         Kernel("tg_conv2d_s8_dw3x3s1", "tg_conv2d.h", "tg_conv2d_params",
                lambda n, g: _depthwise(n, g, 3, 1), _DSP, _dw_scratch, _DW, inplace_lag=inplace_rows.lag_bytes),
         Kernel("tg_conv2d_s8_dw3x3s2", "tg_conv2d.h", "tg_conv2d_params",
-               lambda n, g: _depthwise(n, g, 3, 2), _DSP, _dw_scratch, _DW),
+               lambda n, g: _depthwise(n, g, 3, 2), _DSP, _dw_scratch, _DW, inplace_lag=inplace_rows.lag_bytes),
         Kernel("tg_conv2d_s8_dw", "tg_conv2d.h", "tg_conv2d_params", _depthwise, _DSP, _dw_scratch, _DW,
                inplace_lag=inplace_rows.lag_bytes),
         Kernel("tg_conv2d_s8_im2col", "tg_conv2d.h", "tg_conv2d_params", _dense, _DSP, _im2col_scratch, _GEMM,

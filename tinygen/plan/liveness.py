@@ -105,7 +105,8 @@ def lag_name(node: Node) -> str:
     return f"{node.name}/lag"
 
 
-def find_aliases(graph: Graph, options: PlanOptions = DEFAULT) -> dict[str, str]:
+def find_aliases(graph: Graph, options: PlanOptions = DEFAULT,
+                 fused: dict[int, tuple[int, int]] | None = None) -> dict[str, str]:
     """tensor -> root tensor whose storage it reuses (in-place ops), for the graph's node order.
 
     A node may overwrite its in-place input only when that node is the input's last reader: the
@@ -119,9 +120,10 @@ def find_aliases(graph: Graph, options: PlanOptions = DEFAULT) -> dict[str, str]
         for t in n.inputs:
             last_use[t] = i
     ext = external(graph, options)
+    in_pair = {i for i in fused or {}} | {j for j, _ in (fused or {}).values()}  # tinygen/plan/fusion.py
     aliases: dict[str, str] = {}
     for i, n in enumerate(graph.nodes):
-        cand = inplace_candidate(graph, n, ext)
+        cand = None if i in in_pair else inplace_candidate(graph, n, ext)
         if cand is None:
             continue
         src, dst = cand
@@ -131,8 +133,12 @@ def find_aliases(graph: Graph, options: PlanOptions = DEFAULT) -> dict[str, str]
     return aliases
 
 
-def buffers(graph: Graph, aliases: dict[str, str], options: PlanOptions = DEFAULT) -> list[Buffer]:
-    """Arena buffers (arena inputs first, alias chains merged into their root), then scratch buffers."""
+def buffers(graph: Graph, aliases: dict[str, str], options: PlanOptions = DEFAULT,
+            fused: dict[int, tuple[int, int]] | None = None) -> list[Buffer]:
+    """Arena buffers (arena inputs first, alias chains merged into their root), then scratch buffers.
+
+    A fused pair m -> n (tinygen/plan/fusion.py): m's output is only its band buffer, live while m
+    and n run, and m's input is read until n, which computes both."""
     first: dict[str, int] = {}
     last: dict[str, int] = {}
     size: dict[str, int] = {}
@@ -152,6 +158,11 @@ def buffers(graph: Graph, aliases: dict[str, str], options: PlanOptions = DEFAUL
                 continue
             root = aliases.get(t, t)
             last[root] = max(last.get(root, i), i)
+    for i, (j, band) in (fused or {}).items():
+        e, x = graph.nodes[i].outputs[0], graph.nodes[i].inputs[0]
+        size[e], last[e] = align(band), j
+        if x in last:
+            last[x] = max(last[x], j)
     out = [Buffer(t, size[t], first[t], last[t]) for t in first]
     for i, n in enumerate(graph.nodes):
         s = get(n.op).scratch_bytes(n, graph)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tinygen.ir.graph import Graph
-from tinygen.plan import assign, liveness
+from tinygen.plan import assign, fusion, liveness
 from tinygen.plan.liveness import DEFAULT, PlanOptions
 from tinygen.plan.schedule import apply_schedule, schedule
 
@@ -28,6 +28,7 @@ class MemoryPlan:
     options: PlanOptions = DEFAULT
     arena_inputs: list[str] = field(default_factory=list)  # graph inputs the caller writes into the arena
     rescheduled: bool = False  # plan_with_schedule changed the node order
+    fused: dict[str, str] = field(default_factory=dict)  # node m -> node n computing m's rows (fusion.py)
 
     def offset_of(self, tensor: str) -> int:
         return self.offsets[self.aliases.get(tensor, tensor)]
@@ -38,11 +39,14 @@ class MemoryPlan:
 
 
 def plan_memory(graph: Graph, options: PlanOptions = DEFAULT) -> MemoryPlan:
-    aliases = liveness.find_aliases(graph, options)
-    bufs = liveness.buffers(graph, aliases, options)
+    fused = fusion.fused_pairs(graph, liveness.external(graph, options)) if options.fusion else {}
+    aliases = liveness.find_aliases(graph, options, fused)
+    bufs = liveness.buffers(graph, aliases, options, fused)
     placed = assign.assign_offsets(bufs)
+    names = {graph.nodes[i].name: graph.nodes[j].name for i, (j, _) in fused.items()}
     return MemoryPlan(placed.offsets, placed.arena_bytes, liveness.lower_bound(bufs, len(graph.nodes)),
-                      aliases, bufs, placed.method, placed.optimal, options, liveness.arena_inputs(graph, options))
+                      aliases, bufs, placed.method, placed.optimal, options, liveness.arena_inputs(graph, options),
+                      fused=names)
 
 
 def plain_lower_bound(graph: Graph, options: PlanOptions = DEFAULT) -> int:

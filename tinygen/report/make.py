@@ -58,9 +58,11 @@ def _inplace_layers(graph: Graph, plan: MemoryPlan) -> list[int]:
 
 def _schedule(graph: Graph, plan: MemoryPlan, plain_bound: int | None) -> dict:
     inplace = _inplace_layers(graph, plan)
-    kind = "in-place" if inplace else "layer at a time"
+    index = {n.name: i for i, n in enumerate(graph.nodes)}
+    fused = [[index[m], index[n]] for m, n in plan.fused.items()]
+    kind = "fused row bands + in-place" if fused else "in-place" if inplace else "layer at a time"
     return {"kind": kind, "order": "rescheduled" if plan.rescheduled else "given",
-            "fusion": "auto" if plan.options.fusion else "off", "inplace_layers": inplace,
+            "fusion": "auto" if plan.options.fusion else "off", "inplace_layers": inplace, "fused_layers": fused,
             "lower_bound_bytes": plan.lower_bound,
             "plain_lower_bound_bytes": plan.lower_bound if plain_bound is None else plain_bound}
 

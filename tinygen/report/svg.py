@@ -22,7 +22,7 @@ from tinygen.ir.graph import Graph
 from tinygen.plan.memory_plan import MemoryPlan
 
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#e15759"]
-SCRATCH, IO_COLOR, PEAK, INPLACE = "#bab0ac", "#c7e9c0", "#9467bd", "#1f77b4"
+SCRATCH, IO_COLOR, PEAK, INPLACE, FUSED = "#bab0ac", "#c7e9c0", "#9467bd", "#1f77b4", "#ff7f0e"
 LEFT, RIGHT, TOP = 90, 170, 30
 PLOT_W, PLOT_H, IO_H = 900, 420, 36
 CHAR_W, KEY_COLS, KEY_LINE = 6.0, 3, 13
@@ -112,9 +112,13 @@ def timeline_svg(graph: Graph, plan: MemoryPlan) -> str:
     inplace = {i for i, nd in enumerate(graph.nodes) if nd.outputs and nd.outputs[0] in plan.aliases}
     for i in range(0, len(graph.nodes), step):
         out_lines.append(f'<text x="{_f(LEFT + (i + 0.5) * xs)}" y="{axis_y}" text-anchor="middle">{i}</text>')
-    for i in sorted(inplace):  # a tick under each layer that runs in place
+    fused = {i for i, nd in enumerate(graph.nodes) if nd.name in plan.fused or nd.name in plan.fused.values()}
+    for i in sorted(inplace):  # a tick under each layer that runs in place, or fused
         out_lines.append(f'<rect class="inplace" x="{_f(LEFT + i * xs)}" y="{TOP + PLOT_H + 3}" width="{_f(max(xs, 1.0))}"'
                          f' height="4" fill="{INPLACE}"><title>L{i} runs in place</title></rect>')
+    for i in sorted(fused):
+        out_lines.append(f'<rect class="fused" x="{_f(LEFT + i * xs)}" y="{TOP + PLOT_H + 8}" width="{_f(max(xs, 1.0))}"'
+                         f' height="4" fill="{FUSED}"><title>L{i} fused in row bands</title></rect>')
     for k in range(5):
         value = top_bytes * k // 4
         out_lines.append(f'<text x="{LEFT - 4}" y="{_f(y(value) + 3.5)}" text-anchor="end">{value:,}</text>')
@@ -123,10 +127,11 @@ def timeline_svg(graph: Graph, plan: MemoryPlan) -> str:
     out_lines.append(f'<text x="14" y="{TOP + PLOT_H / 2:.1f}" transform="rotate(-90 14 {TOP + PLOT_H / 2:.1f})"'
                      ' text-anchor="middle">arena offset (bytes)</text>')
     # legend, right of the plot
-    lx, ly = LEFT + PLOT_W + 8, TOP + PLOT_H - 125
+    lx, ly = LEFT + PLOT_W + 8, TOP + PLOT_H - 140
     items = [("rect", PALETTE[0], "tensor in the arena"), ("rect", SCRATCH, "kernel scratch"),
              ("rect", IO_COLOR, "caller I/O buffer"), ("line", "#d62728", "arena size"),
              ("dash", "#2ca02c", "lower bound"), ("dot", PEAK, "peak layer"), ("rect", INPLACE, "layer runs in place"),
+             ("rect", FUSED, "layers fused in row bands"),
              ("text", "#000000", "#k: see key below")]
     for k, (kind, color, text) in enumerate(items):
         yy = ly + k * 15

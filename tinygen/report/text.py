@@ -40,7 +40,9 @@ def render_text(report: dict) -> str:
     rows = [["layer", "op", "name", "kernel", "what", "inputs -> outputs", "MACs", "weights B", "live arena B", "runs"]]
     for e in report["layers"]:
         what = e["comment"] or "-"
-        runs = ", ".join(x for x, on in (("in place", e["index"] in inplace), ("peak", e["index"] == peak_layer)) if on)
+        fused = {i for pair in sched.get("fused_layers", []) for i in pair}
+        runs = ", ".join(x for x, on in (("in place", e["index"] in inplace), ("fused", e["index"] in fused),
+                                         ("peak", e["index"] == peak_layer)) if on)
         rows.append([f"L{e['index']}", e["op"], _cut(e["name"]), e["kernel"], _cut(what),
                      f"{_shapes(e['inputs'])} -> {_shapes(e['outputs'])}", f"{e['macs']:,}",
                      f"{e['weight_bytes']:,}", f"{e['arena_live_bytes']:,}", runs])
@@ -69,6 +71,9 @@ def render_text(report: dict) -> str:
         summary.insert(1, ["schedule", sched["kind"],
                            f"{sched['order']} node order, fusion {sched['fusion']}"
                            + (f", {len(sched['inplace_layers'])} layers in place: {where}" if sched["inplace_layers"] else "")
+                           + (f", {len(sched['fused_layers'])} pairs fused in row bands: "
+                              + ", ".join(f"L{m}+L{n}" for m, n in sched["fused_layers"][:8])
+                              + (", ..." if len(sched["fused_layers"]) > 8 else "") if sched.get("fused_layers") else "")
                            + f"; lower bound {sched['lower_bound_bytes']:,} B, layer at a time on whole tensors "
                            f"{sched['plain_lower_bound_bytes']:,} B"])
     place = report.get("input_placement")
