@@ -49,7 +49,8 @@ def cmd_build(args) -> int:
         return 0
     program = build(args.model, board=args.board, out_dir=args.output, input_shape=args.input_shape,
                     trust_pickle=args.trust_pickle, dump_dir=args.dump_dir, progress=_progress,
-                    calibration=args.calibration, emulate=args.emulate, kernels=args.kernels, name=args.name)
+                    calibration=args.calibration, emulate=args.emulate, kernels=args.kernels, name=args.name,
+                    input_buffer=args.input_buffer, fusion=args.fusion)
     rep = program.report
     text = program.out_dir / "report.txt"
     if text.exists():
@@ -58,6 +59,15 @@ def cmd_build(args) -> int:
           f"(lower bound {rep.get('peak_lower_bound_bytes')} B), weights {rep.get('weight_bytes')} B, "
           f"{rep.get('macs')} MACs, in {rep.get('build_seconds')} s")
     return 0
+
+
+def _plan_arguments(p) -> None:
+    p.add_argument("--input-buffer", choices=["arena", "caller"], default="arena",
+                   help="arena: the model input lives in the arena, written through <name>_input0_buffer() and "
+                        "reused once consumed (default); caller: in your own buffer, outside the arena")
+    p.add_argument("--fusion", choices=["auto", "off"], default="auto",
+                   help="auto: layers run in place where exact (default); off: every layer on whole tensors of "
+                        "its own, for bisecting")
 
 
 def cmd_analyze(args) -> int:
@@ -71,7 +81,8 @@ def cmd_analyze(args) -> int:
         raise TinygenError(f"{args.model}: analyze does not take SP-Net directories yet; `tinygen build "
                            f"{args.model} --board {args.board}` reports flash per switch and SRAM from the linked ELF")
     rep = analyze(args.model, args.board, args.output, input_shape=args.input_shape, trust_pickle=args.trust_pickle,
-                  calibration=args.calibration, name=args.name, progress=_progress)
+                  calibration=args.calibration, name=args.name, progress=_progress, input_buffer=args.input_buffer,
+                  fusion=args.fusion)
     out = Path(args.output) if args.output else None
     text = (out or Path("build") / Path(args.model).stem / "analysis") / "report.txt"
     print(text.read_text().rstrip())
@@ -172,6 +183,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--kernels", choices=["auto", "ref"], default="auto",
                    help="auto: the fastest kernel variant each layer supports (default); ref: reference kernels "
                         "everywhere, for bisecting a mismatch")
+    _plan_arguments(b)
     b.add_argument("--emulate", action="store_true",
                    help="build the firmware for the board's QEMU stand-in (same model code and flags, real memory limits)")
     b.set_defaults(fn=cmd_build)
@@ -184,6 +196,7 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--trust-pickle", action="store_true", help="allow torch.save pickles (runs code from the file)")
     a.add_argument("--calibration", type=Path, help="float32 .npy samples to quantize a float Keras model")
     a.add_argument("--name", help="C symbol prefix, as for build")
+    _plan_arguments(a)
     a.set_defaults(fn=cmd_analyze)
 
     v = sub.add_parser("validate", help="run inputs through the built program and the reference; exit 1 on any difference")

@@ -29,7 +29,7 @@ from tinygen.passes.hoist_fake_quant import hoist_fake_quant
 from tinygen.passes.lower import lower
 from tinygen.passes.propagate_binary import propagate_binary
 from tinygen.report.write import write_report
-from tinygen.plan import plan_with_schedule
+from tinygen.plan import PlanOptions, plan_with_schedule
 from tinygen.select import select_kernels, target_of
 from tinygen.program import Program
 
@@ -92,6 +92,21 @@ def lower_model(graph: Graph, source: str, dump_dir: Path | None = None) -> Grap
     return lowered
 
 
+INPUT_BUFFERS = ("arena", "caller")
+FUSION = ("auto", "off")
+
+
+def plan_options(input_buffer: str = "arena", fusion: str = "auto") -> PlanOptions:
+    """The planner's options from the build options (see `build`)."""
+    if input_buffer not in INPUT_BUFFERS:
+        raise TinygenError(f"input_buffer {input_buffer!r} is not one of {', '.join(INPUT_BUFFERS)}: arena puts the "
+                           "model input in the arena (<name>_input0_buffer), caller keeps it in your own buffer")
+    if fusion not in FUSION:
+        raise TinygenError(f"fusion {fusion!r} is not one of {', '.join(FUSION)}: off runs every layer on whole "
+                           "tensors, nothing in place (for bisecting)")
+    return PlanOptions(input_in_arena=input_buffer == "arena", fusion=fusion == "auto")
+
+
 def _check_params(graph: Graph, source: str) -> None:
     try:
         verify_params(graph)
@@ -102,10 +117,14 @@ def _check_params(graph: Graph, source: str) -> None:
 def build(model: Any, board: str = "host", out_dir: str | Path | None = None, *, input_shape=None,
           trust_pickle: bool = False, dump_dir: str | Path | None = None,
           progress: Callable[[str], None] = _quiet, calibration=None, emulate: bool = False,
-          kernels: str = "auto", name: str | None = None) -> Program:
+          kernels: str = "auto", name: str | None = None, input_buffer: str = "arena",
+          fusion: str = "auto") -> Program:
     """`kernels="ref"` builds with every layer on its reference kernel (for bisecting); `name` sets the
-    C symbol prefix of the model library (<name>_invoke, <name>.h)."""
+    C symbol prefix of the model library (<name>_invoke, <name>.h); `input_buffer="caller"` keeps the
+    model input out of the arena (the caller owns it; default "arena": <name>_input0_buffer());
+    `fusion="off"` plans layer at a time, nothing in place (for bisecting)."""
     t0 = time.perf_counter()
+    options = plan_options(input_buffer, fusion)
     if board != "host":  # refuse a bad board or name before any work
         from tinygen.boards import board_name
 
@@ -128,7 +147,7 @@ def build(model: Any, board: str = "host", out_dir: str | Path | None = None, *,
     progress(f"choosing kernels ({kernels})")
     graph = select_kernels(graph, target_of(target), kernels)
     progress("scheduling and planning memory")
-    graph, plan = plan_with_schedule(graph)
+    graph, plan = plan_with_schedule(graph, options)
     progress("generating C")
     gen = generate(graph, plan, source, name=name)
 
@@ -179,7 +198,7 @@ def _keep_report_only(tmp: Path, out_dir: Path, message: str) -> None:
 
 def analyze(model: Any, board: str, out_dir: str | Path | None = None, *, input_shape=None,
             trust_pickle: bool = False, calibration=None, name: str | None = None,
-            progress: Callable[[str], None] = _quiet) -> dict:
+            progress: Callable[[str], None] = _quiet, input_buffer: str = "arena", fusion: str = "auto") -> dict:
     """Fit report from estimates, without compiling anything: import, lower, plan and generate,
     then write report.json/.txt and the timeline to out_dir whether or not the model fits.
     Returns the report; report["fits"] says whether it fits and report["fit_message"] why not."""
@@ -187,6 +206,7 @@ def analyze(model: Any, board: str, out_dir: str | Path | None = None, *, input_
     from tinygen.report import check_fit
 
     b = load_board(board)
+    options = plan_options(input_buffer, fusion)
     if name is not None:
         from tinygen.codegen.generate import model_prefix
 
@@ -200,7 +220,7 @@ def analyze(model: Any, board: str, out_dir: str | Path | None = None, *, input_
     graph = lower_model(float_graph, model_name)
     graph = select_kernels(graph, target_of(b))
     progress("scheduling and planning memory")
-    graph, plan = plan_with_schedule(graph)
+    graph, plan = plan_with_schedule(graph, options)
     gen = generate(graph, plan, model_name, name=name)
     out_dir.mkdir(parents=True, exist_ok=True)
     report = write_report(out_dir, graph, plan, gen, b.name, time.perf_counter() - t0, b.ram_bytes, b.flash_bytes)

@@ -11,7 +11,7 @@ from tinygen.compile.host import HostModel, compile_shared
 from tinygen.codegen import generate
 from tinygen.ir.graph import DType, Graph, Node, QuantParams, Tensor
 from tinygen.ir.verify import verify
-from tinygen.plan import plan_memory
+from tinygen.plan import PlanOptions, plan_memory
 from tinygen.program import specs_of
 from tinygen.reference import interpreter
 from tinygen.select import HOST, select_kernels
@@ -42,10 +42,10 @@ def const(name: str, data: np.ndarray) -> Tensor:
     return Tensor(name, tuple(data.shape), DType(str(data.dtype)), None, data)
 
 
-def compile_graph(graph: Graph, workdir: Path) -> HostModel:
+def compile_graph(graph: Graph, workdir: Path, options: PlanOptions | None = None) -> HostModel:
     verify(graph)
     select_kernels(graph, HOST)
-    plan = plan_memory(graph)
+    plan = plan_memory(graph) if options is None else plan_memory(graph, options)
     gen = generate(graph, plan)
     src = Path(workdir) / "model"
     gen.write(src)

@@ -38,8 +38,12 @@ extern const uint32_t tg_glue_arena_bytes, tg_glue_num_layers;
 extern const uint32_t tg_glue_num_inputs, tg_glue_num_outputs;
 extern const tg_tensor_spec tg_glue_inputs[], tg_glue_outputs[];
 
-/* Receive buffer: RUN/PROFILE/DUMP payloads land here and the model reads its inputs in place. */
-extern uint8_t tg_glue_rx[];
+/* Receive buffer: RUN/PROFILE/DUMP payloads land here and the model reads its inputs in place.
+ * A function, because with the model input planned in the arena it is the model's own input
+ * buffer (<prefix>_input0_buffer), which exists only at run time; between inferences nothing
+ * else in the arena is live. */
+uint8_t *tg_glue_rx_buffer(void);
+#define tg_glue_rx (tg_glue_rx_buffer())
 extern const uint32_t tg_glue_rx_capacity; /* >= tg_glue_in_bytes, >= 256 for PING */
 extern const uint32_t tg_glue_in_bytes;    /* padded */
 extern uint8_t tg_glue_out[];

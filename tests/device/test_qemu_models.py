@@ -12,8 +12,10 @@ from tinygen.device.validate import validate
 pytestmark = pytest.mark.qemu
 
 
-@pytest.mark.parametrize("name, board", [("branches", "f446re"), ("pools", "f767zi")])
-def test_pipeline_model_on_qemu(fw_root, tmp_path, name, board):
+# arena: the harness receives the input straight into the model's arena (<prefix>_input0_buffer);
+# caller: into its own buffer, as a user's firmware that owns its input
+@pytest.mark.parametrize("name, board, input_buffer", [("branches", "f446re", "arena"), ("pools", "f767zi", "caller")])
+def test_pipeline_model_on_qemu(fw_root, tmp_path, name, board, input_buffer):
     torch = pytest.importorskip("torch")
     import tinygen
     from tests.torch_models import make
@@ -21,7 +23,8 @@ def test_pipeline_model_on_qemu(fw_root, tmp_path, name, board):
     model, shape = make(name)
     path = tmp_path / f"{name}.pt2"
     torch.export.save(torch.export.export(model, (torch.zeros(shape),)), str(path))
-    program = tinygen.build(path, out_dir=tmp_path / "out")
+    program = tinygen.build(path, out_dir=tmp_path / "out", input_buffer=input_buffer)
+    assert program.report["input_placement"]["input_buffer"] == input_buffer
     r = validate(program, qemu=True, board=board, count=4, seed=2)
     assert r.passed, r.summary_text()
 

@@ -14,6 +14,7 @@ from tinygen.ops.base import REGISTRY, Kernel, OpDef, get
 from tinygen.plan import liveness
 
 TEST_OP = "_test_elementwise"
+TEST_ROWS_OP = "_test_rows"  # runs in place on row bands: with a lag buffer of attrs.lag bytes
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class TestAttrs:
     scratch: int = 0
     inplace: int | None = None
     macs: int = 0
+    lag: int = 0
 
 
 class _TestOp(OpDef):
@@ -28,7 +30,8 @@ class _TestOp(OpDef):
 
     name = TEST_OP
     attrs_type = TestAttrs
-    kernels = (Kernel("tg_test_elementwise", "", "", scratch=lambda node, graph: node.attrs.scratch, reference=True),)
+    kernels = (Kernel("tg_test_elementwise", "", "", scratch=lambda node, graph: node.attrs.scratch, reference=True,
+                      inplace_ok=True),)
 
     def scratch_bytes(self, node, graph):  # planner tests plan graphs without selecting kernels
         return node.attrs.scratch
@@ -43,17 +46,23 @@ class _TestOp(OpDef):
         return [np.zeros(graph.t(o).shape, graph.t(o).dtype.np) for o in node.outputs]
 
 
+class _TestRowsOp(_TestOp):
+    name = TEST_ROWS_OP
+    kernels = (Kernel("tg_test_rows", "", "", scratch=lambda node, graph: node.attrs.scratch, reference=True,
+                      inplace_lag=lambda node, graph: node.attrs.lag),)
+
+
 @contextlib.contextmanager
 def registered_test_op():
-    """Register the test op for the duration of a test, then remove it again."""
-    added = TEST_OP not in REGISTRY
-    if added:
-        REGISTRY[TEST_OP] = _TestOp()
+    """Register the test ops for the duration of a test, then remove them again."""
+    added = [op for op in (_TestOp(), _TestRowsOp()) if op.name not in REGISTRY]
+    for op in added:
+        REGISTRY[op.name] = op
     try:
         yield
     finally:
-        if added:
-            del REGISTRY[TEST_OP]
+        for op in added:
+            del REGISTRY[op.name]
 
 
 class Builder:
@@ -72,9 +81,12 @@ class Builder:
         return name
 
     def node(self, inputs: list[str], outputs: list[tuple[str, int]], scratch: int = 0,
-             inplace: int | None = None, macs: int = 0) -> list[str]:
+             inplace: int | None = None, macs: int = 0, lag: int = 0) -> list[str]:
+        """lag > 0: a node that runs in place on row bands (its kernel recorded, as after selection)."""
         outs = [self.tensor(n, b) for n, b in outputs]
-        self.g.add_node(Node(f"n{len(self.g.nodes)}", TEST_OP, list(inputs), outs, TestAttrs(scratch, inplace, macs)))
+        op, kernel = (TEST_ROWS_OP, "tg_test_rows") if lag else (TEST_OP, "")
+        self.g.add_node(Node(f"n{len(self.g.nodes)}", op, list(inputs), outs, TestAttrs(scratch, inplace, macs, lag),
+                             kernel=kernel))
         return outs
 
     def output(self, name: str) -> None:
@@ -105,7 +117,8 @@ def random_graph(seed: int, n_nodes: int, max_bytes: int = 256) -> Graph:
             outs.append((f"t{i}_{j}", size))
         scratch = int(rng.integers(1, 128)) if rng.random() < 0.3 else 0
         inplace = int(rng.integers(len(ins))) if rng.random() < 0.5 else None
-        avail += b.node(ins, outs, scratch, inplace)
+        lag = int(rng.integers(1, max_bytes // 2)) if inplace is not None and rng.random() < 0.3 else 0
+        avail += b.node(ins, outs, scratch, inplace, lag=lag)
     b.output(avail[-1])
     if rng.random() < 0.4 and len(avail) > 3:
         extra = avail[int(rng.integers(1, len(avail) - 1))]
@@ -168,8 +181,9 @@ def check_plan(graph: Graph, plan) -> None:
 
     Every arena cell remembers which tensor last wrote it. Before node i runs, each arena input
     must still be intact (nothing overwrote it since it was written); while it runs, its outputs
-    and scratch must not overlap its inputs, except an output planned in place on that input."""
-    ext = set(graph.inputs) | set(graph.outputs)
+    and scratch must not overlap its inputs, except an output planned in place on that input.
+    Graph inputs planned in the arena are written by the caller before the first node."""
+    ext = (set(graph.inputs) - set(plan.arena_inputs)) | set(graph.outputs)
     owner = np.full(max(plan.arena_bytes, 1), -1, np.int64)
     ids = {name: k for k, name in enumerate(graph.tensors)}
     assert plan.arena_bytes == max((plan.offsets[b.name] + b.size for b in plan.buffers), default=0)
@@ -179,19 +193,35 @@ def check_plan(graph: Graph, plan) -> None:
         assert lo % liveness.ALIGN == 0 and lo + nbytes <= plan.arena_bytes, name
         return lo, lo + nbytes
 
+    for t in plan.arena_inputs:
+        lo, hi = region(t, graph.t(t).nbytes)
+        assert (owner[lo:hi] == -1).all(), f"arena inputs {t} overlaps another"
+        owner[lo:hi] = ids[t]
+
+    sizes = {b.name: b.size for b in plan.buffers}
     for i, node in enumerate(graph.nodes):
+        if node.name in plan.fused:  # a fused pair runs at its second node (tinygen/plan/fusion.py)
+            continue
+        m = graph.nodes[i - 1] if i and plan.fused.get(graph.nodes[i - 1].name) == node.name else None
+        band = m.outputs[0] if m else None
+        srcs = ([m.inputs[0]] if m else []) + [t for t in node.inputs if t != band]
         reads = {}
-        for t in node.inputs:
+        for t in srcs:
             if t in ext or graph.t(t).is_const:
                 continue
             lo, hi = region(t, graph.t(t).nbytes)
             assert (owner[lo:hi] == ids[t]).all(), f"{t} was overwritten before {node.name} read it"
             reads[t] = (lo, hi)
         writes = [(o, *region(o, graph.t(o).nbytes)) for o in node.outputs if o not in ext]
+        if band:  # the band rows of m's output, written while the pair runs
+            writes.append((band, *region(band, sizes[band])))
         s = get(node.op).scratch_bytes(node, graph)
         if s:
             lo = plan.offsets[liveness.scratch_name(node)]
             writes.append((None, lo, lo + s))
+        if liveness.lag_name(node) in plan.offsets:  # in place on row bands: the lag buffer is written too
+            lo = plan.offsets[liveness.lag_name(node)]
+            writes.append((None, lo, lo + liveness.lag_bytes(node, graph)))
         for k, (o, lo, hi) in enumerate(writes):
             for t, (rlo, rhi) in reads.items():
                 if lo < rhi and rlo < hi:

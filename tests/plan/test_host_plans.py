@@ -9,8 +9,9 @@ from tinygen.ops.add import add_params
 from tinygen.ops.concat import concat_params
 from tinygen.ops.conv2d import Conv2dAttrs
 from tinygen.ops.lut import LutAttrs
-from tinygen.plan import plan_memory, plan_with_schedule
-from tinygen.testing import reference_and_host
+from tinygen.plan import PlanOptions, plan_memory, plan_with_schedule
+from tinygen.reference import interpreter
+from tinygen.testing import compile_graph, reference_and_host
 
 Q = QuantParams.per_tensor(0.05, 0)
 
@@ -85,3 +86,23 @@ def test_planned_model_is_bit_exact(make, seed, tmp_path):
     (ref,), (host,) = reference_and_host(g, [x], tmp_path)
     np.testing.assert_array_equal(host, ref)
     assert len(np.unique(ref)) > 3
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("make", [inverted_residual, branchy])
+def test_input_in_the_arena_is_bit_exact_both_ways(make, tmp_path):
+    """Input planned in the arena: written through <prefix>_input0_buffer() (no copy) or passed
+    as the caller's own buffer (copied in first); both equal the reference, and the caller's
+    buffer is left untouched."""
+    g, plan = plan_with_schedule(make(3), PlanOptions(input_in_arena=True))
+    assert plan.arena_inputs == ["x"]
+    host = compile_graph(g, tmp_path, PlanOptions(input_in_arena=True))
+    assert host.arena_inputs() == [0]
+    rng = np.random.default_rng(3)
+    for _ in range(2):  # the second call rewrites the input bytes the first one reused
+        x = rng.integers(-128, 128, g.t("x").shape).astype(np.int8)
+        keep = x.copy()
+        (ref,) = interpreter.run(g, [x])
+        np.testing.assert_array_equal(host.invoke_in_arena([x]), [ref])
+        np.testing.assert_array_equal(host.invoke_one([x]), [ref])
+        np.testing.assert_array_equal(x, keep)

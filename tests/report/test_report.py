@@ -75,7 +75,10 @@ def test_report_fields_and_estimates():
     add = next(e for e in r["layers"] if e["op"] == "add")
     assert [t["shape"] for t in add["inputs"]] == [[1, 8, 8, 4]] * 2 and add["weight_bytes"] == 0
     assert r["peak"]["live_bytes"] == plan.lower_bound == max(live)
-    assert plan.aliases == {"s": "x1"}  # the residual add runs in place on its skip input
+    # the residual add runs in place on its skip input; expand and depthwise are fused in row bands
+    assert plan.aliases == {"s": "x1"} and plan.fused == {"L_e": "L_d"}
+    assert [g.nodes[i].name for i in r["schedule"]["inplace_layers"]] == ["L_add"]
+    assert [[g.nodes[i].name for i in pair] for pair in r["schedule"]["fused_layers"]] == [["L_e", "L_d"]]
 
 
 def test_report_from_elf_sizes():
@@ -98,7 +101,10 @@ def test_text_and_svg_are_deterministic():
     lines = text.splitlines()
     (l4,) = [line for line in lines if line.startswith("L4 ")]
     assert l4.split()[1] == "add" and "[1,8,8,4] + [1,8,8,4] -> [1,8,8,4]" in l4
-    assert l4.split()[-3:] == ["0", "0", f"{r_live(g, plan, 4):,}"]
+    inplace = 4 in make_report(g, plan, layers, "f446re")["schedule"]["inplace_layers"]
+    tail = ["in", "place"] if inplace else []
+    assert l4.split()[-3 - len(tail):len(l4.split()) - len(tail)] == ["0", "0", f"{r_live(g, plan, 4):,}"]
+    assert l4.split()[len(l4.split()) - len(tail):] == tail
     (arena,) = [line for line in lines if line.startswith("  arena ")]
     assert arena.split()[1:3] == [f"{plan.arena_bytes:,}", "B"] and f"lower bound {plan.lower_bound:,} B" in arena
     assert f"of {128 * 1024:,} B (" in text and "[estimate]" in text
@@ -106,6 +112,7 @@ def test_text_and_svg_are_deterministic():
     assert svg.count('class="buffer"') == len(plan.buffers)  # one per arena buffer
     assert svg.count('class="io"') == len(set(g.inputs + g.outputs))  # caller I/O buffers drawn too
     assert "peak L" in svg and "caller I/O buffer" in svg  # peak marked, legend
+    assert svg.count('class="inplace"') == len(make_report(g, plan, layers, "f446re")["schedule"]["inplace_layers"]) > 0
     assert f"arena {plan.arena_bytes:,} B" in svg and f"lower bound {plan.lower_bound:,} B" in svg
 
 

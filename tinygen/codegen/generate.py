@@ -21,6 +21,8 @@ from tinygen.errors import TinygenError
 from tinygen.ir.graph import Graph
 from tinygen.ops.base import CArray, Kernel, KernelCall, get
 from tinygen.paths import RUNTIME_INCLUDE, RUNTIME_KERNELS, TEMPLATES
+from tinygen.ops import inplace_rows
+from tinygen.plan import liveness
 from tinygen.plan.liveness import ALIGN
 from tinygen.plan.memory_plan import MemoryPlan
 
@@ -152,14 +154,24 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None 
     """`name` sets the symbol prefix (<name>_invoke, ...); by default the graph's name."""
     prefix = model_prefix(name) if name else c_ident(graph.name).lower()
     exprs: dict[str, str] = {}
-    for i, name in enumerate(graph.inputs):
-        exprs[name] = f"input{i}"
-    for i, name in enumerate(graph.outputs):
-        exprs.setdefault(name, f"output{i}")
-
     arena_tensors = []
     first: dict[str, int] = {b.name: b.first for b in plan.buffers}
     last: dict[str, int] = {b.name: b.last for b in plan.buffers}
+    in_arena: dict[str, str] = {}  # graph input in the arena -> its macro
+    for i, name in enumerate(graph.inputs):
+        if name in plan.arena_inputs and name not in in_arena:
+            t = graph.t(name)
+            macro = f"T{len(arena_tensors)}"
+            arena_tensors.append({
+                "macro": macro, "ctype": t.dtype.ctype, "offset": plan.offsets[name],
+                "shape": f"{t.dtype.value}{list(t.shape)}", "first": first[name], "last": last[name],
+                "producer": f"the caller (input{i})",
+            })
+            in_arena[name] = macro
+        exprs.setdefault(name, in_arena.get(name, f"input{i}"))
+    for i, name in enumerate(graph.outputs):
+        exprs.setdefault(name, f"output{i}")
+
     for node in graph.nodes:
         for out in node.outputs:
             if out in exprs:
@@ -225,20 +237,37 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None 
         if not skip:
             kernels.add(kernel.symbol)
             headers.add(kernel.header)
+        symbol = kernel.symbol
+        fused_into = plan.fused.get(node.name, "")
+        if idx > 0 and plan.fused.get(graph.nodes[idx - 1].name) == node.name:  # fused pair (plan/fusion.py)
+            m = graph.nodes[idx - 1]
+            symbol = "tg_conv2d_fused_rows"
+            args = [kernel.symbol, f"&L{idx - 1}_params", get(m.op).kernel(m).symbol, exprs[m.inputs[0]],
+                    out_exprs[0], exprs[m.outputs[0]], args[-1]]
+            headers.add(inplace_rows.HEADER)
+        elif liveness.lag_name(node) in plan.offsets:  # in place on row bands (tinygen/ops/inplace_rows.py)
+            symbol = inplace_rows.wrapper(bool(scratch))
+            lag = f"(int8_t *)(void *)(tg_arena + {plan.offsets[liveness.lag_name(node)]})"
+            args = [kernel.symbol, out_exprs[0], lag] + ([args[-1]] if scratch else [])
+            headers.add(inplace_rows.HEADER)
         m = op.macs(node, graph)
         layers.append({
             "index": idx, "op": node.op, "comment": call.comment or node.name, "arrays": arrays,
             "source": _source_name(node),
             "params_type": kernel.params_type, "params_name": f"L{idx}_params", "fields": fields,
-            "symbol": kernel.symbol, "args": args, "inputs": in_exprs, "outputs": call.outputs,
-            "input_array": input_array, "skip": skip,
-            "out_expr": exprs[node.outputs[0]], "out_bytes": graph.t(node.outputs[0]).nbytes,
+            "symbol": symbol, "args": args, "inputs": in_exprs, "outputs": call.outputs,
+            "input_array": input_array, "skip": skip, "fused_into": fused_into,
+            # a fused pair's first output exists only as band rows: the hook sees none of it
+            "out_expr": exprs[node.outputs[0]], "out_bytes": 0 if fused_into else graph.t(node.outputs[0]).nbytes,
         })
         infos.append(LayerInfo(idx, node.name, node.op, call.comment, m, layer_weight_bytes, kernel.symbol))
         weight_bytes += layer_weight_bytes
         macs += m
 
     ins = [_spec(graph, n, "input", i) for i, n in enumerate(graph.inputs)]
+    for s_in, n in zip(ins, graph.inputs):  # written by the caller into the arena, or copied there
+        s_in["macro"] = in_arena.get(n, "")
+        s_in["offset"] = plan.offsets[n] if n in in_arena else None
     outs = [_spec(graph, n, "output", i) for i, n in enumerate(graph.outputs)]
     signature = ", ".join([f"const {s['ctype']} *input{s['index']}" for s in ins]
                           + [f"{s['ctype']} *output{s['index']}" for s in outs])

@@ -164,6 +164,9 @@ def _glue_context(out_dir: Path, prefix: str, target_name: str, digest: bytes) -
         "hash_bytes": ", ".join(f"0x{b:02x}" for b in digest), "num_layers": num_layers,
         "inputs": ins, "outputs": outs, "args": args, "in_bytes": in_bytes,
         "rx_capacity": max(in_bytes, RX_MIN), "out_bytes": off, "out_alloc": max(off, 4),
+        # one input planned in the arena: received there (several: into rx, copied by invoke)
+        "rx_in_arena": len(ins) == 1 and f"#define {prefix.upper()}_INPUT0_IN_ARENA 1" in
+        (out_dir / "model" / f"{prefix}.h").read_text(),
     }
 
 

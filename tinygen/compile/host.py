@@ -46,11 +46,14 @@ class HostModel:
                         + [f"{s.ctype} *output{i}" for i, s in enumerate(out_specs)])
         self.ffi.cdef(f"int {prefix}_invoke({sig});\n"
                       "typedef void (*tg_layer_hook)(void *ctx, int32_t layer, const void *output, int32_t bytes);\n"
-                      f"int {prefix}_invoke_hooked({sig}, tg_layer_hook hook, void *hook_ctx);")
+                      f"int {prefix}_invoke_hooked({sig}, tg_layer_hook hook, void *hook_ctx);\n"
+                      # defined only for inputs planned in the arena (ABI mode resolves on first use)
+                      + "".join(f"{s.ctype} *{prefix}_input{i}_buffer(void);\n" for i, s in enumerate(in_specs)))
         self.lib = self.ffi.dlopen(str(lib_path))
         self.fn = getattr(self.lib, f"{prefix}_invoke")
         self.fn_hooked = getattr(self.lib, f"{prefix}_invoke_hooked")
         self.in_specs, self.out_specs = in_specs, out_specs
+        self.prefix = prefix
 
     def _args(self, ins, outs):
         specs = list(self.in_specs) + list(self.out_specs)
@@ -63,6 +66,37 @@ class HostModel:
         if rc != 0:
             raise RuntimeError(f"model invoke returned {rc}")
         return outs
+
+    def invoke_in_arena(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Like `invoke_one`, but as a caller without input buffers of its own: each input planned in
+        the arena is written through <prefix>_input<i>_buffer() and that pointer passed (no copy)."""
+        ins = [np.ascontiguousarray(x, dtype=s.dtype) for x, s in zip(inputs, self.in_specs)]
+        outs = [np.zeros(s.shape, dtype=s.dtype) for s in self.out_specs]
+        args = self._args(ins, outs)
+        for i, x in enumerate(ins):
+            try:
+                buf = getattr(self.lib, f"{self.prefix}_input{i}_buffer")()
+            except AttributeError:
+                continue  # this input stays in the caller's buffer
+            if buf == self.ffi.NULL:
+                raise RuntimeError(f"{self.prefix}_input{i}_buffer() returned NULL")
+            self.ffi.memmove(buf, x, x.nbytes)
+            args[i] = buf
+        rc = self.fn(*args)
+        if rc != 0:
+            raise RuntimeError(f"model invoke returned {rc}")
+        return outs
+
+    def arena_inputs(self) -> list[int]:
+        """Indices of the inputs planned in the arena."""
+        out = []
+        for i in range(len(self.in_specs)):
+            try:
+                getattr(self.lib, f"{self.prefix}_input{i}_buffer")
+                out.append(i)
+            except AttributeError:
+                pass
+        return out
 
     def invoke_layers(self, inputs: Sequence[np.ndarray]) -> tuple[list[np.ndarray], dict[int, bytes]]:
         """Run one inference and capture every layer's output bytes (the harness' dump mode)."""

@@ -145,8 +145,8 @@ def _fast_requant_ok(node, graph) -> bool:
 class Add(OpDef):
     name = "add"
     attrs_type = AddAttrs
-    kernels = (Kernel("tg_add_s8_fast", "tg_elementwise.h", "tg_add_params", _fast_requant_ok),
-               reference_kernel("tg_add_s8_ref", "tg_elementwise.h", "tg_add_params"))
+    kernels = (Kernel("tg_add_s8_fast", "tg_elementwise.h", "tg_add_params", _fast_requant_ok, inplace_ok=True),
+               reference_kernel("tg_add_s8_ref", "tg_elementwise.h", "tg_add_params", inplace_ok=True))
 
     def check(self, node, graph):
         check_two_operands(node, graph)

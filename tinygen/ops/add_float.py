@@ -31,9 +31,9 @@ class _ElementwiseFloat(OpDef):
     attrs_type = ElementwiseFloatAttrs
     # A constant second operand is passed as a flash array (one kernel), two tensors as two inputs.
     kernels = (reference_kernel("tg_elementwise2_f32_c_ref", "tg_float.h", "tg_elementwise2_f32_params",
-                                lambda node, graph: any(graph.t(n).is_const for n in node.inputs)),
+                                lambda node, graph: any(graph.t(n).is_const for n in node.inputs), inplace_ok=True),
                reference_kernel("tg_elementwise2_f32_ref", "tg_float.h", "tg_elementwise2_f32_params",
-                                lambda node, graph: not any(graph.t(n).is_const for n in node.inputs)))
+                                lambda node, graph: not any(graph.t(n).is_const for n in node.inputs), inplace_ok=True))
     code: int
     sign: str
 

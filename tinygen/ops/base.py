@@ -53,7 +53,15 @@ class Kernel:
       portable C definition of every intrinsic, so it offers them too);
     * `scratch(node, graph)`: arena scratch bytes; a kernel with scratch also defines
       `size_t <symbol>_scratch_bytes(const <params_type> *)` in C, tested equal to this;
-    * `layout`: the weight layout `emit` must produce for it ("" = the op's canonical one).
+    * `layout`: the weight layout `emit` must produce for it ("" = the op's canonical one);
+    * `inplace_ok`: the C is correct with the output pointer equal to the op's `inplace_input`
+      (each element read before it is written, nothing read again after it is written, no
+      `restrict`); the planner aliases only kernels that declare it, and each one that does has
+      a bit-exact in-place test (tests/plan/test_inplace_kernels.py);
+    * `inplace_lag(node, graph)`: declared by a kernel callable on row bands (its params' in_h /
+      out_h / pad_t may describe a band; rows at or beyond in_h read as padding): the bytes of lag
+      buffer it needs to run in place that way (0: not this node; tinygen/ops/inplace_rows.py).
+      Such kernels also run fused (tinygen/plan/fusion.py).
     """
 
     symbol: str
@@ -64,11 +72,15 @@ class Kernel:
     scratch: Callable[[Node, Graph], int] = _no_scratch
     layout: str = ""
     reference: bool = False
+    inplace_ok: bool = False
+    inplace_lag: Callable[[Node, Graph], int] | None = None
 
 
 def reference_kernel(symbol: str, header: str, params_type: str,
-                     supports: Callable[[Node, Graph], bool] = _always) -> Kernel:
-    return Kernel(symbol, header, params_type, supports, reference=True)
+                     supports: Callable[[Node, Graph], bool] = _always, inplace_ok: bool = False,
+                     inplace_lag: Callable[[Node, Graph], int] | None = None) -> Kernel:
+    return Kernel(symbol, header, params_type, supports, reference=True, inplace_ok=inplace_ok,
+                  inplace_lag=inplace_lag)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tinygen.ops import inplace_rows
 from tinygen.ops.base import Kernel, KernelCall, OpDef, reference_kernel, c_values, register
 from tinygen.ops.common import check_channel_output, out_hw, pad_nhwc, requantize_to_int8, windows
 from tinygen.ops.conv_gemm import folded_bias, gemm_weights, requant_fast_ok
@@ -87,14 +88,17 @@ class Conv2d(OpDef):
     name = "conv2d"
     attrs_type = Conv2dAttrs
     kernels = (
-        Kernel("tg_conv2d_s8_1x1", "tg_conv2d.h", "tg_conv2d_params", _pointwise, _DSP, layout=_GEMM),
+        Kernel("tg_conv2d_s8_1x1", "tg_conv2d.h", "tg_conv2d_params", _pointwise, _DSP, layout=_GEMM,
+               inplace_lag=inplace_rows.lag_bytes),
         Kernel("tg_conv2d_s8_dw3x3s1", "tg_conv2d.h", "tg_conv2d_params",
-               lambda n, g: _depthwise(n, g, 3, 1), _DSP, _dw_scratch, _DW),
+               lambda n, g: _depthwise(n, g, 3, 1), _DSP, _dw_scratch, _DW, inplace_lag=inplace_rows.lag_bytes),
         Kernel("tg_conv2d_s8_dw3x3s2", "tg_conv2d.h", "tg_conv2d_params",
-               lambda n, g: _depthwise(n, g, 3, 2), _DSP, _dw_scratch, _DW),
-        Kernel("tg_conv2d_s8_dw", "tg_conv2d.h", "tg_conv2d_params", _depthwise, _DSP, _dw_scratch, _DW),
-        Kernel("tg_conv2d_s8_im2col", "tg_conv2d.h", "tg_conv2d_params", _dense, _DSP, _im2col_scratch, _GEMM),
-        reference_kernel("tg_conv2d_s8_ref", "tg_conv2d.h", "tg_conv2d_params"),
+               lambda n, g: _depthwise(n, g, 3, 2), _DSP, _dw_scratch, _DW, inplace_lag=inplace_rows.lag_bytes),
+        Kernel("tg_conv2d_s8_dw", "tg_conv2d.h", "tg_conv2d_params", _depthwise, _DSP, _dw_scratch, _DW,
+               inplace_lag=inplace_rows.lag_bytes),
+        Kernel("tg_conv2d_s8_im2col", "tg_conv2d.h", "tg_conv2d_params", _dense, _DSP, _im2col_scratch, _GEMM,
+               inplace_lag=inplace_rows.lag_bytes),
+        reference_kernel("tg_conv2d_s8_ref", "tg_conv2d.h", "tg_conv2d_params", inplace_lag=inplace_rows.lag_bytes),
     )
 
     def check(self, node, graph):
@@ -122,6 +126,9 @@ class Conv2d(OpDef):
             acc[..., g * opg:(g + 1) * opg] = (patch.astype(np.float64) @ wg.T.astype(np.float64)).reshape(n, oh, ow, opg)
         acc += b.astype(np.int64)
         return [requantize_to_int8(acc, a.multiplier, a.shift, a.output_offset, a.act_min, a.act_max)]
+
+    def inplace_input(self, node, graph):
+        return 0 if inplace_rows.same_size_conv(node, graph) else None  # on row bands, with a lag buffer
 
     def macs(self, node, graph):
         w = graph.t(node.inputs[1])

@@ -187,8 +187,8 @@ def make_table(fn: str, s_in, zp_in, s_out, zp_out, qmin=-128, qmax=127, **param
 class Lut(OpDef):
     name = "lut"
     attrs_type = LutAttrs
-    kernels = (Kernel("tg_lut_s8_fast", "tg_lut.h", "tg_lut_params"),
-               reference_kernel("tg_lut_s8_ref", "tg_lut.h", "tg_lut_params"))
+    kernels = (Kernel("tg_lut_s8_fast", "tg_lut.h", "tg_lut_params", inplace_ok=True),
+               reference_kernel("tg_lut_s8_ref", "tg_lut.h", "tg_lut_params", inplace_ok=True))
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])

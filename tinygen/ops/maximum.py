@@ -25,7 +25,7 @@ class MaximumAttrs:
 class Maximum(OpDef):
     name = "maximum"
     attrs_type = MaximumAttrs
-    kernels = (reference_kernel("tg_maximum_s8_ref", "tg_maximum.h", "tg_maximum_params"),)
+    kernels = (reference_kernel("tg_maximum_s8_ref", "tg_maximum.h", "tg_maximum_params", inplace_ok=True),)
 
     def check(self, node, graph):
         if len(node.inputs) != 2:

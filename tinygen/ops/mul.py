@@ -47,8 +47,8 @@ def _fast_requant_ok(node, graph) -> bool:
 class Mul(OpDef):
     name = "mul"
     attrs_type = MulAttrs
-    kernels = (Kernel("tg_mul_s8_fast", "tg_elementwise.h", "tg_mul_params", _fast_requant_ok),
-               reference_kernel("tg_mul_s8_ref", "tg_elementwise.h", "tg_mul_params"))
+    kernels = (Kernel("tg_mul_s8_fast", "tg_elementwise.h", "tg_mul_params", _fast_requant_ok, inplace_ok=True),
+               reference_kernel("tg_mul_s8_ref", "tg_elementwise.h", "tg_mul_params", inplace_ok=True))
 
     def check(self, node, graph):
         check_two_operands(node, graph)

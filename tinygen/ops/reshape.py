@@ -20,7 +20,7 @@ class ReshapeAttrs:
 class Reshape(OpDef):
     name = "reshape"
     attrs_type = ReshapeAttrs
-    kernels = (reference_kernel("tg_reshape_ref", "tg_reshape.h", "tg_reshape_params"),)
+    kernels = (reference_kernel("tg_reshape_ref", "tg_reshape.h", "tg_reshape_params", inplace_ok=True),)
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])

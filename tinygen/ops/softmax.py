@@ -100,9 +100,9 @@ class Softmax(OpDef):
     attrs_type = SoftmaxAttrs
     # Two reference algorithms, one per mode (TFLM's for imported models, tinygen's q30 table).
     kernels = (reference_kernel("tg_softmax_tflm_s8_ref", "tg_softmax.h", "tg_softmax_tflm_params",
-                                lambda node, graph: node.attrs.mode == "tflm"),
+                                lambda node, graph: node.attrs.mode == "tflm", inplace_ok=True),
                reference_kernel("tg_softmax_s8_ref", "tg_softmax.h", "tg_softmax_params",
-                                lambda node, graph: node.attrs.mode != "tflm"))
+                                lambda node, graph: node.attrs.mode != "tflm", inplace_ok=True))
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])

@@ -54,7 +54,7 @@ class SoftmaxFloatAttrs:
 class SoftmaxFloat(OpDef):
     name = "softmax_float"
     attrs_type = SoftmaxFloatAttrs
-    kernels = (reference_kernel("tg_softmax_f32_ref", "tg_float.h", "tg_softmax_f32_params"),)
+    kernels = (reference_kernel("tg_softmax_f32_ref", "tg_float.h", "tg_softmax_f32_params", inplace_ok=True),)
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])

@@ -21,7 +21,7 @@ from tinygen.reference import fixedpoint as fx
 @register
 class Sub(Add):
     name = "sub"
-    kernels = (reference_kernel("tg_sub_s8_ref", "tg_elementwise.h", "tg_add_params"),)
+    kernels = (reference_kernel("tg_sub_s8_ref", "tg_elementwise.h", "tg_add_params", inplace_ok=True),)
 
     def reference(self, node, graph, inputs):
         a: AddAttrs = node.attrs

@@ -1,12 +1,16 @@
 """Turn a lowered graph into arena buffers with lifetimes [first, last] in node-index units.
 
-* Graph inputs and outputs live in the caller's buffers and constants live in flash: neither is
-  in the arena.
+* Graph outputs live in the caller's buffers and constants live in flash: neither is in the
+  arena. Graph inputs are the caller's too, unless `PlanOptions.input_in_arena`: then each input
+  (not also an output, read by some node) is an arena buffer the caller fills before node 0, live
+  from node 0 to its last reader, so its bytes are reused once it is consumed (as in TFLite Micro).
 * An activation tensor is live from the node that writes it to the last node that reads it (a
   tensor nobody reads is live only at its producer).
-* A node's scratch buffer (`OpDef.scratch_bytes`) is live only during that node.
+* A node's scratch buffer (`OpDef.scratch_bytes`) is live only during that node, as is the lag
+  buffer of a node running in place on row bands (`Kernel.inplace_lag`).
 * In place: when `OpDef.inplace_input` names an input, the node's first output shares that input's
-  storage (an alias) if, in this order, nothing reads the input afterwards (see `find_aliases`).
+  storage (an alias) if, in this order, nothing reads the input afterwards and the node's kernel
+  declares `Kernel.inplace_ok` (see `find_aliases`). `PlanOptions.fusion=False` turns this off.
 * Sizes are rounded up to `ALIGN` bytes so every offset the planner produces stays aligned.
 """
 
@@ -18,6 +22,17 @@ from tinygen.ir.graph import Graph, Node
 from tinygen.ops.base import get
 
 ALIGN = 16
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """What the planner may do beyond one whole tensor per buffer, layer at a time."""
+
+    input_in_arena: bool = False  # graph inputs are arena buffers (the caller writes them there)
+    fusion: bool = True  # in-place outputs (later also fused and tiled execution); off for bisecting
+
+
+DEFAULT = PlanOptions()
 
 
 def align(n: int, a: int = ALIGN) -> int:
@@ -39,9 +54,18 @@ def scratch_name(node: Node) -> str:
     return f"{node.name}/scratch"
 
 
-def external(graph: Graph) -> set[str]:
-    """Tensors held by the caller (graph inputs and outputs): never placed in the arena."""
-    return set(graph.inputs) | set(graph.outputs)
+def arena_inputs(graph: Graph, options: PlanOptions = DEFAULT) -> list[str]:
+    """Graph inputs planned in the arena: with `input_in_arena`, those not also a graph output and
+    read by some node (an unread input has no lifetime to plan)."""
+    if not options.input_in_arena:
+        return []
+    read = {t for n in graph.nodes for t in n.inputs}
+    return [t for t in dict.fromkeys(graph.inputs) if t not in graph.outputs and t in read]
+
+
+def external(graph: Graph, options: PlanOptions = DEFAULT) -> set[str]:
+    """Tensors held by the caller (graph outputs, and inputs not in the arena): never placed in it."""
+    return (set(graph.inputs) - set(arena_inputs(graph, options))) | set(graph.outputs)
 
 
 def inplace_candidate(graph: Graph, node: Node, ext: set[str]) -> tuple[str, str] | None:
@@ -51,9 +75,17 @@ def inplace_candidate(graph: Graph, node: Node, ext: set[str]) -> tuple[str, str
     the output must be an arena tensor (not the caller's output buffer), both must have the same
     byte size, and the node must read the input once (a second operand read through the same
     pointer would see already overwritten values)."""
-    k = get(node.op).inplace_input(node, graph)
+    op = get(node.op)
+    k = op.inplace_input(node, graph)
     if k is None or not node.outputs:
         return None
+    # the recorded kernel must be proven safe for aliasing (before selection: every variant), or
+    # run in place on row bands with a lag buffer smaller than the output it saves
+    kernels = [op.kernel(node)] if node.kernel else list(op.kernels)
+    if not kernels or not all(kern.inplace_ok for kern in kernels):
+        lag = lag_bytes(node, graph)
+        if not node.kernel or not lag or align(lag) >= align(graph.t(node.outputs[0]).nbytes):
+            return None
     src, dst = node.inputs[k], node.outputs[0]
     s, d = graph.t(src), graph.t(dst)
     if s.is_const or src in ext or dst in ext or s.nbytes != d.nbytes or node.inputs.count(src) != 1:
@@ -61,21 +93,37 @@ def inplace_candidate(graph: Graph, node: Node, ext: set[str]) -> tuple[str, str
     return src, dst
 
 
-def find_aliases(graph: Graph) -> dict[str, str]:
+def lag_bytes(node: Node, graph: Graph) -> int:
+    """Lag buffer bytes of a node whose kernel runs in place on row bands (tinygen/ops/inplace_rows.py)."""
+    if not node.kernel:
+        return 0
+    kern = get(node.op).kernel(node)
+    return 0 if kern.inplace_ok or kern.inplace_lag is None else kern.inplace_lag(node, graph)
+
+
+def lag_name(node: Node) -> str:
+    return f"{node.name}/lag"
+
+
+def find_aliases(graph: Graph, options: PlanOptions = DEFAULT,
+                 fused: dict[int, tuple[int, int]] | None = None) -> dict[str, str]:
     """tensor -> root tensor whose storage it reuses (in-place ops), for the graph's node order.
 
     A node may overwrite its in-place input only when that node is the input's last reader: the
     input then dies at the node, so the shared storage holds exactly one live tensor at any time,
     and a chain A -> B -> C (each member dying where the next is born) never lets an op overwrite
     a value that something later still reads."""
+    if not options.fusion:
+        return {}
     last_use: dict[str, int] = {}
     for i, n in enumerate(graph.nodes):
         for t in n.inputs:
             last_use[t] = i
-    ext = external(graph)
+    ext = external(graph, options)
+    in_pair = {i for i in fused or {}} | {j for j, _ in (fused or {}).values()}  # tinygen/plan/fusion.py
     aliases: dict[str, str] = {}
     for i, n in enumerate(graph.nodes):
-        cand = inplace_candidate(graph, n, ext)
+        cand = None if i in in_pair else inplace_candidate(graph, n, ext)
         if cand is None:
             continue
         src, dst = cand
@@ -85,12 +133,18 @@ def find_aliases(graph: Graph) -> dict[str, str]:
     return aliases
 
 
-def buffers(graph: Graph, aliases: dict[str, str]) -> list[Buffer]:
-    """Arena buffers (alias chains merged into their root) followed by scratch buffers."""
+def buffers(graph: Graph, aliases: dict[str, str], options: PlanOptions = DEFAULT,
+            fused: dict[int, tuple[int, int]] | None = None) -> list[Buffer]:
+    """Arena buffers (arena inputs first, alias chains merged into their root), then scratch buffers.
+
+    A fused pair m -> n (tinygen/plan/fusion.py): m's output is only its band buffer, live while m
+    and n run, and m's input is read until n, which computes both."""
     first: dict[str, int] = {}
     last: dict[str, int] = {}
     size: dict[str, int] = {}
-    ext = external(graph)
+    ext = external(graph, options)
+    for t in arena_inputs(graph, options):
+        first[t], last[t], size[t] = 0, 0, align(graph.t(t).nbytes)
     for i, n in enumerate(graph.nodes):
         for t in n.outputs:
             if t in ext:
@@ -104,11 +158,19 @@ def buffers(graph: Graph, aliases: dict[str, str]) -> list[Buffer]:
                 continue
             root = aliases.get(t, t)
             last[root] = max(last.get(root, i), i)
+    for i, (j, band) in (fused or {}).items():
+        e, x = graph.nodes[i].outputs[0], graph.nodes[i].inputs[0]
+        size[e], last[e] = align(band), j
+        if x in last:
+            last[x] = max(last[x], j)
     out = [Buffer(t, size[t], first[t], last[t]) for t in first]
     for i, n in enumerate(graph.nodes):
         s = get(n.op).scratch_bytes(n, graph)
         if s:
             out.append(Buffer(scratch_name(n), align(s), i, i))
+        lag = lag_bytes(n, graph) if n.outputs and n.outputs[0] in aliases else 0
+        if lag:  # the input rows a band still reads after they are overwritten, live during the node
+            out.append(Buffer(lag_name(n), align(lag), i, i))
     return out
 
 

@@ -3,6 +3,7 @@
 `plan_memory(graph)` plans the graph in its node order: liveness (with in-place aliases and
 scratch) -> buffers -> `assign.assign_offsets`. `plan_with_schedule(graph)` first looks for a
 node order with less live memory (`schedule`) and keeps whichever order gives the smaller arena.
+Both take `PlanOptions` (graph inputs in the arena, in-place on or off).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tinygen.ir.graph import Graph
-from tinygen.plan import assign, liveness
+from tinygen.plan import assign, fusion, liveness
+from tinygen.plan.liveness import DEFAULT, PlanOptions
 from tinygen.plan.schedule import apply_schedule, schedule
 
 
@@ -23,6 +25,10 @@ class MemoryPlan:
     buffers: list[liveness.Buffer] = field(default_factory=list)
     method: str = ""  # which placement won, e.g. "size/first-fit" or "exact"
     optimal: bool = False  # proved minimal for this order (equals the lower bound or exact search)
+    options: PlanOptions = DEFAULT
+    arena_inputs: list[str] = field(default_factory=list)  # graph inputs the caller writes into the arena
+    rescheduled: bool = False  # plan_with_schedule changed the node order
+    fused: dict[str, str] = field(default_factory=dict)  # node m -> node n computing m's rows (fusion.py)
 
     def offset_of(self, tensor: str) -> int:
         return self.offsets[self.aliases.get(tensor, tensor)]
@@ -32,22 +38,33 @@ class MemoryPlan:
         return liveness.live_bytes(self.buffers, num_nodes)
 
 
-def plan_memory(graph: Graph) -> MemoryPlan:
-    aliases = liveness.find_aliases(graph)
-    bufs = liveness.buffers(graph, aliases)
+def plan_memory(graph: Graph, options: PlanOptions = DEFAULT) -> MemoryPlan:
+    fused = fusion.fused_pairs(graph, liveness.external(graph, options)) if options.fusion else {}
+    aliases = liveness.find_aliases(graph, options, fused)
+    bufs = liveness.buffers(graph, aliases, options, fused)
     placed = assign.assign_offsets(bufs)
+    names = {graph.nodes[i].name: graph.nodes[j].name for i, (j, _) in fused.items()}
     return MemoryPlan(placed.offsets, placed.arena_bytes, liveness.lower_bound(bufs, len(graph.nodes)),
-                      aliases, bufs, placed.method, placed.optimal)
+                      aliases, bufs, placed.method, placed.optimal, options, liveness.arena_inputs(graph, options),
+                      fused=names)
 
 
-def plan_with_schedule(graph: Graph) -> tuple[Graph, MemoryPlan]:
+def plain_lower_bound(graph: Graph, options: PlanOptions = DEFAULT) -> int:
+    """The lower bound of this order run layer at a time (no in-place or fused execution), with the
+    same input placement: what the chosen schedule is measured against."""
+    plain = PlanOptions(input_in_arena=options.input_in_arena, fusion=False)
+    return liveness.lower_bound(liveness.buffers(graph, {}, plain), len(graph.nodes))
+
+
+def plan_with_schedule(graph: Graph, options: PlanOptions = DEFAULT) -> tuple[Graph, MemoryPlan]:
     """(graph in the chosen order, its plan): the scheduled order unless the given one plans smaller."""
-    given = plan_memory(graph)
-    order = schedule(graph)
+    given = plan_memory(graph, options)
+    order = schedule(graph, options=options)
     if order == list(range(len(graph.nodes))):
         return graph, given
     reordered = apply_schedule(graph, order)
-    plan = plan_memory(reordered)
+    plan = plan_memory(reordered, options)
     if plan.arena_bytes <= given.arena_bytes:
+        plan.rescheduled = True
         return reordered, plan
     return graph, given

@@ -7,7 +7,8 @@ in-place output sharing its input's storage when the node is that input's last r
 Search: dynamic programming over topological states. A state is the set S of nodes already run;
 the bytes resident after S (tensors produced in S that a node outside S still reads) depend on S
 alone, so among all orders reaching S only the one with the smallest peak so far matters. Running
-node m from S costs  resident(S) + outputs(m) - (output sharing an input in place) + scratch(m).
+node m from S costs  resident(S) + outputs(m) - (output sharing an input in place, less its lag
+buffer when it runs in place on row bands) + scratch(m).
 States are expanded level by level (level k = k nodes run). When a level holds more than the beam
 width, only the states with the smallest (peak so far, resident bytes) are kept: a beam search,
 exact whenever no level was cut (small or mostly sequential graphs), a heuristic otherwise.
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 from tinygen.ir.graph import Graph
 from tinygen.ops.base import get
-from tinygen.plan.liveness import align, external, inplace_candidate
+from tinygen.plan.liveness import DEFAULT, PlanOptions, align, arena_inputs, external, inplace_candidate, lag_bytes
 
 BEAM_WIDTH = 2000
 TRANSITION_BUDGET = 150_000  # the beam narrows on long or wide graphs: about a second at worst
@@ -39,8 +40,8 @@ class _Node:
 class _Problem:
     """The graph as bitmasks, so a transition costs a few integer operations."""
 
-    def __init__(self, graph: Graph):
-        ext = external(graph)
+    def __init__(self, graph: Graph, options: PlanOptions = DEFAULT):
+        ext = external(graph, options)
         producer: dict[str, int] = {}
         for i, n in enumerate(graph.nodes):
             for t in n.outputs:
@@ -61,10 +62,13 @@ class _Problem:
                     preds |= 1 << producer[t]
             allocs = [(align(graph.t(t).nbytes), consumers.get(t, 0)) for t in n.outputs if arena(t)]
             reads = [(align(graph.t(t).nbytes), consumers[t]) for t in dict.fromkeys(n.inputs) if arena(t)]
-            cand = inplace_candidate(graph, n, ext)
-            inplace = (align(graph.t(cand[1]).nbytes), consumers[cand[0]]) if cand else None
+            cand = inplace_candidate(graph, n, ext) if options.fusion else None
+            saved = align(graph.t(cand[1]).nbytes) - align(lag_bytes(n, graph)) if cand else 0
+            inplace = (saved, consumers[cand[0]]) if cand else None
             scratch = align(get(n.op).scratch_bytes(n, graph))
             self.nodes.append(_Node(preds, [], allocs, scratch, reads, inplace))
+        # arena inputs are resident before the first node runs
+        self.initial = sum(align(graph.t(t).nbytes) for t in arena_inputs(graph, options))
         for i, nd in enumerate(self.nodes):
             for j in range(len(self.nodes)):
                 if nd.preds >> j & 1:
@@ -82,7 +86,8 @@ class _Problem:
         return during, res
 
     def peak(self, order: list[int]) -> int:
-        done = resident = best = 0
+        done = best = 0
+        resident = self.initial
         for m in order:
             during, resident = self.step(done, resident, m)
             done |= 1 << m
@@ -90,19 +95,20 @@ class _Problem:
         return best
 
 
-def order_peak(graph: Graph, order: list[int]) -> int:
+def order_peak(graph: Graph, order: list[int], options: PlanOptions = DEFAULT) -> int:
     """Peak live arena bytes when the nodes run in `order` (equals the plan's lower bound)."""
-    return _Problem(graph).peak(order)
+    return _Problem(graph, options).peak(order)
 
 
-def search(graph: Graph, beam_width: int = BEAM_WIDTH) -> tuple[list[int], int, bool]:
+def search(graph: Graph, beam_width: int = BEAM_WIDTH,
+           options: PlanOptions = DEFAULT) -> tuple[list[int], int, bool]:
     """(order, its peak, exact): the level-by-level DP described in the module docstring."""
-    prob = _Problem(graph)
+    prob = _Problem(graph, options)
     n = len(prob.nodes)
     if n == 0:
         return [], 0, True
     start_ready = tuple(i for i, nd in enumerate(prob.nodes) if nd.preds == 0)
-    level: dict[int, tuple[int, int, tuple[int, ...]]] = {0: (0, 0, start_ready)}  # peak, resident, ready
+    level: dict[int, tuple[int, int, tuple[int, ...]]] = {0: (0, prob.initial, start_ready)}  # peak, resident, ready
     back: list[dict[int, tuple[int, int]]] = []  # per level: state -> (previous state, node)
     exact = True
     for _ in range(n):
@@ -138,11 +144,11 @@ def search(graph: Graph, beam_width: int = BEAM_WIDTH) -> tuple[list[int], int, 
     return order, pk, exact
 
 
-def schedule(graph: Graph, beam_width: int = BEAM_WIDTH) -> list[int]:
+def schedule(graph: Graph, beam_width: int = BEAM_WIDTH, options: PlanOptions = DEFAULT) -> list[int]:
     """A topological order of node indices; the given order unless another has a smaller peak."""
     given = list(range(len(graph.nodes)))
-    order, pk, _ = search(graph, beam_width)
-    return order if pk < order_peak(graph, given) else given
+    order, pk, _ = search(graph, beam_width, options)
+    return order if pk < order_peak(graph, given, options) else given
 
 
 def apply_schedule(graph: Graph, order: list[int]) -> Graph:

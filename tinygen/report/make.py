@@ -18,7 +18,13 @@ its objects' bytes from the link map; `elf_sizes["model_stack"]`: the call-graph
 Without an ELF they are estimates, and `estimate` is true:
 
     flash = weight bytes + KERNEL_CODE_BYTES per distinct kernel + LAYER_CODE_BYTES per layer
-    sram  = arena + graph input and output buffers + STACK_BYTES
+    sram  = arena + the caller's input and output buffers + STACK_BYTES
+
+Inputs planned in the arena need no buffer of the caller's. `input_placement` gives the SRAM both
+ways: the built one, and the other (`--input-buffer`) derived from `other_plan`, the same order
+planned with the input on the other side:
+
+    other sram = sram - arena + other arena -+ the input bytes (a buffer the caller holds or not)
 """
 
 from __future__ import annotations
@@ -69,11 +75,47 @@ def _model_library(arena: int, io_bytes: int, weight_bytes: int, n_kernels: int,
             "flash_bytes": sum(flash.values()), "flash": flash}
 
 
+def _inplace_layers(graph: Graph, plan: MemoryPlan) -> list[int]:
+    """Layers whose output shares storage with one of their inputs."""
+    out = []
+    for i, node in enumerate(graph.nodes):
+        roots = {plan.aliases.get(t, t) for t in node.inputs}
+        if node.outputs and node.outputs[0] in plan.aliases and plan.aliases[node.outputs[0]] in roots:
+            out.append(i)
+    return out
+
+
+def _schedule(graph: Graph, plan: MemoryPlan, plain_bound: int | None) -> dict:
+    inplace = _inplace_layers(graph, plan)
+    index = {n.name: i for i, n in enumerate(graph.nodes)}
+    fused = [[index[m], index[n]] for m, n in plan.fused.items()]
+    kind = "fused row bands + in-place" if fused else "in-place" if inplace else "layer at a time"
+    return {"kind": kind, "order": "rescheduled" if plan.rescheduled else "given",
+            "fusion": "auto" if plan.options.fusion else "off", "inplace_layers": inplace, "fused_layers": fused,
+            "lower_bound_bytes": plan.lower_bound,
+            "plain_lower_bound_bytes": plan.lower_bound if plain_bound is None else plain_bound}
+
+
+def _input_placement(graph: Graph, plan: MemoryPlan, sram: int, other_plan: MemoryPlan | None) -> dict:
+    here = "arena" if plan.options.input_in_arena else "caller"
+    moved = sum(graph.t(t).nbytes for t in (plan.arena_inputs or (other_plan.arena_inputs if other_plan else [])))
+    out = {"input_buffer": here, "arena_inputs": list(plan.arena_inputs),
+           here: {"arena_bytes": plan.arena_bytes, "sram_bytes": sram, "derived": False}}
+    if other_plan is not None:
+        other = "caller" if here == "arena" else "arena"
+        sign = 1 if here == "arena" else -1
+        out[other] = {"arena_bytes": other_plan.arena_bytes, "derived": True,
+                      "sram_bytes": sram - plan.arena_bytes + other_plan.arena_bytes + sign * moved}
+    return out
+
+
 def make_report(graph: Graph, plan: MemoryPlan, layers: Sequence, board_name: str,
                 sram_bytes: int | None = None, flash_bytes: int | None = None,
-                elf_sizes: Mapping[str, int] | None = None) -> dict:
+                elf_sizes: Mapping[str, int] | None = None, other_plan: MemoryPlan | None = None,
+                plain_bound: int | None = None) -> dict:
     """report.json as a dict. `sram_bytes` / `flash_bytes` are the board's capacities (None when
-    unknown); `layers` are codegen's LayerInfo, one per node in graph order."""
+    unknown); `layers` are codegen's LayerInfo, one per node in graph order; `other_plan` the plan
+    with the input on the other side of the arena, `plain_bound` the lower bound layer at a time."""
     live = plan.live_bytes(len(graph.nodes))
     scratch = {b.name: b.size for b in plan.buffers}
     entries = []
@@ -87,7 +129,7 @@ def make_report(graph: Graph, plan: MemoryPlan, layers: Sequence, board_name: st
             "arena_live_bytes": live[info.index], "scratch_bytes": scratch.get(scratch_name(node), 0),
         })
     weight_bytes = sum(e["weight_bytes"] for e in entries)
-    io_bytes = sum(graph.t(t).nbytes for t in dict.fromkeys(graph.inputs + graph.outputs))
+    io_bytes = sum(graph.t(t).nbytes for t in dict.fromkeys(graph.inputs + graph.outputs) if t not in plan.arena_inputs)
     kernels = sorted({e["kernel"] for e in entries})
     model = _model_library(plan.arena_bytes, io_bytes, weight_bytes, len(kernels), len(entries), elf_sizes)
     if elf_sizes is None:
@@ -99,6 +141,7 @@ def make_report(graph: Graph, plan: MemoryPlan, layers: Sequence, board_name: st
         stack = int(elf_sizes.get("stack", STACK_BYTES))
         flash_parts = {k: int(elf_sizes.get(k, 0)) for k in ("text", "rodata", "data")}
         sram_parts = {"data": int(elf_sizes.get("data", 0)), "bss": int(elf_sizes.get("bss", 0)), "stack": stack}
+    sram = sum(sram_parts.values())
     return {
         "model": graph.name,
         "board": board_name,
@@ -112,7 +155,9 @@ def make_report(graph: Graph, plan: MemoryPlan, layers: Sequence, board_name: st
         "stack_worst_bytes": int(elf_sizes["stack_worst"]) if elf_sizes and elf_sizes.get("stack_worst") else None,
         "model_library": model,
         "io_bytes": io_bytes,
-        "sram_bytes": sum(sram_parts.values()),
+        "sram_bytes": sram,
+        "input_placement": _input_placement(graph, plan, sram, other_plan),
+        "schedule": _schedule(graph, plan, plain_bound),
         "sram_breakdown": sram_parts,
         "sram_capacity_bytes": sram_bytes,
         "flash_bytes": sum(flash_parts.values()),

@@ -22,7 +22,7 @@ from tinygen.ir.graph import Graph
 from tinygen.plan.memory_plan import MemoryPlan
 
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#e15759"]
-SCRATCH, IO_COLOR, PEAK = "#bab0ac", "#c7e9c0", "#9467bd"
+SCRATCH, IO_COLOR, PEAK, INPLACE, FUSED = "#bab0ac", "#c7e9c0", "#9467bd", "#1f77b4", "#ff7f0e"
 LEFT, RIGHT, TOP = 90, 170, 30
 PLOT_W, PLOT_H, IO_H = 900, 420, 36
 CHAR_W, KEY_COLS, KEY_LINE = 6.0, 3, 13
@@ -32,11 +32,13 @@ def _f(v: float) -> str:
     return f"{v:.1f}"
 
 
-def _io_spans(graph: Graph) -> list[tuple[str, int, int, int]]:
-    """(name, first layer, last layer, bytes) of each graph input and output."""
+def _io_spans(graph: Graph, in_arena=()) -> list[tuple[str, int, int, int]]:
+    """(name, first layer, last layer, bytes) of each graph input and output in a caller's buffer."""
     n = len(graph.nodes)
     out = []
     for name in dict.fromkeys(graph.inputs + graph.outputs):
+        if name in in_arena:
+            continue
         users = [i for i, nd in enumerate(graph.nodes) if name in nd.inputs]
         producer = next((i for i, nd in enumerate(graph.nodes) if name in nd.outputs), None)
         first = 0 if producer is None else producer
@@ -76,13 +78,13 @@ def timeline_svg(graph: Graph, plan: MemoryPlan) -> str:
         off = plan.offsets[b.name]
         x0, bw = LEFT + b.first * xs, (b.last - b.first + 1) * xs
         y0, bh = y(off + b.size), b.size * ys
-        scratch = b.name.endswith("/scratch")
+        scratch = b.name.endswith(("/scratch", "/lag"))  # a kernel's, or the lag rows of an in-place band
         color = SCRATCH if scratch else PALETTE[zlib.crc32(b.name.encode()) % len(PALETTE)]
         tip = f"{b.name}: {b.size} B at offset {off}, L{b.first}..L{b.last}"
         body.append(f'<rect class="buffer" x="{_f(x0)}" y="{_f(y0)}" width="{_f(bw)}" height="{_f(bh)}" fill="{color}"'
                     f' fill-opacity="0.8" stroke="#222222" stroke-width="0.5"><title>{escape(tip)}</title></rect>')
         label(b.name, x0, y0, bw, bh)
-    spans = _io_spans(graph)
+    spans = _io_spans(graph, plan.arena_inputs)
     row_h = IO_H / max(len(spans), 1)
     for k, (name, first, last, nbytes) in enumerate(spans):
         x0, bw, y0 = LEFT + first * xs, (last - first + 1) * xs, io_top + k * row_h
@@ -107,8 +109,16 @@ def timeline_svg(graph: Graph, plan: MemoryPlan) -> str:
         out_lines.append(f'<text x="{_f(float(px) + dx)}" y="{TOP - 6}" fill="{PEAK}" text-anchor="{anchor}">'
                          f'peak L{peak} {escape(pname)}: {live[peak]:,} B live</text>')
     step = max(1, -(-n // 30))
+    inplace = {i for i, nd in enumerate(graph.nodes) if nd.outputs and nd.outputs[0] in plan.aliases}
     for i in range(0, len(graph.nodes), step):
         out_lines.append(f'<text x="{_f(LEFT + (i + 0.5) * xs)}" y="{axis_y}" text-anchor="middle">{i}</text>')
+    fused = {i for i, nd in enumerate(graph.nodes) if nd.name in plan.fused or nd.name in plan.fused.values()}
+    for i in sorted(inplace):  # a tick under each layer that runs in place, or fused
+        out_lines.append(f'<rect class="inplace" x="{_f(LEFT + i * xs)}" y="{TOP + PLOT_H + 3}" width="{_f(max(xs, 1.0))}"'
+                         f' height="4" fill="{INPLACE}"><title>L{i} runs in place</title></rect>')
+    for i in sorted(fused):
+        out_lines.append(f'<rect class="fused" x="{_f(LEFT + i * xs)}" y="{TOP + PLOT_H + 8}" width="{_f(max(xs, 1.0))}"'
+                         f' height="4" fill="{FUSED}"><title>L{i} fused in row bands</title></rect>')
     for k in range(5):
         value = top_bytes * k // 4
         out_lines.append(f'<text x="{LEFT - 4}" y="{_f(y(value) + 3.5)}" text-anchor="end">{value:,}</text>')
@@ -117,10 +127,12 @@ def timeline_svg(graph: Graph, plan: MemoryPlan) -> str:
     out_lines.append(f'<text x="14" y="{TOP + PLOT_H / 2:.1f}" transform="rotate(-90 14 {TOP + PLOT_H / 2:.1f})"'
                      ' text-anchor="middle">arena offset (bytes)</text>')
     # legend, right of the plot
-    lx, ly = LEFT + PLOT_W + 8, TOP + PLOT_H - 110
+    lx, ly = LEFT + PLOT_W + 8, TOP + PLOT_H - 140
     items = [("rect", PALETTE[0], "tensor in the arena"), ("rect", SCRATCH, "kernel scratch"),
              ("rect", IO_COLOR, "caller I/O buffer"), ("line", "#d62728", "arena size"),
-             ("dash", "#2ca02c", "lower bound"), ("dot", PEAK, "peak layer"), ("text", "#000000", "#k: see key below")]
+             ("dash", "#2ca02c", "lower bound"), ("dot", PEAK, "peak layer"), ("rect", INPLACE, "layer runs in place"),
+             ("rect", FUSED, "layers fused in row bands"),
+             ("text", "#000000", "#k: see key below")]
     for k, (kind, color, text) in enumerate(items):
         yy = ly + k * 15
         if kind == "rect":

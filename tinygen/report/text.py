@@ -34,13 +34,19 @@ def render_text(report: dict) -> str:
     source = "sizes estimated: no ELF yet" if est else "sizes from the linked ELF"
     lines = [f"tinygen report: {report['model']} on {report['board']} ({source})", ""]
     # `name` is the layer's name in the source model, as in --profile and the timeline picture
-    rows = [["layer", "op", "name", "kernel", "what", "inputs -> outputs", "MACs", "weights B", "live arena B"]]
+    sched = report.get("schedule", {})
+    inplace = set(sched.get("inplace_layers", []))
+    peak_layer = report["peak"]["layer"]
+    rows = [["layer", "op", "name", "kernel", "what", "inputs -> outputs", "MACs", "weights B", "live arena B", "runs"]]
     for e in report["layers"]:
         what = e["comment"] or "-"
+        fused = {i for pair in sched.get("fused_layers", []) for i in pair}
+        runs = ", ".join(x for x, on in (("in place", e["index"] in inplace), ("fused", e["index"] in fused),
+                                         ("peak", e["index"] == peak_layer)) if on)
         rows.append([f"L{e['index']}", e["op"], _cut(e["name"]), e["kernel"], _cut(what),
                      f"{_shapes(e['inputs'])} -> {_shapes(e['outputs'])}", f"{e['macs']:,}",
-                     f"{e['weight_bytes']:,}", f"{e['arena_live_bytes']:,}"])
-    rows.append(["total", "", "", "", "", "", f"{report['macs']:,}", f"{report['weight_bytes']:,}", ""])
+                     f"{e['weight_bytes']:,}", f"{e['arena_live_bytes']:,}", runs])
+    rows.append(["total", "", "", "", "", "", f"{report['macs']:,}", f"{report['weight_bytes']:,}", "", ""])
     lines += _table(rows, right={6, 7, 8})
     arena, bound = report["arena_bytes"], report["peak_lower_bound_bytes"]
     ratio = f"{100.0 * arena / bound:.1f}% of the bound" if bound else "no arena"
@@ -87,5 +93,25 @@ def render_text(report: dict) -> str:
             summary.append(["harness", "", f"RAM {report['sram_bytes'] - model['ram_bytes']:,} B, flash "
                             f"{report['flash_bytes'] - model['flash_bytes']:,} B: the validation firmware "
                             "(protocol, board support, libc) beside the model library"])
+    first = 2 if model else 0  # the rows below go after the model library's own two
+    if sched:
+        where = ", ".join(f"L{i}" for i in sched["inplace_layers"][:12]) + (", ..." if len(sched["inplace_layers"]) > 12 else "")
+        summary.insert(first + 1, ["schedule", sched["kind"],
+                           f"{sched['order']} node order, fusion {sched['fusion']}"
+                           + (f", {len(sched['inplace_layers'])} layers in place: {where}" if sched["inplace_layers"] else "")
+                           + (f", {len(sched['fused_layers'])} pairs fused in row bands: "
+                              + ", ".join(f"L{m}+L{n}" for m, n in sched["fused_layers"][:8])
+                              + (", ..." if len(sched["fused_layers"]) > 8 else "") if sched.get("fused_layers") else "")
+                           + f"; lower bound {sched['lower_bound_bytes']:,} B, layer at a time on whole tensors "
+                           f"{sched['plain_lower_bound_bytes']:,} B"])
+    place = report.get("input_placement")
+    if place:
+        here, other = place["input_buffer"], "caller" if place["input_buffer"] == "arena" else "arena"
+        text = {"arena": "input in the arena", "caller": "input in the caller's buffer"}
+        alt = place.get(other)
+        summary.insert(first + 3, ["input", here,
+                           f"SRAM {place[here]['sram_bytes']:,} B with the {text[here]}"
+                           + (f"; {alt['sram_bytes']:,} B (arena {alt['arena_bytes']:,} B) with the {text[other]}"
+                              f" (--input-buffer {other}, derived)" if alt else "")])
     lines += ["", "summary"] + ["  " + s for s in _table(summary, right={1})]
     return "\n".join(lines) + "\n"

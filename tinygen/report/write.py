@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tinygen.plan import PlanOptions, plain_lower_bound, plan_memory
 from tinygen.report.make import make_report
 from tinygen.report.svg import timeline_svg
 from tinygen.report.text import render_text
@@ -13,7 +14,10 @@ from tinygen.report.svg import timeline_png
 
 def write_report(out_dir: Path, graph, plan, gen, board: str, seconds: float | None = None,
                  sram_capacity: int | None = None, flash_capacity: int | None = None, elf_sizes=None) -> dict:
-    report = make_report(graph, plan, gen.layers, board, sram_capacity, flash_capacity, elf_sizes)
+    other = PlanOptions(input_in_arena=not plan.options.input_in_arena, fusion=plan.options.fusion)
+    other_plan = plan_memory(graph, other)
+    report = make_report(graph, plan, gen.layers, board, sram_capacity, flash_capacity, elf_sizes, other_plan,
+                         plain_lower_bound(graph, plan.options))
     if seconds is not None:
         report["build_seconds"] = round(seconds, 2)
     (out_dir / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")

@@ -34,6 +34,7 @@ typedef int8_t snap_residual_input0_t;
 #define SNAP_RESIDUAL_INPUT0_DIM3 3
 #define SNAP_RESIDUAL_INPUT0_SCALE 0.05f
 #define SNAP_RESIDUAL_INPUT0_ZERO_POINT (-3)
+#define SNAP_RESIDUAL_INPUT0_IN_ARENA 0
 
 /* real -> q: round(x / scale) + zero point, ties to even, saturated to [-128, 127]; the
  * same float32 arithmetic as the Python side (Program.quantize: rint(x * (1 / scale)) + zero
@@ -107,9 +108,10 @@ extern "C" {
  * on error the previous arena stays in use. Not needed when the built-in arena is used. */
 int snap_residual_init(void *arena, size_t bytes);
 
-/* Runs one inference. Inputs and outputs are caller-owned buffers of the sizes above; every
- * intermediate lives in the arena, so calls must not overlap. Returns SNAP_RESIDUAL_OK, or
- * SNAP_RESIDUAL_ERR_NO_ARENA when there is none. */
+/* Runs one inference. Outputs are caller-owned buffers of the sizes above; inputs are too, or
+ * the arena's own input buffers (see snap_residual_input<i>_buffer); every intermediate lives in
+ * the arena, so calls must not overlap. Returns SNAP_RESIDUAL_OK, or SNAP_RESIDUAL_ERR_NO_ARENA
+ * when there is none. */
 int snap_residual_invoke(const int8_t *input0, int8_t *output0);
 
 /* The same, calling hook(hook_ctx, layer, output, bytes) after each of the

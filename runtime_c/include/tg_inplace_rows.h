@@ -1,0 +1,112 @@
+/* A stride-1 "same" convolution whose output overwrites its input, run band by band with the
+ * layer's own kernel (tinygen/ops/inplace_rows.py says when the planner chooses it).
+ *
+ * Output row r reads input rows [r - pad_t, r - pad_t + reach], reach = (k_h - 1) * dil_h, and
+ * is stored over input row r. Each call computes TG_INPLACE_BAND_ROWS output rows from `lag`,
+ * which holds the band's input rows: the ones above the band (already overwritten in `data`)
+ * are kept from the previous band, the others are copied from `data`, where they are intact.
+ * lag holds TG_INPLACE_BAND_ROWS + reach rows (at most in_h). The kernel sees a band image:
+ * in_h = rows in lag, out_h = rows to compute, pad_t = how far the band's first window reaches
+ * above lag (nonzero only at the top); rows at or beyond in_h are padding, as at the bottom. */
+#ifndef TG_INPLACE_ROWS_H
+#define TG_INPLACE_ROWS_H
+
+#include <string.h>
+
+#include "tg_conv2d.h"
+
+#define TG_INPLACE_BAND_ROWS 2
+
+typedef void (*tg_conv2d_scratch_fn)(const tg_conv2d_params *p, const int8_t *input, int8_t *output, void *scratch);
+typedef void (*tg_conv2d_fn)(const tg_conv2d_params *p, const int8_t *input, int8_t *output);
+
+typedef struct {
+    int32_t r0;       /* first output row of the next band */
+    int32_t blo, bhi; /* lag holds input rows [blo, bhi) */
+} tg_rows_state;
+
+/* Fills lag and `band` for the next band; returns where its output rows go, or 0 when done. */
+static inline int8_t *tg_rows_next(const tg_conv2d_params *p, tg_rows_state *s, tg_conv2d_params *band,
+                                   int8_t *data, int8_t *lag)
+{
+    const size_t row = (size_t)p->in_w * (size_t)p->in_c;
+    const int32_t reach = (p->k_h - 1) * p->dil_h;
+    const int32_t r0 = s->r0;
+    if (r0 >= p->out_h) return 0;
+    const int32_t r1 = r0 + TG_INPLACE_BAND_ROWS < p->out_h ? r0 + TG_INPLACE_BAND_ROWS : p->out_h;
+    const int32_t lo = r0 - p->pad_t > 0 ? r0 - p->pad_t : 0;
+    const int32_t hi = r1 - p->pad_t + reach < p->in_h ? r1 - p->pad_t + reach : p->in_h;
+    int32_t have = s->bhi;
+    if (have > lo) {
+        memmove(lag, lag + (size_t)(lo - s->blo) * row, (size_t)(have - lo) * row);
+    } else {
+        have = lo;
+    }
+    memcpy(lag + (size_t)(have - lo) * row, data + (size_t)have * row, (size_t)(hi - have) * row);
+    s->blo = lo;
+    s->bhi = hi;
+    s->r0 = r1;
+    *band = *p;
+    band->in_h = hi - lo;
+    band->out_h = r1 - r0;
+    band->pad_t = p->pad_t - (r0 - lo);
+    return data + (size_t)r0 * row;
+}
+
+static inline void tg_conv2d_rows_inplace(const tg_conv2d_params *p, tg_conv2d_scratch_fn fn, int8_t *data,
+                                          int8_t *lag, void *scratch)
+{
+    tg_rows_state s = {0, 0, 0};
+    tg_conv2d_params band;
+    int8_t *out;
+    while ((out = tg_rows_next(p, &s, &band, data, lag)) != 0) fn(&band, lag, out, scratch);
+}
+
+static inline void tg_conv2d_rows_inplace_noscratch(const tg_conv2d_params *p, tg_conv2d_fn fn, int8_t *data,
+                                                    int8_t *lag)
+{
+    tg_rows_state s = {0, 0, 0};
+    tg_conv2d_params band;
+    int8_t *out;
+    while ((out = tg_rows_next(p, &s, &band, data, lag)) != 0) fn(&band, lag, out);
+}
+
+/* A fused pair (tinygen/plan/fusion.py): pm, a 1x1 stride-1 unpadded conv (fm) whose output
+ * only feeds pn (fn), never materialised. For each band of pn's output rows, the rows of pm's
+ * output the band reads, [lo, hi), are made in `band`: those the previous band made are kept,
+ * the others computed by fm from the same rows of x (row i of pm's output needs row i of x). */
+static inline void tg_conv2d_fused_rows(const tg_conv2d_params *pn, tg_conv2d_scratch_fn fn, const tg_conv2d_params *pm,
+                                        tg_conv2d_fn fm, const int8_t *x, int8_t *out, int8_t *band, void *scratch)
+{
+    const size_t row_x = (size_t)pm->in_w * (size_t)pm->in_c;
+    const size_t row_e = (size_t)pn->in_w * (size_t)pn->in_c;
+    const size_t row_o = (size_t)pn->out_w * (size_t)pn->out_c;
+    const int32_t reach = (pn->k_h - 1) * pn->dil_h;
+    const int32_t s = pn->stride_h;
+    tg_conv2d_params qm = *pm, qn = *pn;
+    int32_t blo = 0, bhi = 0; /* band holds rows [blo, bhi) of pm's output */
+    for (int32_t r0 = 0; r0 < pn->out_h; r0 += TG_INPLACE_BAND_ROWS) {
+        const int32_t r1 = r0 + TG_INPLACE_BAND_ROWS < pn->out_h ? r0 + TG_INPLACE_BAND_ROWS : pn->out_h;
+        const int32_t lo = r0 * s - pn->pad_t > 0 ? r0 * s - pn->pad_t : 0;
+        const int32_t last = (r1 - 1) * s - pn->pad_t + reach + 1;
+        const int32_t hi = last < pn->in_h ? last : pn->in_h;
+        int32_t have = bhi;
+        if (have > lo) {
+            memmove(band, band + (size_t)(lo - blo) * row_e, (size_t)(have - lo) * row_e);
+        } else {
+            have = lo;
+        }
+        if (hi > have) {
+            qm.in_h = qm.out_h = hi - have;
+            fm(&qm, x + (size_t)have * row_x, band + (size_t)(have - lo) * row_e);
+        }
+        blo = lo;
+        bhi = hi;
+        qn.in_h = hi - lo;
+        qn.out_h = r1 - r0;
+        qn.pad_t = pn->pad_t - (r0 * s - lo);
+        fn(&qn, band, out + (size_t)r0 * row_o, scratch);
+    }
+}
+
+#endif
