@@ -24,6 +24,8 @@ void tg_conv2d_s8_ref(const tg_conv2d_params *p, const int8_t *input, int8_t *ou
 void tg_conv2d_s8_pw4(const tg_conv2d_params *p, const int8_t *input, int8_t *output, void *scratch);
 size_t tg_conv2d_s8_pw4_scratch_bytes(const tg_conv2d_params *p);
 void tg_conv2d_s8_1x1(const tg_conv2d_params *p, const int8_t *input, int8_t *output);
+void tg_conv2d_s8_im2col4(const tg_conv2d_params *p, const int8_t *input, int8_t *output, void *scratch);
+size_t tg_conv2d_s8_im2col4_scratch_bytes(const tg_conv2d_params *p);
 void tg_conv2d_s8_im2col(const tg_conv2d_params *p, const int8_t *input, int8_t *output, void *scratch);
 size_t tg_conv2d_s8_im2col_scratch_bytes(const tg_conv2d_params *p);
 void tg_conv2d_s8_dw3x3s1(const tg_conv2d_params *p, const int8_t *input, int8_t *output, void *scratch);

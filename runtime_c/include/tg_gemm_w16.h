@@ -180,6 +180,28 @@ static inline uint32_t tg_w16_pack(const int32_t *q, int32_t a0, int32_t a1, int
     return tg_w16_clamp4(v, lo4, hi4);
 }
 
+/* Byte r of v to y[r * ystride], r < 4 (gcc keeps four row pointers and spills them). */
+static inline void tg_w16_store4(int8_t *y, int32_t ystride, uint32_t v)
+{
+#if TG_DSP_NATIVE
+    uint32_t t;
+    int8_t *p;
+    __asm__ volatile("strb %[v], [%[y]]\n\t"
+                     "lsrs %[t], %[v], #8\n\t"
+                     "strb %[t], [%[y], %[s]]\n\t"
+                     "add %[p], %[y], %[s], lsl #1\n\t"
+                     "lsrs %[t], %[v], #16\n\t"
+                     "strb %[t], [%[p]]\n\t"
+                     "lsrs %[t], %[v], #24\n\t"
+                     "strb %[t], [%[p], %[s]]"
+                     : [t] "=&r"(t), [p] "=&r"(p)
+                     : [v] "r"(v), [y] "r"(y), [s] "r"(ystride)
+                     : "cc", "memory");
+#else
+    for (int32_t r = 0; r < 4; ++r) y[r * ystride] = (int8_t)(v >> (8 * r));
+#endif
+}
+
 static inline uint32_t tg_w16_rep4(int32_t b) { return (uint32_t)(uint8_t)b * 0x01010101u; }
 
 /* y[r * ystride + o] for the four rows and every o < n, from cols (k4 values per row). */
@@ -193,11 +215,7 @@ __attribute__((always_inline)) static inline void tg_w16_gemm4(const int8_t *w, 
         int32_t a0 = q[0], a1 = a0, a2 = a0, a3 = a0;
         const uint32_t *c = cols;
         TG_W16_DOT(w, c, end, a0, a1, a2, a3);
-        const uint32_t v = tg_w16_pack(q, a0, a1, a2, a3, lo4, hi4);
-        y[0] = (int8_t)v;
-        y[ystride] = (int8_t)(v >> 8);
-        y[2 * ystride] = (int8_t)(v >> 16);
-        y[3 * ystride] = (int8_t)(v >> 24);
+        tg_w16_store4(y, ystride, tg_w16_pack(q, a0, a1, a2, a3, lo4, hi4));
     }
 }
 

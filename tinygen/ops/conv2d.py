@@ -18,7 +18,7 @@ import numpy as np
 from tinygen.ops.base import Kernel, KernelCall, OpDef, reference_kernel, c_values, register
 from tinygen.ops.common import check_channel_output, out_hw, pad_nhwc, requantize_to_int8, windows
 from tinygen.ops.conv_gemm import (folded_bias, gemm_weights, requant_fast_ok, w16_cols_bytes, w16_records,
-                                   w16_stage_ok, w16_weights)
+                                   w16_stage_ok, w16_weights, W16_ROWS, k4)
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,17 @@ def _pointwise_w16(node, graph) -> bool:
     return w16_stage_ok(node.attrs.multiplier, node.attrs.shift) and _pointwise(node, graph)
 
 
+def _dense_w16(node, graph) -> bool:
+    return w16_stage_ok(node.attrs.multiplier, node.attrs.shift) and _dense(node, graph)
+
+
 def _w16_scratch(node, graph) -> int:
     return w16_cols_bytes(graph.t(node.inputs[0]).shape[3])
+
+
+def _im2col4_scratch(node, graph) -> int:
+    k = int(np.prod(graph.t(node.inputs[1]).shape[1:]))
+    return w16_cols_bytes(k) + W16_ROWS * k4(k)
 
 
 def _depthwise(node, graph, k=None, s=None) -> bool:
@@ -90,7 +99,7 @@ _DSP = frozenset({"dsp"})
 _GEMM = "GEMM tile: channel pairs, 4-k blocks interleaved (tg_conv_gemm.h); bias + input_offset*sum(w)"
 _W16 = ("[Cout][K rounded up to 4] zero padded (tg_gemm_w16.h); bias = per channel {bias + input_offset*sum(w), "
         "m, k_lo, k_hi, sh} output-stage records")
-_W16_KERNELS = frozenset({"tg_conv2d_s8_pw4"})
+_W16_KERNELS = frozenset({"tg_conv2d_s8_pw4", "tg_conv2d_s8_im2col4"})
 _DW = "[kh*kw][C] (HWC); bias + input_offset*sum(w)"
 
 
@@ -106,6 +115,7 @@ class Conv2d(OpDef):
         Kernel("tg_conv2d_s8_dw3x3s2", "tg_conv2d.h", "tg_conv2d_params",
                lambda n, g: _depthwise(n, g, 3, 2), _DSP, _dw_scratch, _DW),
         Kernel("tg_conv2d_s8_dw", "tg_conv2d.h", "tg_conv2d_params", _depthwise, _DSP, _dw_scratch, _DW),
+        Kernel("tg_conv2d_s8_im2col4", "tg_conv2d.h", "tg_conv2d_params", _dense_w16, _DSP, _im2col4_scratch, _W16),
         Kernel("tg_conv2d_s8_im2col", "tg_conv2d.h", "tg_conv2d_params", _dense, _DSP, _im2col_scratch, _GEMM),
         reference_kernel("tg_conv2d_s8_ref", "tg_conv2d.h", "tg_conv2d_params"),
     )
