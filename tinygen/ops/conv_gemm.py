@@ -80,3 +80,22 @@ def w16_records(bias: np.ndarray, multiplier, shift, output_offset: int) -> np.n
         lo, hi = k & 0xFFFFFFFF, k >> 32
         rows.append((b, m, lo - (1 << 32) if lo >= 1 << 31 else lo, hi, e - 1))
     return np.array(rows, np.int64).astype(np.int32).reshape(-1)
+
+
+def fc_w16_weights(w2d: np.ndarray) -> np.ndarray:
+    """[Cout, K] int8 -> tg_fully_connected_s8_w16's order: Cout padded with zero channels to a
+    multiple of 4 and K with zeros to k4(K); per group of 4 channels, per 4-k block, the 4 bytes
+    of each channel of the group in order."""
+    cout, k = w2d.shape
+    n4 = (cout + 3) & ~3
+    padded = np.zeros((n4, k4(k)), np.int8)
+    padded[:cout, :k] = w2d
+    return padded.reshape(n4 // 4, 4, k4(k) // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
+
+
+def fc_w16_records(bias: np.ndarray, multiplier, shift, output_offset: int) -> np.ndarray:
+    """w16_records for each channel, then all-zero records up to a multiple of 4 channels (their
+    outputs are computed with the group's and never stored)."""
+    recs = w16_records(bias, multiplier, shift, output_offset)
+    pad = (-len(multiplier)) % 4
+    return np.concatenate([recs, np.zeros(pad * W16_Q, np.int32)])
