@@ -3,7 +3,8 @@
  * [k_h][k_w][in_c] each, taps outside the image filled with the input zero point, which the
  * folded bias expects; k4 - k padding bytes zero), widened once, and multiplied with every output
  * channel (tg_gemm_w16.h, whose weight layout and output-stage records the emit writes). One and
- * three input channels (first layers) copy with the count known to the compiler. */
+ * three input channels (first layers) copy with the count known to the compiler (and the run
+ * length too for 3x3 kernels on 3 channels: RGB stems). */
 #include <string.h>
 #include "tg_conv2d.h"
 #include "tg_gemm_w16.h"
@@ -23,12 +24,12 @@ static inline void tg_i2c4_copy(int8_t *dst, const int8_t *src, int32_t n)
 
 /* One output pixel's receptive field: a kernel row inside the image (the common case) is one
  * contiguous run of k_w * cin bytes when dil_w == 1; edges go tap by tap. */
-static inline void tg_i2c4_taps(const tg_conv2d_params *p, const int8_t *input, int8_t *dst, int32_t oy,
-                                int32_t ox, const int32_t cin)
+__attribute__((always_inline)) static inline void tg_i2c4_taps(const tg_conv2d_params *p, const int8_t *input, int8_t *dst, int32_t oy,
+                                int32_t ox, const int32_t cin, const int32_t kw)
 {
     const int8_t zp = (int8_t)(-p->input_offset);
-    const int32_t run = p->k_w * cin, ix0 = ox * p->stride_w - p->pad_l;
-    const int inside = p->dil_w == 1 && ix0 >= 0 && ix0 + p->k_w <= p->in_w;
+    const int32_t run = kw * cin, ix0 = ox * p->stride_w - p->pad_l;
+    const int inside = p->dil_w == 1 && ix0 >= 0 && ix0 + kw <= p->in_w;
     for (int32_t ky = 0; ky < p->k_h; ++ky) {
         const int32_t iy = oy * p->stride_h - p->pad_t + ky * p->dil_h;
         if (iy < 0 || iy >= p->in_h) {
@@ -42,7 +43,7 @@ static inline void tg_i2c4_taps(const tg_conv2d_params *p, const int8_t *input, 
             dst += run;
             continue;
         }
-        for (int32_t kx = 0; kx < p->k_w; ++kx, dst += cin) {
+        for (int32_t kx = 0; kx < kw; ++kx, dst += cin) {
             const int32_t ix = ix0 + kx * p->dil_w;
             if (ix >= 0 && ix < p->in_w) {
                 tg_i2c4_copy(dst, row + ix * cin, cin);
@@ -53,10 +54,11 @@ static inline void tg_i2c4_taps(const tg_conv2d_params *p, const int8_t *input, 
     }
 }
 
-static inline void tg_i2c4_conv(const tg_conv2d_params *p, const int8_t *input, int8_t *output, void *scratch,
-                                const int32_t cin)
+/* always_inline: one copy per (cin, kw) instance, so the constants reach the copies */
+__attribute__((always_inline)) static inline void tg_i2c4_conv(const tg_conv2d_params *p, const int8_t *input, int8_t *output, void *scratch,
+                                const int32_t cin, const int32_t kw)
 {
-    const int32_t k = p->k_h * p->k_w * cin, k4 = tg_w16_k4(k), n = p->out_c, pixels = p->out_h * p->out_w;
+    const int32_t k = p->k_h * kw * cin, k4 = tg_w16_k4(k), n = p->out_c, pixels = p->out_h * p->out_w;
     uint32_t *cols = (uint32_t *)scratch;
     int8_t *rows = (int8_t *)scratch + tg_w16_cols_bytes(k);
     for (int32_t r = 0; r < TG_W16_ROWS; ++r) memset(rows + r * k4 + k, 0, (size_t)(k4 - k));
@@ -64,7 +66,7 @@ static inline void tg_i2c4_conv(const tg_conv2d_params *p, const int8_t *input, 
     for (int32_t i = 0; i < pixels; i += TG_W16_ROWS) {
         const int32_t count = pixels - i < TG_W16_ROWS ? pixels - i : TG_W16_ROWS;
         for (int32_t r = 0; r < count; ++r) {
-            tg_i2c4_taps(p, input, rows + r * k4, oy, ox, cin);
+            tg_i2c4_taps(p, input, rows + r * k4, oy, ox, cin, kw);
             if (++ox == p->out_w) {
                 ox = 0;
                 ++oy;
@@ -81,11 +83,11 @@ static inline void tg_i2c4_conv(const tg_conv2d_params *p, const int8_t *input, 
 
 void tg_conv2d_s8_im2col4(const tg_conv2d_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
-    if (p->in_c == 3) {
-        tg_i2c4_conv(p, input, output, scratch, 3);
+    if (p->in_c == 3 && p->k_w == 3) {
+        tg_i2c4_conv(p, input, output, scratch, 3, 3); /* RGB 3x3 stems: 9-byte runs, unrolled */
     } else if (p->in_c == 1) {
-        tg_i2c4_conv(p, input, output, scratch, 1);
+        tg_i2c4_conv(p, input, output, scratch, 1, p->k_w);
     } else {
-        tg_i2c4_conv(p, input, output, scratch, p->in_c);
+        tg_i2c4_conv(p, input, output, scratch, p->in_c, p->k_w);
     }
 }
