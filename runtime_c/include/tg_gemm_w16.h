@@ -41,29 +41,32 @@ static inline int32_t tg_w16_k4(int32_t k) { return (k + 3) & ~3; }
 /* Scratch bytes of one cols buffer for k values per row. */
 static inline int32_t tg_w16_cols_bytes(int32_t k) { return 2 * TG_W16_ROWS * tg_w16_k4(k); }
 
-/* rows (1..4) rows of k int8 each, row r at src + r * stride, widened into cols (layout above). */
-static inline void tg_w16_widen(uint32_t *cols, const int8_t *src, int32_t stride, int32_t k, int32_t rows)
+/* Row r (0 <= r < TG_W16_ROWS) of cols (layout above) from k int8 at x; zeros when x is NULL. */
+static inline void tg_w16_widen_row(uint32_t *cols, int32_t r, const int8_t *x, int32_t k)
 {
     const int32_t blocks = k >> 2, tail = k & 3;
-    for (int32_t r = 0; r < TG_W16_ROWS; ++r) {
-        uint32_t *d = cols + 2 * r;
-        if (r >= rows) {
-            for (int32_t b = blocks + (tail != 0); b > 0; --b, d += 8) d[0] = d[1] = 0;
-            continue;
-        }
-        const int8_t *x = src + r * stride;
-        for (int32_t b = blocks; b > 0; --b, x += 4, d += 8) {
-            const uint32_t u = tg_load_u32(x);
-            d[0] = tg_sxtb16(u);
-            d[1] = tg_sxtb16_ror8(u);
-        }
-        if (tail) {
-            uint32_t u = 0;
-            for (int32_t t = 0; t < tail; ++t) u |= (uint32_t)(uint8_t)x[t] << (8 * t);
-            d[0] = tg_sxtb16(u);
-            d[1] = tg_sxtb16_ror8(u);
-        }
+    uint32_t *d = cols + 2 * r;
+    if (!x) {
+        for (int32_t b = blocks + (tail != 0); b > 0; --b, d += 8) d[0] = d[1] = 0;
+        return;
     }
+    for (int32_t b = blocks; b > 0; --b, x += 4, d += 8) {
+        const uint32_t u = tg_load_u32(x);
+        d[0] = tg_sxtb16(u);
+        d[1] = tg_sxtb16_ror8(u);
+    }
+    if (tail) {
+        uint32_t u = 0;
+        for (int32_t t = 0; t < tail; ++t) u |= (uint32_t)(uint8_t)x[t] << (8 * t);
+        d[0] = tg_sxtb16(u);
+        d[1] = tg_sxtb16_ror8(u);
+    }
+}
+
+/* rows (1..4) rows of k int8 each, row r at src + r * stride, widened into cols; zeros beyond. */
+static inline void tg_w16_widen(uint32_t *cols, const int8_t *src, int32_t stride, int32_t k, int32_t rows)
+{
+    for (int32_t r = 0; r < TG_W16_ROWS; ++r) tg_w16_widen_row(cols, r, r < rows ? src + r * stride : 0, k);
 }
 
 /* Per channel: acc = bias + sum over cols of w * x for the four rows (the dot-product loop). */

@@ -1,7 +1,7 @@
 /* Fast int8 convolution, any kernel, stride, padding and dilation, groups 1: the receptive
- * fields of four output pixels are copied into scratch as int8 rows of k4 bytes (im2col,
+ * fields of four output pixels are copied one at a time into an int8 row of k4 bytes (im2col,
  * [k_h][k_w][in_c] each, taps outside the image filled with the input zero point, which the
- * folded bias expects; k4 - k padding bytes zero), widened once, and multiplied with every output
+ * folded bias expects; k4 - k padding bytes zero), widened into the tile, and multiplied with every output
  * channel (tg_gemm_w16.h, whose weight layout and output-stage records the emit writes). One and
  * three input channels (first layers) copy with the count known to the compiler (and the run
  * length too for 3x3 kernels on 3 channels: RGB stems). */
@@ -12,7 +12,7 @@
 size_t tg_conv2d_s8_im2col4_scratch_bytes(const tg_conv2d_params *p)
 {
     const int32_t k = p->k_h * p->k_w * p->in_c;
-    return (size_t)(tg_w16_cols_bytes(k) + TG_W16_ROWS * tg_w16_k4(k));
+    return (size_t)(tg_w16_cols_bytes(k) + tg_w16_k4(k));
 }
 
 /* n bytes, a word at a time (LDR/STR take unaligned addresses on ARMv7-M). */
@@ -60,19 +60,23 @@ __attribute__((always_inline)) static inline void tg_i2c4_conv(const tg_conv2d_p
 {
     const int32_t k = p->k_h * kw * cin, k4 = tg_w16_k4(k), n = p->out_c, pixels = p->out_h * p->out_w;
     uint32_t *cols = (uint32_t *)scratch;
-    int8_t *rows = (int8_t *)scratch + tg_w16_cols_bytes(k);
-    for (int32_t r = 0; r < TG_W16_ROWS; ++r) memset(rows + r * k4 + k, 0, (size_t)(k4 - k));
+    int8_t *row = (int8_t *)scratch + tg_w16_cols_bytes(k); /* one pixel's field, widened at once */
+    memset(row + k, 0, (size_t)(k4 - k));
     int32_t oy = 0, ox = 0;
     for (int32_t i = 0; i < pixels; i += TG_W16_ROWS) {
         const int32_t count = pixels - i < TG_W16_ROWS ? pixels - i : TG_W16_ROWS;
-        for (int32_t r = 0; r < count; ++r) {
-            tg_i2c4_taps(p, input, rows + r * k4, oy, ox, cin, kw);
+        for (int32_t r = 0; r < TG_W16_ROWS; ++r) {
+            if (r >= count) {
+                tg_w16_widen_row(cols, r, 0, k4);
+                continue;
+            }
+            tg_i2c4_taps(p, input, row, oy, ox, cin, kw);
+            tg_w16_widen_row(cols, r, row, k4);
             if (++ox == p->out_w) {
                 ox = 0;
                 ++oy;
             }
         }
-        tg_w16_widen(cols, rows, k4, k4, count);
         if (count == TG_W16_ROWS) {
             tg_w16_gemm4(p->weight, p->bias, n, k4, cols, output + i * n, n, p->act_min, p->act_max);
         } else {

@@ -18,7 +18,7 @@ import numpy as np
 from tinygen.ops.base import Kernel, KernelCall, OpDef, reference_kernel, c_values, register
 from tinygen.ops.common import check_channel_output, out_hw, pad_nhwc, requantize_to_int8, windows
 from tinygen.ops.conv_gemm import (folded_bias, gemm_weights, requant_fast_ok, w16_cols_bytes, w16_records,
-                                   w16_stage_ok, w16_weights, W16_ROWS, k4)
+                                   w16_stage_ok, w16_weights, k4)
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def _w16_scratch(node, graph) -> int:
 
 def _im2col4_scratch(node, graph) -> int:
     k = int(np.prod(graph.t(node.inputs[1]).shape[1:]))
-    return w16_cols_bytes(k) + W16_ROWS * k4(k)
+    return w16_cols_bytes(k) + k4(k)
 
 
 def _depthwise(node, graph, k=None, s=None) -> bool:

@@ -177,7 +177,7 @@ static const tg_fully_connected_params L4_params = {
     .shift = L4_shift,
 };
 
-/* Activations: one arena, offsets planned offline (400 bytes, lower bound 400).
+/* Activations: one arena, offsets planned offline (320 bytes, lower bound 320).
  * Built in (placed by SNAP_RESIDUAL_ARENA_SECTION) unless the caller passes one to snap_residual_init. */
 #if defined(SNAP_RESIDUAL_NO_BUILTIN_ARENA)
 static uint8_t *tg_arena;
@@ -187,10 +187,10 @@ static uint8_t *tg_arena;
 #else
 #define SNAP_RESIDUAL_ARENA_PLACE
 #endif
-static uint8_t snap_residual_builtin_arena[400] TG_ALIGNED(16) SNAP_RESIDUAL_ARENA_PLACE;
+static uint8_t snap_residual_builtin_arena[320] TG_ALIGNED(16) SNAP_RESIDUAL_ARENA_PLACE;
 static uint8_t *tg_arena = snap_residual_builtin_arena;
 #endif
-#define T0 ((int8_t *)(void *)(tg_arena + 336)) /* int8[1, 4, 4, 4], L0..L3, output of conv */
+#define T0 ((int8_t *)(void *)(tg_arena + 256)) /* int8[1, 4, 4, 4], L0..L3, output of conv */
 #define T1 ((int8_t *)(void *)(tg_arena + 0)) /* int8[1, 4, 4, 4], L1..L2, output of pw */
 #define T2 ((int8_t *)(void *)(tg_arena + 0)) /* int8[1, 4], L3..L4, output of gap */
 
@@ -241,7 +241,7 @@ int snap_residual_invoke(const int8_t *input0, int8_t *output0)
 int snap_residual_scratch_mismatch(void);
 int snap_residual_scratch_mismatch(void)
 {
-    if (tg_conv2d_s8_im2col4_scratch_bytes(&L0_params) != 336u) return 0;
+    if (tg_conv2d_s8_im2col4_scratch_bytes(&L0_params) != 252u) return 0;
     if (tg_conv2d_s8_pw4_scratch_bytes(&L1_params) != 32u) return 1;
     if (tg_fully_connected_s8_w16_scratch_bytes(&L4_params) != 8u) return 4;
     return -1;

@@ -9,7 +9,7 @@
  *   SNAP_RESIDUAL_ARENA_SECTION    linker section of the built-in arena (default: .bss)
  *   SNAP_RESIDUAL_WEIGHTS_SECTION  linker section of the constant weights (default: .rodata)
  *   SNAP_RESIDUAL_NO_BUILTIN_ARENA no built-in arena: call snap_residual_init with yours before invoking */
-#define SNAP_RESIDUAL_ARENA_BYTES 400
+#define SNAP_RESIDUAL_ARENA_BYTES 320
 #define SNAP_RESIDUAL_ARENA_ALIGN 16
 #define SNAP_RESIDUAL_WEIGHT_BYTES 464
 #define SNAP_RESIDUAL_MACS 2056
