@@ -6,8 +6,9 @@
  * order SXTB16 produces them), because every output channel re-reads it; the weights stay int8
  * (flash) and are split by SXTB16 / SXTB16 ROR 8 once per 4 k, shared by the four rows. Per 4 k:
  * 1 weight load + 2 SXTB16 + 4 LDRD + 8 SMLAD for 16 MACs (~1.06 instr/MAC with the loop),
- * against 1.5 for a 2x2 tile on int8 operands. Four accumulators, two weight halves, two row
- * words and three pointers fit the 13 free registers; a second channel would not.
+ * against 1.5 for a 2x2 tile on int8 operands. Four accumulators, two weight halves, two pairs of
+ * row words and three pointers take 13 of the 14 free registers; a second channel would not fit.
+ * tg_fully_connected_s8_w16 shares the widening idea and this output stage.
  *
  * cols layout (tg_w16_widen writes it), for k4 = k rounded up to 4: block b, row r: word
  * 8b + 2r = int16 halves (x_r[4b], x_r[4b+2]), word 8b + 2r + 1 = (x_r[4b+1], x_r[4b+3]);
@@ -17,9 +18,9 @@
  * Output stage: q = TG_W16_Q words per channel, {bias, m, k_lo, k_hi, sh} (written offline by
  * conv_gemm.w16_records), and
  *     out = clamp((acc * m + (k_hi:k_lo) - [acc < 0] * 2^31) >> 32 >> sh, act_min, act_max),
- * the acc*m+K in 64 bits (one SMLAL), equal to tg_requantize_clamp(acc + bias, m, shift, offset,
- * ...) for m in {0} U [2^30, 2^31) and shift = -(sh + 1) in [-23, -1], with bias in the
- * accumulator's start value and K = 2^30 + 2^(30+e) + offset * 2^(31+e), e = -shift.
+ * the acc*m+K in 64 bits (one SMLAL), equal to tg_requantize_clamp(acc, m, shift, offset, act_min,
+ * act_max) for m in {0} U [2^30, 2^31) and shift = -(sh + 1) in [-23, -1], where acc already holds
+ * bias (the accumulators start from it) and K = 2^30 + 2^(30+e) + offset * 2^(31+e), e = -shift.
  * Why it is equal: TFLM's result is rdbpot(s, e), s = floor((acc*m + 2^30) / 2^31), and
  * rdbpot(s, e) = floor((s + 2^(e-1) - [s < 0]) / 2^e) (round half away from zero); nested
  * floors by integer divisors merge, so it is floor((acc*m + 2^30 + (2^(e-1) - [s<0]) * 2^31)
