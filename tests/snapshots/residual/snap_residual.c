@@ -146,15 +146,13 @@ static const tg_mean_params L3_params = {
 };
 
 /* L4 fully_connected: fully_connected 4->2 [fc] */
-/* 4-channel groups of [Cout, K] [2, 4] */
-static const int8_t L4_weight[16] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
-    19, 34, 17, 14, -104, 15, 75, -50, 0, 0, 0, 0, 0, 0, 0, 0,
+/* GEMM tile order of [Cout, K] [2, 4] */
+static const int8_t L4_weight[8] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
+    19, 34, 17, 14, -104, 15, 75, -50,
 };
-/* {bias + input_offset * sum(w), m, k_lo, k_hi, sh} per channel */
-static const int32_t L4_bias[20] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
-    257, 1073741824, 1073741824, -80, 5, -197, 1073741824, 1073741824,
-    -80, 5, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0,
+/* bias + input_offset * sum(w) */
+static const int32_t L4_bias[2] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
+    257, -197,
 };
 /* real scales m * 2^(shift - 31): 0.0078125, 0.0078125 */
 static const int32_t L4_multiplier[2] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
@@ -226,7 +224,7 @@ int snap_residual_invoke_hooked(const int8_t *input0, int8_t *output0, tg_layer_
     tg_mean_s8_fast(&L3_params, T0, T2);
     if (hook) hook(hook_ctx, 3, T2, 4);
     /* L4 fully_connected: fully_connected 4->2 */
-    tg_fully_connected_s8_w16(&L4_params, T2, output0, (tg_arena + 16));
+    tg_fully_connected_s8_rows(&L4_params, T2, output0);
     if (hook) hook(hook_ctx, 4, output0, 2);
     return 0;
 }
@@ -243,6 +241,5 @@ int snap_residual_scratch_mismatch(void)
 {
     if (tg_conv2d_s8_im2col4_scratch_bytes(&L0_params) != 252u) return 0;
     if (tg_conv2d_s8_pw4_scratch_bytes(&L1_params) != 32u) return 1;
-    if (tg_fully_connected_s8_w16_scratch_bytes(&L4_params) != 8u) return 4;
     return -1;
 }
