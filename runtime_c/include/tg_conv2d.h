@@ -21,7 +21,11 @@ void tg_conv2d_s8_ref(const tg_conv2d_params *p, const int8_t *input, int8_t *ou
 /* Fast variants (ARMv7E-M DSP). They read `weight` and `bias` in the layout tinygen/ops/conv2d.py
  * writes for them: bias with input_offset * sum(weights) folded in; weights in the GEMM tile's
  * order (tg_conv_gemm.h) for 1x1 / im2col, [k_h*k_w][in_c] for depthwise (tg_conv_dw.h). */
+void tg_conv2d_s8_pw4(const tg_conv2d_params *p, const int8_t *input, int8_t *output, void *scratch);
+size_t tg_conv2d_s8_pw4_scratch_bytes(const tg_conv2d_params *p);
 void tg_conv2d_s8_1x1(const tg_conv2d_params *p, const int8_t *input, int8_t *output);
+void tg_conv2d_s8_im2col4(const tg_conv2d_params *p, const int8_t *input, int8_t *output, void *scratch);
+size_t tg_conv2d_s8_im2col4_scratch_bytes(const tg_conv2d_params *p);
 void tg_conv2d_s8_im2col(const tg_conv2d_params *p, const int8_t *input, int8_t *output, void *scratch);
 size_t tg_conv2d_s8_im2col_scratch_bytes(const tg_conv2d_params *p);
 void tg_conv2d_s8_dw3x3s1(const tg_conv2d_params *p, const int8_t *input, int8_t *output, void *scratch);

@@ -18,5 +18,9 @@ typedef struct {
 void tg_fully_connected_s8_ref(const tg_fully_connected_params *p, const int8_t *input, int8_t *output);
 /* Fast variant: weights in tg_conv_gemm.h's tile order, input_offset * sum(w) folded into bias. */
 void tg_fully_connected_s8_rows(const tg_fully_connected_params *p, const int8_t *input, int8_t *output);
+/* Fast variant: four channels per inner loop on a widened row (layout in its source), bias =
+ * tg_gemm_w16.h's output-stage records. */
+void tg_fully_connected_s8_w16(const tg_fully_connected_params *p, const int8_t *input, int8_t *output, void *scratch);
+size_t tg_fully_connected_s8_w16_scratch_bytes(const tg_fully_connected_params *p);
 
 #endif

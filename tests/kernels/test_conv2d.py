@@ -37,6 +37,9 @@ CASES = [
     (7, 7, 5, 5, 5, 1, 2, 1, 5),
     (9, 9, 3, 3, 3, 1, 2, 2, 3),
     (6, 5, 1, 1, 3, 2, 1, 1, 1),
+    # four-pixel tiles (tg_conv2d_s8_pw4, tg_conv2d_s8_im2col4): a tail of 2 pixels (3 and 1 above)
+    (2, 3, 31, 64, 1, 1, 0, 1, 1),
+    (5, 3, 3, 31, 3, 2, 1, 1, 1),
 ]
 
 
@@ -80,9 +83,12 @@ EXTREME = [
 def extreme_graph(case, seed, mode):
     h, w, cin, cout, k, s, pad, g, zp = case
     rng = np.random.default_rng(seed * 77 + sum(case[:6]) + zp + 1000)
-    lo, hi = (0.5, 4.0) if mode == "saturate" else (1e-3, 0.05)
+    # saturate_rshift: scales below 1/2 (right shifts only, as the four-pixel kernels need) that
+    # still saturate, with an activation range narrower than int8 on both sides
+    lo, hi = {"saturate": (0.5, 4.0), "saturate_rshift": (0.05, 0.45)}.get(mode, (1e-3, 0.05))
     mult, shift = random_requant(rng, cout, lo, hi)
-    attrs = Conv2dAttrs((s, s), pad, (1, 1), g, -zp, int(rng.choice([-128, 127, 0])), mult, shift)
+    act_range = (-100, 90) if mode == "saturate_rshift" else (-128, 127)
+    attrs = Conv2dAttrs((s, s), pad, (1, 1), g, -zp, int(rng.choice([-128, 127, 0])), mult, shift, *act_range)
     x = act("x", (1, h, w, cin))
     wt = const("w", rng.choice(np.array([-128, 127, -1, 1], np.int8), (cout, k, k, cin // g)))
     b = const("b", rng.integers(-100000, 100000, cout).astype(np.int32))
@@ -92,15 +98,20 @@ def extreme_graph(case, seed, mode):
     return graph, xin
 
 
+EXTREME_MODES = [(c, m) for c in EXTREME for m in ("saturate", "typical")]
+EXTREME_MODES += [(c, "saturate_rshift") for c in EXTREME if c[7] == 1]
+
+
 @pytest.mark.host
-@pytest.mark.parametrize("mode", ["saturate", "typical"])
-@pytest.mark.parametrize("case", EXTREME, ids=lambda c: "x".join(map(str, c)))
+@pytest.mark.parametrize("case,mode", EXTREME_MODES, ids=lambda v: v if isinstance(v, str) else "x".join(map(str, v)))
 def test_conv2d_int8_extremes(case, mode, tmp_path):
     graph, xin = extreme_graph(case, 0, mode)
     (ref,), (host,) = reference_and_host(graph, [xin], tmp_path)
     np.testing.assert_array_equal(host, ref)
     if mode == "saturate":
         assert (ref == -128).any() or (ref == 127).any()
+    if mode == "saturate_rshift":
+        assert (ref == -100).any() and (ref == 90).any()
 
 
 def conv_case_graph(case, seed=0):
@@ -117,6 +128,8 @@ def conv_case_graph(case, seed=0):
 
 
 QEMU_VARIANTS = {
+    "tg_conv2d_s8_pw4": [c for c in CASES if c[4] == 1 and c[5] == 1 and c[8] == 1],
+    "tg_conv2d_s8_im2col4": [c for c in CASES if c[8] == 1 and (c[4] > 1 or c[5] > 1)][:6] + [CASES[-1]],
     "tg_conv2d_s8_1x1": [c for c in CASES if c[4] == 1 and c[5] == 1 and c[8] == 1],
     "tg_conv2d_s8_im2col": [c for c in CASES if c[8] == 1 and (c[4] > 1 or c[5] > 1)][:6],
     "tg_conv2d_s8_dw3x3s1": [c for c in CASES if c[8] == c[2] == c[3] and c[4] == 3 and c[5] == 1 and c[7] == 1],
@@ -132,7 +145,7 @@ def test_conv2d_fast_variants_on_qemu(kernel, tmp_path):
     from tinygen.testing import supported
 
     graphs = [conv_case_graph(c) for c in QEMU_VARIANTS[kernel]]
-    graphs += [extreme_graph(c, 0, m)[0] for c in EXTREME for m in ("saturate", "typical")]
+    graphs += [extreme_graph(c, 0, m)[0] for c, m in EXTREME_MODES]
     graphs = [gr for gr in graphs if supported("conv2d", kernel, gr)]
     assert len(graphs) >= 3
     check_on_qemu(graphs, tmp_path, kernel)

@@ -55,6 +55,23 @@ def test_fully_connected_int8_extremes(zp, tmp_path):
     assert (ref == -128).any() and (ref == 127).any()
 
 
+@pytest.mark.host
+def test_fully_connected_saturating_right_shift(tmp_path):
+    """Scales below 1/2 (right shifts, as tg_fully_connected_s8_w16 needs) that still saturate, an
+    activation range narrower than int8 on both sides, extreme operands, 9 channels (a tail of 1)."""
+    rng = np.random.default_rng(401)
+    n, k, cout = 1, 37, 9
+    mult, shift = random_requant(rng, cout, 0.05, 0.45)
+    attrs = FullyConnectedAttrs(128, -128, mult, shift, -100, 90)
+    w = rng.choice(np.array([-128, 127], np.int8), (cout, k))
+    b = rng.integers(-100000, 100000, cout).astype(np.int32)
+    graph = single_op_graph("fully_connected", attrs, [act("x", (n, k)), const("w", w), const("b", b)], (n, cout))
+    x = rng.choice(np.array([-128, 127], np.int8), (n, k))
+    (ref,), (host,) = reference_and_host(graph, [x], tmp_path)
+    np.testing.assert_array_equal(host, ref)
+    assert (ref == -100).any() and (ref == 90).any()
+
+
 @pytest.mark.qemu
 def test_fully_connected_rows_on_qemu(tmp_path):
     from tests.kernels.qemu_tier import check_on_qemu
@@ -64,6 +81,19 @@ def test_fully_connected_rows_on_qemu(tmp_path):
     # two-row tile itself runs on QEMU through the conv2d 1x1/im2col variants
     graphs = [make_graph(rng, *c)[0] for c in CASES if c[0] == 1]
     check_on_qemu(graphs, tmp_path, "tg_fully_connected_s8_rows")
+
+
+@pytest.mark.qemu
+def test_fully_connected_w16_on_qemu(tmp_path):
+    from tests.kernels.qemu_tier import check_on_qemu
+
+    from tinygen.testing import supported
+
+    rng = np.random.default_rng(6)
+    graphs = [make_graph(rng, *c)[0] for c in CASES if c[0] == 1]
+    graphs = [g for g in graphs if supported("fully_connected", "tg_fully_connected_s8_w16", g)]
+    assert len(graphs) >= 5  # 17, 10, 8, 64, 31 outputs: channel tails 1, 2, 0, 0, 3; K tails 3, 0, 1, 3, 0
+    check_on_qemu(graphs, tmp_path, "tg_fully_connected_s8_w16")
 
 
 def test_fully_connected_reference_matches_direct_loop():

@@ -123,8 +123,8 @@ def conv_chain(h, w, c, k, dil, groups, seed):
 
     def conv(src, dst, cout, kk, groups, pad):
         cin = g.t(src).shape[3]
-        m = tuple(int(v) for v in rng.integers(1 << 29, 1 << 30, cout))
-        attrs = Conv2dAttrs((1, 1), (pad,) * 4, (dil, dil) if kk > 1 else (1, 1), groups, 3, -2, m, (-7,) * cout)
+        m = tuple(int(v) for v in rng.integers(1 << 30, 1 << 31, cout))  # normalised: every variant applies
+        attrs = Conv2dAttrs((1, 1), (pad,) * 4, (dil, dil) if kk > 1 else (1, 1), groups, 3, -2, m, (-8,) * cout)
         wt = g.add_const("w", rng.integers(-127, 128, (cout, kk, kk, cin // groups)).astype(np.int8))
         b = g.add_const("b", rng.integers(-300, 300, cout).astype(np.int32))
         g.add_tensor(Tensor(dst, (1, h, w, cout), DType.INT8, q))
@@ -143,6 +143,7 @@ ROW_CASES = [
     (5, 3, 8, 3, 1, 0, "tg_conv2d_s8_dw3x3s1"), (6, 4, 16, 3, 1, 0, None), (7, 5, 12, 3, 1, 0, None),
     (8, 3, 8, 5, 1, 0, "tg_conv2d_s8_dw"), (11, 3, 8, 3, 2, 0, "tg_conv2d_s8_dw"),
     (7, 4, 8, 3, 1, 1, "tg_conv2d_s8_im2col"), (5, 3, 12, 1, 1, 1, "tg_conv2d_s8_1x1"),
+    (7, 4, 12, 3, 1, 1, "tg_conv2d_s8_im2col4"), (5, 3, 20, 1, 1, 1, "tg_conv2d_s8_pw4"),  # the w16 GEMM
     (6, 3, 8, 3, 1, 2, "tg_conv2d_s8_ref"),  # grouped, on the reference
     (4, 4, 8, 3, 1, 0, None),  # lag (4 rows) as large as the tensor: not worth it, planned apart
 ]

@@ -18,7 +18,8 @@ import numpy as np
 from tinygen.ops import inplace_rows
 from tinygen.ops.base import Kernel, KernelCall, OpDef, reference_kernel, c_values, register
 from tinygen.ops.common import check_channel_output, out_hw, pad_nhwc, requantize_to_int8, windows
-from tinygen.ops.conv_gemm import folded_bias, gemm_weights, requant_fast_ok
+from tinygen.ops.conv_gemm import (folded_bias, gemm_weights, requant_fast_ok, w16_cols_bytes, w16_records,
+                                   w16_stage_ok, w16_weights, k4)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,23 @@ def _pointwise(node, graph) -> bool:
     return (w.shape[1:3] == (1, 1) and a.stride == (1, 1) and not any(a.padding)) and _dense(node, graph)
 
 
+def _pointwise_w16(node, graph) -> bool:
+    return w16_stage_ok(node.attrs.multiplier, node.attrs.shift) and _pointwise(node, graph)
+
+
+def _dense_w16(node, graph) -> bool:
+    return w16_stage_ok(node.attrs.multiplier, node.attrs.shift) and _dense(node, graph)
+
+
+def _w16_scratch(node, graph) -> int:
+    return w16_cols_bytes(graph.t(node.inputs[0]).shape[3])
+
+
+def _im2col4_scratch(node, graph) -> int:
+    k = int(np.prod(graph.t(node.inputs[1]).shape[1:]))
+    return w16_cols_bytes(k) + k4(k)
+
+
 def _depthwise(node, graph, k=None, s=None) -> bool:
     x, w = graph.t(node.inputs[0]), graph.t(node.inputs[1])
     a: Conv2dAttrs = node.attrs
@@ -80,6 +98,9 @@ def _dw_scratch(node, graph) -> int:
 
 _DSP = frozenset({"dsp"})
 _GEMM = "GEMM tile: channel pairs, 4-k blocks interleaved (tg_conv_gemm.h); bias + input_offset*sum(w)"
+_W16 = ("[Cout][K rounded up to 4] zero padded (tg_gemm_w16.h); bias = per channel {bias + input_offset*sum(w), "
+        "m, k_lo, k_hi, sh} output-stage records")
+_W16_KERNELS = frozenset({"tg_conv2d_s8_pw4", "tg_conv2d_s8_im2col4"})
 _DW = "[kh*kw][C] (HWC); bias + input_offset*sum(w)"
 
 
@@ -88,6 +109,8 @@ class Conv2d(OpDef):
     name = "conv2d"
     attrs_type = Conv2dAttrs
     kernels = (
+        Kernel("tg_conv2d_s8_pw4", "tg_conv2d.h", "tg_conv2d_params", _pointwise_w16, _DSP, _w16_scratch, _W16,
+               inplace_lag=inplace_rows.lag_bytes),
         Kernel("tg_conv2d_s8_1x1", "tg_conv2d.h", "tg_conv2d_params", _pointwise, _DSP, layout=_GEMM,
                inplace_lag=inplace_rows.lag_bytes),
         Kernel("tg_conv2d_s8_dw3x3s1", "tg_conv2d.h", "tg_conv2d_params",
@@ -95,6 +118,8 @@ class Conv2d(OpDef):
         Kernel("tg_conv2d_s8_dw3x3s2", "tg_conv2d.h", "tg_conv2d_params",
                lambda n, g: _depthwise(n, g, 3, 2), _DSP, _dw_scratch, _DW, inplace_lag=inplace_rows.lag_bytes),
         Kernel("tg_conv2d_s8_dw", "tg_conv2d.h", "tg_conv2d_params", _depthwise, _DSP, _dw_scratch, _DW,
+               inplace_lag=inplace_rows.lag_bytes),
+        Kernel("tg_conv2d_s8_im2col4", "tg_conv2d.h", "tg_conv2d_params", _dense_w16, _DSP, _im2col4_scratch, _W16,
                inplace_lag=inplace_rows.lag_bytes),
         Kernel("tg_conv2d_s8_im2col", "tg_conv2d.h", "tg_conv2d_params", _dense, _DSP, _im2col_scratch, _GEMM,
                inplace_lag=inplace_rows.lag_bytes),
@@ -144,6 +169,11 @@ class Conv2d(OpDef):
                     ("bias", c_values(b.data, "int32_t"))]
         w2d = _weights_2d(node, graph)
         bias = folded_bias(w2d, b.data, node.attrs.input_offset)
+        if kernel.symbol in _W16_KERNELS:
+            a: Conv2dAttrs = node.attrs
+            return [("weight", c_values(w16_weights(w2d), "int8_t", f"[Cout][K4] of OHWI {list(w.shape)}")),
+                    ("bias", c_values(w16_records(bias, a.multiplier, a.shift, a.output_offset), "int32_t",
+                                      "{bias + input_offset * sum(w), m, k_lo, k_hi, sh} per channel"))]
         if kernel.symbol.startswith("tg_conv2d_s8_dw"):
             data, what = w2d.T.reshape(-1), f"[kh*kw][C] from OHWI {list(w.shape)}"
         else:

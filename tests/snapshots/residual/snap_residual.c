@@ -13,19 +13,21 @@
 #endif
 
 /* L0 conv2d: conv2d 3x3/1 3->4 [conv] */
-/* GEMM tile order of OHWI [4, 3, 3, 3] */
-static const int8_t L0_weight[108] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
-    -105, 70, 39, -16, 82, 12, -14, -13, -17, 91, -106, 50, -70, -104, 14, 99,
-    -76, -103, 7, 121, -111, 91, 84, -57, 60, 67, 55, 73, 34, -85, 66, 51,
-    3, -95, 87, -13, -37, -110, 120, -14, 0, -33, -81, 109, 100, 45, 71, 66,
-    72, 37, -25, -78, -35, -8, -1, -116, 12, -88, -16, -87, 85, 33, 62, 47,
-    108, 62, 51, -103, -48, 68, -34, 119, -23, -44, 85, -17, 78, 87, 103, -33,
-    -108, -8, -29, 102, -54, -66, 75, -79, -9, -94, 47, 35, -92, 85, 48, -6,
-    -43, -70, -77, 78, -126, 76, 16, 43, 112, 73, 71, 42,
+/* [Cout][K4] of OHWI [4, 3, 3, 3] */
+static const int8_t L0_weight[112] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
+    -105, 70, 39, -16, -17, 91, -106, 50, -76, -103, 7, 121, 60, 67, 55, 73,
+    3, -95, 87, -13, 0, -33, -81, 109, 72, 37, -25, 0, 82, 12, -14, -13,
+    -70, -104, 14, 99, -111, 91, 84, -57, 34, -85, 66, 51, -37, -110, 120, -14,
+    100, 45, 71, 66, -78, -35, -8, 0, -1, -116, 12, -88, 62, 47, 108, 62,
+    -34, 119, -23, -44, 103, -33, -108, -8, 75, -79, -9, -94, 48, -6, -43, -70,
+    16, 43, 112, 0, -16, -87, 85, 33, 51, -103, -48, 68, 85, -17, 78, 87,
+    -29, 102, -54, -66, 47, 35, -92, 85, -77, 78, -126, 76, 73, 71, 42, 0,
 };
-/* bias + input_offset * sum(w) */
-static const int32_t L0_bias[4] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
-    795, 720, 19, 1311,
+/* {bias + input_offset * sum(w), m, k_lo, k_hi, sh} per channel */
+static const int32_t L0_bias[20] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
+    795, 1073741824, 1073741824, -160, 6, 720, 1073741824, 1073741824,
+    -160, 6, 19, 1073741824, 1073741824, -160, 6, 1311,
+    1073741824, 1073741824, -160, 6,
 };
 /* real scales m * 2^(shift - 31): 0.00390625, 0.00390625, 0.00390625, 0.00390625 */
 static const int32_t L0_multiplier[4] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
@@ -61,13 +63,15 @@ static const tg_conv2d_params L0_params = {
 };
 
 /* L1 conv2d: conv2d 1x1/1 4->4 [pw] */
-/* GEMM tile order of OHWI [4, 1, 1, 4] */
+/* [Cout][K4] of OHWI [4, 1, 1, 4] */
 static const int8_t L1_weight[16] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
     14, -10, 1, 18, -118, -92, -65, -98, -15, 43, 39, -7, 91, 17, -107, 68,
 };
-/* bias + input_offset * sum(w) */
-static const int32_t L1_bias[4] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
-    69, -1119, 180, 207,
+/* {bias + input_offset * sum(w), m, k_lo, k_hi, sh} per channel */
+static const int32_t L1_bias[20] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
+    69, 1073741824, 1073741824, -320, 7, -1119, 1073741824, 1073741824,
+    -320, 7, 180, 1073741824, 1073741824, -320, 7, 207,
+    1073741824, 1073741824, -320, 7,
 };
 /* real scales m * 2^(shift - 31): 0.00195312, 0.00195312, 0.00195312, 0.00195312 */
 static const int32_t L1_multiplier[4] TG_ALIGNED(8) SNAP_RESIDUAL_WEIGHTS_PLACE = {
@@ -171,7 +175,7 @@ static const tg_fully_connected_params L4_params = {
     .shift = L4_shift,
 };
 
-/* Activations: one arena, offsets planned offline (128 bytes, lower bound 128).
+/* Activations: one arena, offsets planned offline (320 bytes, lower bound 320).
  * Built in (placed by SNAP_RESIDUAL_ARENA_SECTION) unless the caller passes one to snap_residual_init. */
 #if defined(SNAP_RESIDUAL_NO_BUILTIN_ARENA)
 static uint8_t *tg_arena;
@@ -181,12 +185,12 @@ static uint8_t *tg_arena;
 #else
 #define SNAP_RESIDUAL_ARENA_PLACE
 #endif
-static uint8_t snap_residual_builtin_arena[128] TG_ALIGNED(16) SNAP_RESIDUAL_ARENA_PLACE;
+static uint8_t snap_residual_builtin_arena[320] TG_ALIGNED(16) SNAP_RESIDUAL_ARENA_PLACE;
 static uint8_t *tg_arena = snap_residual_builtin_arena;
 #endif
-#define T0 ((int8_t *)(void *)(tg_arena + 0)) /* int8[1, 4, 4, 4], L0..L3, output of conv */
-#define T1 ((int8_t *)(void *)(tg_arena + 64)) /* int8[1, 4, 4, 4], L1..L2, output of pw */
-#define T2 ((int8_t *)(void *)(tg_arena + 64)) /* int8[1, 4], L3..L4, output of gap */
+#define T0 ((int8_t *)(void *)(tg_arena + 256)) /* int8[1, 4, 4, 4], L0..L3, output of conv */
+#define T1 ((int8_t *)(void *)(tg_arena + 0)) /* int8[1, 4, 4, 4], L1..L2, output of pw */
+#define T2 ((int8_t *)(void *)(tg_arena + 0)) /* int8[1, 4], L3..L4, output of gap */
 
 int snap_residual_init(void *arena, size_t bytes)
 {
@@ -208,10 +212,10 @@ int snap_residual_invoke_hooked(const int8_t *input0, int8_t *output0, tg_layer_
 {
     if (tg_arena == 0) return SNAP_RESIDUAL_ERR_NO_ARENA;
     /* L0 conv2d: conv2d 3x3/1 3->4 */
-    tg_conv2d_s8_im2col(&L0_params, input0, T0, (tg_arena + 64));
+    tg_conv2d_s8_im2col4(&L0_params, input0, T0, (tg_arena + 0));
     if (hook) hook(hook_ctx, 0, T0, 64);
     /* L1 conv2d: conv2d 1x1/1 4->4 */
-    tg_conv2d_s8_1x1(&L1_params, T0, T1);
+    tg_conv2d_s8_pw4(&L1_params, T0, T1, (tg_arena + 64));
     if (hook) hook(hook_ctx, 1, T1, 64);
     /* L2 add: add [1,4,4,4] + [1,4,4,4] */
     tg_add_s8_fast(&L2_params, T0, T1, T0);
@@ -235,6 +239,7 @@ int snap_residual_invoke(const int8_t *input0, int8_t *output0)
 int snap_residual_scratch_mismatch(void);
 int snap_residual_scratch_mismatch(void)
 {
-    if (tg_conv2d_s8_im2col_scratch_bytes(&L0_params) != 56u) return 0;
+    if (tg_conv2d_s8_im2col4_scratch_bytes(&L0_params) != 252u) return 0;
+    if (tg_conv2d_s8_pw4_scratch_bytes(&L1_params) != 32u) return 1;
     return -1;
 }
