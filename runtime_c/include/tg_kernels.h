@@ -31,6 +31,7 @@
 /* helpers of the optimized kernels (DSP operations, requantization fast paths, tiles) */
 #include "tg_block_copy.h"
 #include "tg_conv_dw.h"
+#include "tg_conv_dwm.h"
 #include "tg_conv_gemm.h"
 #include "tg_dsp.h"
 #include "tg_dsp_bits.h"

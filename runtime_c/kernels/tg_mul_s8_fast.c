@@ -11,16 +11,19 @@ static int dense(const tg_mul_params *p, int32_t sn, int32_t sh, int32_t sw, int
     return tg_dense_strides(p->out_n, p->out_h, p->out_w, p->out_c, sn, sh, sw, sc);
 }
 
-static void mul_run(const tg_mul_params *p, const tg_rq *q, const int8_t *in1, int32_t s1,
-                    const int8_t *in2, int32_t s2, int8_t *out, int32_t count)
+/* The requantization is copied into a local and out is restrict: otherwise every int8 store could
+ * alias it and each element would reload its fields. */
+static void mul_run(const tg_mul_params *p, const tg_rq *qp, const int8_t *in1, int32_t s1,
+                    const int8_t *in2, int32_t s2, int8_t *restrict out, int32_t count)
 {
+    const tg_rq q = *qp;
     const int32_t o1 = p->input1_offset, o2 = p->input2_offset, oo = p->output_offset;
     const int32_t lo = p->act_min, hi = p->act_max;
     for (int32_t i = 0; i < count; ++i) {
         const int32_t raw = ((int32_t)*in1 + o1) * ((int32_t)*in2 + o2);
         in1 += s1;
         in2 += s2;
-        out[i] = (int8_t)tg_clamp(tg_rq_apply(q, raw) + oo, lo, hi);
+        out[i] = (int8_t)tg_clamp(tg_rq_apply(&q, raw) + oo, lo, hi);
     }
 }
 

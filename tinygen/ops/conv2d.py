@@ -68,6 +68,24 @@ def _depthwise(node, graph, k=None, s=None) -> bool:
     return _fast_common(node, graph)
 
 
+def _depthwise_mult(node, graph) -> bool:
+    """Depthwise with a channel multiplier > 1 (tg_conv2d_s8_dwm)."""
+    x, w = graph.t(node.inputs[0]), graph.t(node.inputs[1])
+    a: Conv2dAttrs = node.attrs
+    return (a.groups == x.shape[3] > 1 and w.shape[0] % a.groups == 0 and w.shape[3] == 1
+            and w.shape[1] * w.shape[2] <= 64 and w.shape[0] > a.groups
+            and _fast_common(node, graph))
+
+
+def _dwm_weights(w2d: np.ndarray) -> np.ndarray:
+    """[Cout, taps] int8 -> int16 tap pairs [Cout][ceil(taps/2)] (0 after the last tap), as the
+    little-endian bytes tg_conv_dwm.h loads one word per pair from."""
+    taps = w2d.shape[1]
+    padded = np.zeros((w2d.shape[0], taps + (taps & 1)), np.int16)
+    padded[:, :taps] = w2d
+    return padded.astype("<i2").view(np.int8).reshape(-1)
+
+
 def _im2col_scratch(node, graph) -> int:
     w = graph.t(node.inputs[1])
     return 2 * ((w.shape[1] * w.shape[2] * w.shape[3] + 3) & ~3)
@@ -80,6 +98,7 @@ def _dw_scratch(node, graph) -> int:
 _DSP = frozenset({"dsp"})
 _GEMM = "GEMM tile: channel pairs, 4-k blocks interleaved (tg_conv_gemm.h); bias + input_offset*sum(w)"
 _DW = "[kh*kw][C] (HWC); bias + input_offset*sum(w)"
+_DWM = "int16 tap pairs [Cout][ceil(kh*kw/2)]; bias + input_offset*sum(w)"
 
 
 @register
@@ -93,6 +112,7 @@ class Conv2d(OpDef):
         Kernel("tg_conv2d_s8_dw3x3s2", "tg_conv2d.h", "tg_conv2d_params",
                lambda n, g: _depthwise(n, g, 3, 2), _DSP, _dw_scratch, _DW),
         Kernel("tg_conv2d_s8_dw", "tg_conv2d.h", "tg_conv2d_params", _depthwise, _DSP, _dw_scratch, _DW),
+        Kernel("tg_conv2d_s8_dwm", "tg_conv2d.h", "tg_conv2d_params", _depthwise_mult, _DSP, _dw_scratch, _DWM),
         Kernel("tg_conv2d_s8_im2col", "tg_conv2d.h", "tg_conv2d_params", _dense, _DSP, _im2col_scratch, _GEMM),
         reference_kernel("tg_conv2d_s8_ref", "tg_conv2d.h", "tg_conv2d_params"),
     )
@@ -137,7 +157,9 @@ class Conv2d(OpDef):
                     ("bias", c_values(b.data, "int32_t"))]
         w2d = _weights_2d(node, graph)
         bias = folded_bias(w2d, b.data, node.attrs.input_offset)
-        if kernel.symbol.startswith("tg_conv2d_s8_dw"):
+        if kernel.symbol == "tg_conv2d_s8_dwm":
+            data, what = _dwm_weights(w2d), f"int16 tap pairs [Cout][ceil(kh*kw/2)] from OHWI {list(w.shape)}"
+        elif kernel.symbol.startswith("tg_conv2d_s8_dw"):
             data, what = w2d.T.reshape(-1), f"[kh*kw][C] from OHWI {list(w.shape)}"
         else:
             data, what = gemm_weights(w2d), f"GEMM tile order of OHWI {list(w.shape)}"
