@@ -63,7 +63,7 @@ static inline __attribute__((always_inline)) void tg_dwm_s8(const tg_conv2d_para
 #pragma GCC unroll 13
                     for (int32_t q = 0; q < pairs; ++q) acc = tg_smlad(xp[q], tg_load_u32(w + 4 * q), acc);
                     w += 4 * pairs;
-                    out[o] = (int8_t)tg_requantize_fast_clamp(acc, mult[o], shift[o], out_off, lo, hi);
+                    out[o] = (int8_t)tg_dw_requant(acc, mult[o], shift[o], out_off, lo, hi);
                 }
             }
         }

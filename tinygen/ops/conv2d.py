@@ -58,6 +58,17 @@ def _pointwise(node, graph) -> bool:
     return (w.shape[1:3] == (1, 1) and a.stride == (1, 1) and not any(a.padding)) and _dense(node, graph)
 
 
+def _dw_requant_ok(node, graph) -> bool:
+    """tg_dw_requant's contract (tg_conv_dw.h): shifts in [-30, -1] and |acc| < 2^30 for every
+    output channel, acc = folded bias + sum w * x over int8 x."""
+    a: Conv2dAttrs = node.attrs
+    if not all(-30 <= s <= -1 for s in a.shift):
+        return False
+    w2d = _weights_2d(node, graph).astype(np.int64)
+    folded = folded_bias(w2d, graph.t(node.inputs[2]).data, a.input_offset)
+    return folded is not None and int((np.abs(folded.astype(np.int64)) + 128 * np.abs(w2d).sum(axis=1)).max()) < 1 << 30
+
+
 def _depthwise(node, graph, k=None, s=None) -> bool:
     x, w = graph.t(node.inputs[0]), graph.t(node.inputs[1])
     a: Conv2dAttrs = node.attrs
@@ -65,7 +76,7 @@ def _depthwise(node, graph, k=None, s=None) -> bool:
         return False
     if k is not None and (w.shape[1:3] != (k, k) or a.stride != (s, s) or a.dilation != (1, 1)):
         return False
-    return _fast_common(node, graph)
+    return _fast_common(node, graph) and _dw_requant_ok(node, graph)
 
 
 def _depthwise_mult(node, graph) -> bool:
@@ -74,7 +85,15 @@ def _depthwise_mult(node, graph) -> bool:
     a: Conv2dAttrs = node.attrs
     return (a.groups == x.shape[3] > 1 and w.shape[0] % a.groups == 0 and w.shape[3] == 1
             and w.shape[1] * w.shape[2] <= 64 and w.shape[0] > a.groups
-            and _fast_common(node, graph))
+            and _fast_common(node, graph) and _dw_requant_ok(node, graph))
+
+
+def _dw_weights(w2d: np.ndarray) -> np.ndarray:
+    """[C, taps] -> [ceil(C/4)][taps][4], zeros after the last channel (tg_conv_dw.h)."""
+    c, taps = w2d.shape
+    padded = np.zeros(((c + 3) // 4 * 4, taps), np.int8)
+    padded[:c] = w2d
+    return padded.reshape(-1, 4, taps).transpose(0, 2, 1).reshape(-1)
 
 
 def _dwm_weights(w2d: np.ndarray) -> np.ndarray:
@@ -97,7 +116,7 @@ def _dw_scratch(node, graph) -> int:
 
 _DSP = frozenset({"dsp"})
 _GEMM = "GEMM tile: channel pairs, 4-k blocks interleaved (tg_conv_gemm.h); bias + input_offset*sum(w)"
-_DW = "[kh*kw][C] (HWC); bias + input_offset*sum(w)"
+_DW = "[ceil(C/4)][kh*kw][4] (channel blocks of 4, zero-padded); bias + input_offset*sum(w)"
 _DWM = "int16 tap pairs [Cout][ceil(kh*kw/2)]; bias + input_offset*sum(w)"
 
 
@@ -160,7 +179,7 @@ class Conv2d(OpDef):
         if kernel.symbol == "tg_conv2d_s8_dwm":
             data, what = _dwm_weights(w2d), f"int16 tap pairs [Cout][ceil(kh*kw/2)] from OHWI {list(w.shape)}"
         elif kernel.symbol.startswith("tg_conv2d_s8_dw"):
-            data, what = w2d.T.reshape(-1), f"[kh*kw][C] from OHWI {list(w.shape)}"
+            data, what = _dw_weights(w2d), f"[ceil(C/4)][kh*kw][4] from OHWI {list(w.shape)}"
         else:
             data, what = gemm_weights(w2d), f"GEMM tile order of OHWI {list(w.shape)}"
         return [("weight", c_values(data, "int8_t", what)),
