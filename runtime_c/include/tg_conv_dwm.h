@@ -28,6 +28,29 @@ static inline __attribute__((always_inline)) void tg_dwm_s8(const tg_conv2d_para
     const int8_t *const weight = p->weight;
     const int8_t *tap[TG_DWM_MAX_TAPS];
     int32_t toff[TG_DWM_MAX_TAPS];
+    /* The M outputs of input channel c; X(t) is tap t's input of channel c. */
+#define TG_DWM_CHANNEL(X)                                                                               \
+    do {                                                                                                \
+        uint32_t xp[(TG_DWM_MAX_TAPS + 1) / 2];                                                         \
+        _Pragma("GCC unroll 13") for (int32_t q = 0; q < taps / 2; ++q) {                               \
+            int32_t t = 2 * q;                                                                          \
+            const int32_t x0 = X;                                                                       \
+            t = 2 * q + 1;                                                                              \
+            xp[q] = tg_pkhbt((uint32_t)x0, (uint32_t)(int32_t)X);                                       \
+        }                                                                                               \
+        if (taps & 1) {                                                                                 \
+            const int32_t t = taps - 1;                                                                 \
+            xp[pairs - 1] = (uint32_t)(int32_t)X;                                                       \
+        }                                                                                               \
+        for (int32_t m = 0; m < M; ++m) {                                                               \
+            const int32_t o = c * M + m;                                                                \
+            int32_t acc = bias[o];                                                                      \
+            _Pragma("GCC unroll 13") for (int32_t q = 0; q < pairs; ++q) acc =                          \
+                tg_smlad(xp[q], tg_load_u32(w + 4 * q), acc);                                           \
+            w += 4 * pairs;                                                                             \
+            out[o] = (int8_t)tg_dw_requant(acc, mult[o], shift[o], out_off, lo, hi);                    \
+        }                                                                                               \
+    } while (0)
     for (int32_t c = 0; c < C; ++c) zrow[c] = (int8_t)(-p->input_offset);
     for (int32_t ky = 0; ky < kh; ++ky)
         for (int32_t kx = 0; kx < kw; ++kx) toff[ky * kw + kx] = (ky * dh * in_w + kx * dw) * C;
@@ -37,37 +60,25 @@ static inline __attribute__((always_inline)) void tg_dwm_s8(const tg_conv2d_para
         for (int32_t ox = 0; ox < out_w; ++ox) {
             const int32_t ix0 = ox * sw - pad_l;
             const int8_t *base = input + (iy0 * in_w + ix0) * C;
-            if (rows_in && ix0 >= 0 && ix0 + (kw - 1) * dw < in_w) {
-                for (int32_t t = 0; t < taps; ++t) tap[t] = base + toff[t];
-            } else {
-                for (int32_t ky = 0; ky < kh; ++ky) {
-                    const int32_t iy = iy0 + ky * dh;
-                    for (int32_t kx = 0; kx < kw; ++kx) {
-                        const int32_t ix = ix0 + kx * dw;
-                        tap[ky * kw + kx] = (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w)
-                                                ? base + toff[ky * kw + kx] : zrow;
-                    }
-                }
-            }
             int8_t *restrict out = output + (oy * out_w + ox) * out_c;
             const int8_t *w = weight;
-            for (int32_t c = 0; c < C; ++c) {
-                uint32_t xp[(TG_DWM_MAX_TAPS + 1) / 2];
-#pragma GCC unroll 13
-                for (int32_t q = 0; q < taps / 2; ++q)
-                    xp[q] = tg_pkhbt((uint32_t)(int32_t)tap[2 * q][c], (uint32_t)(int32_t)tap[2 * q + 1][c]);
-                if (taps & 1) xp[pairs - 1] = (uint32_t)(int32_t)tap[taps - 1][c];
-                for (int32_t m = 0; m < M; ++m) {
-                    const int32_t o = c * M + m;
-                    int32_t acc = bias[o];
-#pragma GCC unroll 13
-                    for (int32_t q = 0; q < pairs; ++q) acc = tg_smlad(xp[q], tg_load_u32(w + 4 * q), acc);
-                    w += 4 * pairs;
-                    out[o] = (int8_t)tg_dw_requant(acc, mult[o], shift[o], out_off, lo, hi);
+            if (rows_in && ix0 >= 0 && ix0 + (kw - 1) * dw < in_w) {
+                /* interior: the taps at fixed offsets from the window's corner */
+                for (int32_t c = 0; c < C; ++c) TG_DWM_CHANNEL(base[toff[t] + c]);
+                continue;
+            }
+            for (int32_t ky = 0; ky < kh; ++ky) {
+                const int32_t iy = iy0 + ky * dh;
+                for (int32_t kx = 0; kx < kw; ++kx) {
+                    const int32_t ix = ix0 + kx * dw;
+                    tap[ky * kw + kx] = (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w)
+                                            ? base + toff[ky * kw + kx] : zrow;
                 }
             }
+            for (int32_t c = 0; c < C; ++c) TG_DWM_CHANNEL(tap[t][c]);
         }
     }
+#undef TG_DWM_CHANNEL
 }
 
 #endif /* TG_CONV_DWM_H */

@@ -14,7 +14,7 @@ static int dense(const tg_add_params *p, int32_t sn, int32_t sh, int32_t sw, int
 
 /* The requantizations are copied into locals and out is restrict: otherwise every int8 store
  * could alias them and each element would reload all their fields. */
-static void add_run(const tg_add_params *p, const tg_rq *q1p, const tg_rq *q2p, const tg_rq *qop,
+__attribute__((noinline)) static void add_run(const tg_add_params *p, const tg_rq *q1p, const tg_rq *q2p, const tg_rq *qop,
                     const int8_t *in1, int32_t s1, const int8_t *in2, int32_t s2, int8_t *restrict out,
                     int32_t count)
 {

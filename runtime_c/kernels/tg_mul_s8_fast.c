@@ -13,7 +13,7 @@ static int dense(const tg_mul_params *p, int32_t sn, int32_t sh, int32_t sw, int
 
 /* The requantization is copied into a local and out is restrict: otherwise every int8 store could
  * alias it and each element would reload its fields. */
-static void mul_run(const tg_mul_params *p, const tg_rq *qp, const int8_t *in1, int32_t s1,
+__attribute__((noinline)) static void mul_run(const tg_mul_params *p, const tg_rq *qp, const int8_t *in1, int32_t s1,
                     const int8_t *in2, int32_t s2, int8_t *restrict out, int32_t count)
 {
     const tg_rq q = *qp;
