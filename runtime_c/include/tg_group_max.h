@@ -11,5 +11,7 @@ typedef struct {
 } tg_group_max_params;
 
 void tg_group_max_s8_ref(const tg_group_max_params *p, const int8_t *input, int8_t *output);
+/* Fast variant: groups of 2 and 3 unrolled (tg_group_max_s8_fast.c). */
+void tg_group_max_s8_fast(const tg_group_max_params *p, const int8_t *input, int8_t *output);
 
 #endif

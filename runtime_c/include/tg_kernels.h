@@ -34,6 +34,7 @@
 /* helpers of the optimized kernels (DSP operations, requantization fast paths, tiles) */
 #include "tg_block_copy.h"
 #include "tg_conv_dw.h"
+#include "tg_conv_dwm.h"
 #include "tg_conv_gemm.h"
 #include "tg_gemm_w16.h"
 #include "tg_inplace_rows.h"

@@ -16,5 +16,7 @@ typedef struct {
 } tg_variance_params;
 
 void tg_variance_s8_ref(const tg_variance_params *p, const int8_t *input, int8_t *output);
+/* Fast variant: int32 sums of the raw inputs, reduce < 2^17 (tg_variance_s8_fast.c). */
+void tg_variance_s8_fast(const tg_variance_params *p, const int8_t *input, int8_t *output);
 
 #endif

@@ -12,17 +12,26 @@ static int dense(const tg_add_params *p, int32_t sn, int32_t sh, int32_t sw, int
     return tg_dense_strides(p->out_n, p->out_h, p->out_w, p->out_c, sn, sh, sw, sc);
 }
 
-static void add_run(const tg_add_params *p, const tg_rq *q1, const tg_rq *q2, const tg_rq *qo,
-                    const int8_t *in1, int32_t s1, const int8_t *in2, int32_t s2, int8_t *out, int32_t count)
+/* Three passes over chunks of TG_ADD_CHUNK elements: each input's requantization into (then added
+ * to) a stack buffer, then the output's. One loop holding all three requantizations needs more
+ * values than the M4 has registers and reloads them from the stack for every element. The
+ * requantizations are copied into locals and out is restrict: otherwise every int8 store could
+ * alias them. */
+#define TG_ADD_CHUNK 32
+
+__attribute__((noinline)) static void add_run(const tg_add_params *p, const tg_rq *q1p, const tg_rq *q2p,
+                                              const tg_rq *qop, const int8_t *in1, int32_t s1, const int8_t *in2,
+                                              int32_t s2, int8_t *restrict out, int32_t count)
 {
+    const tg_rq q1 = *q1p, q2 = *q2p, qo = *qop;
     const int32_t o1 = p->input1_offset, o2 = p->input2_offset, oo = p->output_offset;
     const int32_t lo = p->act_min, hi = p->act_max;
-    for (int32_t i = 0; i < count; ++i) {
-        const int32_t a = tg_rq_apply(q1, (int32_t)*in1 + o1);
-        const int32_t b = tg_rq_apply(q2, (int32_t)*in2 + o2);
-        in1 += s1;
-        in2 += s2;
-        out[i] = (int8_t)tg_clamp(tg_rq_apply(qo, a + b) + oo, lo, hi);
+    int32_t sum[TG_ADD_CHUNK];
+    for (int32_t i0 = 0; i0 < count; i0 += TG_ADD_CHUNK) {
+        const int32_t n = count - i0 < TG_ADD_CHUNK ? count - i0 : TG_ADD_CHUNK;
+        for (int32_t j = 0; j < n; ++j, in1 += s1) sum[j] = tg_rq_apply(&q1, (int32_t)*in1 + o1);
+        for (int32_t j = 0; j < n; ++j, in2 += s2) sum[j] += tg_rq_apply(&q2, (int32_t)*in2 + o2);
+        for (int32_t j = 0; j < n; ++j) out[i0 + j] = (int8_t)tg_clamp(tg_rq_apply(&qo, sum[j]) + oo, lo, hi);
     }
 }
 

@@ -40,6 +40,12 @@ CASES = [
     # four-pixel tiles (tg_conv2d_s8_pw4, tg_conv2d_s8_im2col4): a tail of 2 pixels (3 and 1 above)
     (2, 3, 31, 64, 1, 1, 0, 1, 1),
     (5, 3, 3, 31, 3, 2, 1, 1, 1),
+    # depthwise with channel multiplier (tg_conv2d_s8_dwm): 3x3 s1/s2, 5x5 s2, 2x7, 1x1 images
+    (7, 5, 3, 6, 3, 2, 1, 1, 3),
+    (9, 7, 5, 15, 5, 2, 2, 1, 5),
+    (1, 1, 17, 34, 3, 1, 1, 1, 17),
+    (7, 7, 2, 8, 3, 1, 0, 2, 2),
+    (5, 5, 4, 8, 1, 1, 0, 1, 4),  # 1 tap: the run-time-size instantiation
 ]
 
 
@@ -77,6 +83,8 @@ EXTREME = [
     (7, 5, 17, 17, 3, 1, (1, 1, 1, 1), 17, -128),
     (8, 6, 17, 17, 3, 2, (0, 1, 0, 1), 17, 127),
     (7, 5, 17, 17, 3, 2, (0, 0, 0, 0), 17, -128),  # VALID
+    (7, 5, 8, 24, 3, 1, (1, 1, 1, 1), 8, 127),  # depthwise, multiplier 3
+    (8, 6, 5, 10, 5, 2, (1, 2, 1, 2), 5, -128),  # depthwise 5x5, multiplier 2, SAME even
 ]
 
 
@@ -135,6 +143,7 @@ QEMU_VARIANTS = {
     "tg_conv2d_s8_dw3x3s1": [c for c in CASES if c[8] == c[2] == c[3] and c[4] == 3 and c[5] == 1 and c[7] == 1],
     "tg_conv2d_s8_dw3x3s2": [c for c in CASES if c[8] == c[2] == c[3] and c[4] == 3 and c[5] == 2 and c[7] == 1],
     "tg_conv2d_s8_dw": [c for c in CASES if c[8] == c[2] == c[3] and c[2] > 1],
+    "tg_conv2d_s8_dwm": [c for c in CASES if c[8] == c[2] > 1 and c[3] > c[2]],
 }
 
 

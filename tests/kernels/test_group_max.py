@@ -67,3 +67,10 @@ def test_group_max_emit():
     call = get("group_max").emit(graph.nodes[0], graph)
     assert dict(call.fields) == {"outer": 35, "groups": 17, "group": 3}
     assert call.comment == "group_max [1,7,5,51] over groups of 3"
+
+
+@pytest.mark.qemu
+def test_group_max_fast_on_qemu(tmp_path):
+    from tests.kernels.qemu_tier import check_on_qemu
+
+    check_on_qemu([_graph(shape, group) for shape, group in CASES], tmp_path, "tg_group_max_s8_fast")

@@ -126,3 +126,13 @@ def test_variance_check_rejects():
         verify(g)
     with pytest.raises(ValueError, match="undefined"):
         variance_params((1,), False, 1, 0.1, 0, 0.1, 0, correction=1)
+
+
+@pytest.mark.qemu
+def test_variance_fast_on_qemu(tmp_path):
+    from tests.kernels.qemu_tier import check_on_qemu
+
+    rng = np.random.default_rng(5)
+    graphs = [_graph(shape, variance_params(axes, keep, _count(shape, axes), *_random_quant(rng), correction=corr))
+              for shape, axes, keep, corr in CASES[1:6]]
+    check_on_qemu(graphs, tmp_path, "tg_variance_s8_fast")

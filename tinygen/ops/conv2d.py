@@ -77,6 +77,17 @@ def _im2col4_scratch(node, graph) -> int:
     return w16_cols_bytes(k) + k4(k)
 
 
+def _dw_requant_ok(node, graph) -> bool:
+    """tg_dw_requant's contract (tg_conv_dw.h): shifts in [-30, -1] and |acc| < 2^30 for every
+    output channel, acc = folded bias + sum w * x over int8 x."""
+    a: Conv2dAttrs = node.attrs
+    if not all(-30 <= s <= -1 for s in a.shift):
+        return False
+    w2d = _weights_2d(node, graph).astype(np.int64)
+    folded = folded_bias(w2d, graph.t(node.inputs[2]).data, a.input_offset)
+    return folded is not None and int((np.abs(folded.astype(np.int64)) + 128 * np.abs(w2d).sum(axis=1)).max()) < 1 << 30
+
+
 def _depthwise(node, graph, k=None, s=None) -> bool:
     x, w = graph.t(node.inputs[0]), graph.t(node.inputs[1])
     a: Conv2dAttrs = node.attrs
@@ -84,7 +95,33 @@ def _depthwise(node, graph, k=None, s=None) -> bool:
         return False
     if k is not None and (w.shape[1:3] != (k, k) or a.stride != (s, s) or a.dilation != (1, 1)):
         return False
-    return _fast_common(node, graph)
+    return _fast_common(node, graph) and _dw_requant_ok(node, graph)
+
+
+def _depthwise_mult(node, graph) -> bool:
+    """Depthwise with a channel multiplier > 1 (tg_conv2d_s8_dwm)."""
+    x, w = graph.t(node.inputs[0]), graph.t(node.inputs[1])
+    a: Conv2dAttrs = node.attrs
+    return (a.groups == x.shape[3] > 1 and w.shape[0] % a.groups == 0 and w.shape[3] == 1
+            and w.shape[1] * w.shape[2] <= 64 and w.shape[0] > a.groups
+            and _fast_common(node, graph) and _dw_requant_ok(node, graph))
+
+
+def _dw_weights(w2d: np.ndarray) -> np.ndarray:
+    """[C, taps] -> [ceil(C/4)][taps][4], zeros after the last channel (tg_conv_dw.h)."""
+    c, taps = w2d.shape
+    padded = np.zeros(((c + 3) // 4 * 4, taps), np.int8)
+    padded[:c] = w2d
+    return padded.reshape(-1, 4, taps).transpose(0, 2, 1).reshape(-1)
+
+
+def _dwm_weights(w2d: np.ndarray) -> np.ndarray:
+    """[Cout, taps] int8 -> int16 tap pairs [Cout][ceil(taps/2)] (0 after the last tap), as the
+    little-endian bytes tg_conv_dwm.h loads one word per pair from."""
+    taps = w2d.shape[1]
+    padded = np.zeros((w2d.shape[0], taps + (taps & 1)), np.int16)
+    padded[:, :taps] = w2d
+    return padded.astype("<i2").view(np.int8).reshape(-1)
 
 
 def _im2col_scratch(node, graph) -> int:
@@ -101,7 +138,8 @@ _GEMM = "GEMM tile: channel pairs, 4-k blocks interleaved (tg_conv_gemm.h); bias
 _W16 = ("[Cout][K rounded up to 4] zero padded (tg_gemm_w16.h); bias = per channel {bias + input_offset*sum(w), "
         "m, k_lo, k_hi, sh} output-stage records")
 _W16_KERNELS = frozenset({"tg_conv2d_s8_pw4", "tg_conv2d_s8_im2col4"})
-_DW = "[kh*kw][C] (HWC); bias + input_offset*sum(w)"
+_DW = "[ceil(C/4)][kh*kw][4] (channel blocks of 4, zero-padded); bias + input_offset*sum(w)"
+_DWM = "int16 tap pairs [Cout][ceil(kh*kw/2)]; bias + input_offset*sum(w)"
 
 
 @register
@@ -119,6 +157,7 @@ class Conv2d(OpDef):
                lambda n, g: _depthwise(n, g, 3, 2), _DSP, _dw_scratch, _DW, inplace_lag=inplace_rows.lag_bytes),
         Kernel("tg_conv2d_s8_dw", "tg_conv2d.h", "tg_conv2d_params", _depthwise, _DSP, _dw_scratch, _DW,
                inplace_lag=inplace_rows.lag_bytes),
+        Kernel("tg_conv2d_s8_dwm", "tg_conv2d.h", "tg_conv2d_params", _depthwise_mult, _DSP, _dw_scratch, _DWM),
         Kernel("tg_conv2d_s8_im2col4", "tg_conv2d.h", "tg_conv2d_params", _dense_w16, _DSP, _im2col4_scratch, _W16,
                inplace_lag=inplace_rows.lag_bytes),
         Kernel("tg_conv2d_s8_im2col", "tg_conv2d.h", "tg_conv2d_params", _dense, _DSP, _im2col_scratch, _GEMM,
@@ -174,8 +213,10 @@ class Conv2d(OpDef):
             return [("weight", c_values(w16_weights(w2d), "int8_t", f"[Cout][K4] of OHWI {list(w.shape)}")),
                     ("bias", c_values(w16_records(bias, a.multiplier, a.shift, a.output_offset), "int32_t",
                                       "{bias + input_offset * sum(w), m, k_lo, k_hi, sh} per channel"))]
-        if kernel.symbol.startswith("tg_conv2d_s8_dw"):
-            data, what = w2d.T.reshape(-1), f"[kh*kw][C] from OHWI {list(w.shape)}"
+        if kernel.symbol == "tg_conv2d_s8_dwm":
+            data, what = _dwm_weights(w2d), f"int16 tap pairs [Cout][ceil(kh*kw/2)] from OHWI {list(w.shape)}"
+        elif kernel.symbol.startswith("tg_conv2d_s8_dw"):
+            data, what = _dw_weights(w2d), f"[ceil(C/4)][kh*kw][4] from OHWI {list(w.shape)}"
         else:
             data, what = gemm_weights(w2d), f"GEMM tile order of OHWI {list(w.shape)}"
         return [("weight", c_values(data, "int8_t", what)),

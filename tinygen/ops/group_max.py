@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
+from tinygen.ops.base import Kernel, KernelCall, reference_kernel, OpDef, register
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,8 @@ def group_max_out_shape(in_shape, group: int) -> tuple[int, ...]:
 class GroupMax(OpDef):
     name = "group_max"
     attrs_type = GroupMaxAttrs
-    kernels = (reference_kernel("tg_group_max_s8_ref", "tg_group_max.h", "tg_group_max_params"),)
+    kernels = (Kernel("tg_group_max_s8_fast", "tg_group_max.h", "tg_group_max_params"),
+               reference_kernel("tg_group_max_s8_ref", "tg_group_max.h", "tg_group_max_params"))
 
     def check(self, node, graph):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])

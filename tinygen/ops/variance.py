@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import KernelCall, reference_kernel, OpDef, register
+from tinygen.ops.base import Kernel, KernelCall, reference_kernel, OpDef, register
 from tinygen.ops.common import requantize_to_int8
 from tinygen.ops.mean import check_reduction, split_axes
 from tinygen.quant.multiplier import quantize_multiplier
@@ -81,11 +81,17 @@ def variance_numerator(x: np.ndarray, a: VarianceAttrs) -> np.ndarray:
     return num
 
 
+def _int32_sums(node, graph) -> bool:
+    """tg_variance_s8_fast sums x^2 (|x| <= 128) of `reduce` values in int32: reduce < 2^17."""
+    return split_axes(graph.t(node.inputs[0]).shape, node.attrs.axes)[1] < 1 << 17
+
+
 @register
 class Variance(OpDef):
     name = "variance"
     attrs_type = VarianceAttrs
-    kernels = (reference_kernel("tg_variance_s8_ref", "tg_variance.h", "tg_variance_params"),)
+    kernels = (Kernel("tg_variance_s8_fast", "tg_variance.h", "tg_variance_params", _int32_sums),
+               reference_kernel("tg_variance_s8_ref", "tg_variance.h", "tg_variance_params"))
 
     def check(self, node, graph):
         x = graph.t(node.inputs[0])
