@@ -72,6 +72,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--boards", default="f446re,f746zg")
     ap.add_argument("--kernels", default="auto", choices=("auto", "ref"))
+    ap.add_argument("--no-int8", action="store_true", help="binary layers only (no int8 twin layers)")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     binary = [binary_layer(rng, hw, cin, cout) for _, hw, cin, cout, _ in LAYERS]
@@ -83,7 +84,8 @@ def main() -> None:
         for board in args.boards.split(","):
             stand_in = {"f446re": "M4 mps2-an386", "f746zg": "M7 mps2-an500"}.get(board, board)
             b = profile(binary, Path(tmp) / "b", board, args.kernels)
-            q = [profile([g], Path(tmp) / f"q{i}", board, args.kernels)[0] for i, g in enumerate(int8)]
+            q = ([("-", 1, 1)] * len(int8) if args.no_int8 else
+                 [profile([g], Path(tmp) / f"q{i}", board, args.kernels)[0] for i, g in enumerate(int8)])
             print(f"\n{board} ({stand_in}), 3x3 stride 1 zero padding, {args.kernels} kernels")
             print(f"{'layer':<9} {'hw':>3} {'binary kernel':<22} {'instr':>11} {'MAC/instr':>9} {'target':>10} "
                   f"{'int8 kernel':<20} {'instr':>11} {'MAC/instr':>9} {'int8/bin':>8}")

@@ -18,7 +18,9 @@
  * layout in tg_bconv2d_hs_body.inc) compute diff = popcount(field ^ w) over the +1-padded receptive
  * field and read the output stage per border position class, computed offline:
  *   class of pixel (oy, ox) = row_class[oy] * n_col_class + col_class[ox]
- *   binary: bit = (diff > class_thresholds[class][o]) ^ flip[o]   (int16: diff <= 32*words per output)
+ *   binary: bit = diff > class_thresholds[class][o]   (int16: diff <= 32*words per output; the
+ *           weights of flip channels are stored inverted, diff' = 32*words - diff, and their
+ *           thresholds turned accordingly, so there is no flip at run time: flip is NULL)
  *   int8:   acc = class_values[class][o] - diff * 2^(pre_shift+1)  (mod 2^32)  (= dot * 2^pre_shift + bias: cv folds bias, the
  *           k_h*k_w*in_c bits and the zero-padding correction of the class's out-of-image taps)
  * Scratch: k_h*k_w*ceil(in_c/32) words. The reference ignores these fields (NULL, 0). */

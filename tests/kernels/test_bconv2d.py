@@ -300,9 +300,10 @@ def test_bconv2d_flash_bytes():
         (layer,) = generate(graph, plan_memory(graph)).layers
         if policy == "ref":
             assert layer.weight_bytes == cout * k * k * 3 * 4 + cout * 4 + cout  # + int32 thresholds + uint8 flips
-        else:  # 3x3 padding 1 on 6x6: 3 row x 3 column border classes of int32 values, class ids, flips
+        else:  # 3x3 padding 1 on 6x6: 3 row x 3 column border classes of int16 thresholds, class ids (flips
+            # are folded into inverted weights)
             assert graph.nodes[0].kernel == "tg_bconv2d_b1_hs8r3"
-            assert layer.weight_bytes == cout * k * k * 3 * 4 + 9 * cout * 2 + 6 + 6 + cout  # int16 thresholds
+            assert layer.weight_bytes == cout * k * k * 3 * 4 + 9 * cout * 2 + 6 + 6
 
 
 @pytest.mark.host
@@ -377,7 +378,9 @@ def test_bconv2d_carry_save_on_qemu(tmp_path):
     cases, _ = wide_cases(rng)
     small = [bconv_case(rng, 5, 6, cin, cout, k, s, (p,) * 4, 1, pv, out)[0]
              for cin, cout, k, s, p, pv, out in [(1, 31, 3, 1, 1, 0, "binary"), (33, 64, 3, 2, 1, 1, "int8"),
-                                                  (63, 65, 1, 1, 0, 0, "binary"), (32, 33, 3, 1, 1, 0, "int8")]]
+                                                  (63, 65, 1, 1, 0, 0, "binary"), (32, 33, 3, 1, 1, 0, "int8"),
+                                                  # 28 blocks + 1 word (the asm count's limit), 31 + 2 (C path)
+                                                  (288, 32, 5, 1, 2, 1, "int8"), (300, 33, 5, 1, 2, 0, "binary")]]
     by_kernel: dict[str, list] = {}
     for attrs, ins, shape, dtype in cases + small:
         g = one("bconv2d", attrs, ins, shape, out_dtype=dtype)

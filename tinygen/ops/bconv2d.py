@@ -203,6 +203,9 @@ class BConv2d(OpDef):
         cout, kh, kw, _ = w.shape
         oh, ow = out_hw(x.shape, w.shape, a)
         weight = c_values(w.data.reshape(-1), "uint32_t", f"OHWI {list(w.shape)}, 32 channels per word")
+        if not self.kernel(node).reference and a.output == "binary":
+            weight = c_values(bconv2d_hs.stored_weights(w.data, a).reshape(-1), "uint32_t",
+                              f"OHWI {list(w.shape)}, 32 channels per word, flip channels inverted")
         if self.kernel(node).reference:
             classes = [("class_thresholds", None), ("class_values", None), ("row_class", None), ("col_class", None),
                        ("n_col_class", 0)]
@@ -227,7 +230,7 @@ class BConv2d(OpDef):
             *classes,
         ]
         if not self.kernel(node).reference:  # class_values replace thresholds and bias
-            fields = [(f, None) if f in ("thresholds", "bias") else (f, v) for f, v in fields]
+            fields = [(f, None) if f in ("thresholds", "bias", "flip") else (f, v) for f, v in fields]
         return KernelCall(fields, [node.inputs[0]], list(node.outputs),
             comment=f"bconv2d {kh}x{kw}/{a.stride[0]} {a.in_channels}->{cout} {a.output} out"
             + (", +1 padding" if a.pad_value and any(a.padding) else ""),

@@ -10,7 +10,10 @@ and corr depends only on which taps are out of the image: on the pixel's row cla
 in-image kernel rows) and column class. Each class's corr is folded into the output stage:
     binary, bit = dot < thr:  Kbits - corr - 2*diff < thr  <=>  diff > floor((Kbits - corr - thr) / 2)
     binary, bit = dot > thr:  diff < ceil(v / 2)  <=>  not (diff > ceil(v / 2) - 1),  v = Kbits - corr - thr
-                              (the kernel computes (diff > value) ^ flip)
+                              and with the channel's weights stored inverted the kernel counts
+                              diff' = 32*words - diff (padding bits flip too), so
+                              not (diff > c)  <=>  diff' > 32*words - 1 - c:  the kernel computes
+                              diff' > value for every channel
     int8:  dot * 2^p + bias = (bias + (Kbits - corr) * 2^p) - diff * 2^(p+1)    (mod 2^32)
 so the kernels never test a tap per output channel, and the int8 accumulator is the same integer
 as the reference's (one rounding, in requantize).
@@ -93,11 +96,19 @@ def class_values(w: np.ndarray, a, rmasks, cmasks) -> np.ndarray:
             if a.output == "binary":
                 v = base - np.asarray(a.thresholds, np.int64)
                 flip = np.asarray(a.flip, bool)
-                d = np.where(flip, -((-v) // 2) - 1, v // 2)
-                rows.append(np.clip(d, -1, 32 * field_words(kh, kw, a.in_channels)))
+                bits = 32 * field_words(kh, kw, a.in_channels)
+                d = np.clip(np.where(flip, -((-v) // 2) - 1, v // 2), -1, bits)
+                rows.append(np.where(flip, bits - 1 - d, d))  # still in [-1, bits]
             else:
                 # modulo 2^32: the kernel subtracts in wrapping arithmetic and the true accumulator fits
                 # int32, while this constant alone may not (base reaches 2*Kbits for dots diff never gives)
                 v = np.asarray(a.bias, np.int64) + base * (1 << a.pre_shift)
                 rows.append((v + 2 ** 31) % 2 ** 32 - 2 ** 31)
     return np.stack(rows).astype(np.int32)
+
+
+def stored_weights(w: np.ndarray, a) -> np.ndarray:
+    """The weights as the kernels read them: binary output inverts the flip channels' words."""
+    if a.output != "binary":
+        return w
+    return np.where(np.asarray(a.flip, bool)[:, None, None, None], ~w, w).astype(np.uint32)
