@@ -1,3 +1,4 @@
+import dataclasses
 import itertools
 from types import SimpleNamespace
 
@@ -379,8 +380,8 @@ def test_bconv2d_carry_save_on_qemu(tmp_path):
     small = [bconv_case(rng, 5, 6, cin, cout, k, s, (p,) * 4, 1, pv, out)[0]
              for cin, cout, k, s, p, pv, out in [(1, 31, 3, 1, 1, 0, "binary"), (33, 64, 3, 2, 1, 1, "int8"),
                                                   (63, 65, 1, 1, 0, 0, "binary"), (32, 33, 3, 1, 1, 0, "int8"),
-                                                  # 28 blocks + 1 word (the asm count's limit), 31 + 2 (C path)
-                                                  (288, 32, 5, 1, 2, 1, "int8"), (300, 33, 5, 1, 2, 0, "binary")]]
+                                                  # 31 blocks + 2 words (the asm count's limit), 34 + 3 (C path)
+                                                  (300, 33, 5, 1, 0, 0, "binary"), (352, 32, 5, 1, 0, 1, "binary")]]
     by_kernel: dict[str, list] = {}
     for attrs, ins, shape, dtype in cases + small:
         g = one("bconv2d", attrs, ins, shape, out_dtype=dtype)
@@ -389,3 +390,50 @@ def test_bconv2d_carry_save_on_qemu(tmp_path):
                              []).append(g)
     for t, (kernel, graphs) in enumerate(sorted(by_kernel.items())):
         check_on_qemu(graphs, tmp_path / kernel, kernel)
+
+
+def saturated_case(cin, cout, k):
+    """All-ones input (every real bit -1) and weights +1 except field word 7 (-1): XOR words all ones
+    but one in the first block, so 8*nb - 1 set bits per position leave every carry-save plane full
+    when the tail starts, and an all-ones tail: the largest per-byte sums of the asm count. (Flip
+    channels are stored inverted: their count is the complement.) Thresholds dot + (-1, 0, 1) make
+    a count off by one flip bits."""
+    words = bitpack.words_for(cin)
+    bits = np.zeros((cout, k, k, cin), np.uint8)
+    tap, j = divmod(7, words)
+    bits[:, tap // k, tap % k, 32 * j:32 * j + 32] = 1
+    x = act("x", (1, k + 2, k + 1, words), DType.UINT32)
+    wt = const("w", bitpack.pack_bits(bits))
+    ones = np.broadcast_to(bitpack.pack_bits(np.ones(x.shape[:3] + (cin,), np.uint8)), x.shape).copy()
+    probe = BConv2dAttrs((1, 1), (0, 0, 0, 0), (1, 1), cin, 1, "binary", thresholds=(0,) * cout, flip=(0,) * cout)
+    dot = int(binary_conv_dot(ones, wt.data, probe)[0, 0, 0, 0])
+    attrs = dataclasses.replace(probe, thresholds=tuple(dot + (o % 3) - 1 for o in range(cout)),
+                                flip=tuple((o // 3) % 2 for o in range(cout)))
+    oh, ow = out_hw(x.shape, wt.shape, attrs)
+    shape, dtype = output_shape((1, oh, ow), cout, "binary")
+    return single_op_graph("bconv2d", attrs, [x, wt], shape, out_dtype=dtype), ones
+
+
+@pytest.mark.qemu
+def test_bconv2d_carry_save_saturated_counts_on_qemu(tmp_path):
+    """Every tail length 0..7 and the 31-block limit at the maximal count, on the M4 and M7 stand-ins."""
+    from tests.device.models import missing_tools, write_build
+    from tests.kernels.qemu_tier import BOARDS
+    from tinygen.device.validate import validate
+    from tinygen.testing import merge_graphs
+
+    if missing_tools():
+        pytest.skip(missing_tools())
+    # (cin, k): 3x3 fields of 9 * words words give every tail 9 * words % 8; 5x5x300: 31 blocks + 2
+    cases = [(cin, 3) for cin in (256, 32, 160, 96, 64, 128, 192, 224)] + [(300, 5)]
+    graphs, inputs = zip(*(saturated_case(cin, 33, k) for cin, k in cases))
+    tails = {bconv2d_hs.tail_of(k, k, cin) for cin, k in cases}
+    assert tails == set(range(8))
+    merged = merge_graphs(list(graphs), "saturated")
+    ref = interpreter.run(merged, list(inputs))
+    assert all(0 < bitpack.unpack_bits(r, 33).mean() < 1 for r in ref)  # both signs in every case
+    for board in BOARDS:
+        program = write_build(merged, tmp_path / board, board)
+        assert all(n.kernel.startswith("tg_bconv2d_b1_hs8r") for n in program.graph.nodes)
+        r = validate(program, qemu=True, board=board, inputs=list(inputs))
+        assert r.passed, r.summary_text()
