@@ -62,5 +62,22 @@ void tg_bconv2d_b1_hs8r6(const tg_bconv2d_params *p, const uint32_t *input, void
 size_t tg_bconv2d_b1_hs8r6_scratch_bytes(const tg_bconv2d_params *p);
 void tg_bconv2d_b1_hs8r7(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
 size_t tg_bconv2d_b1_hs8r7_scratch_bytes(const tg_bconv2d_params *p);
+/* fixed-size variants: K = k_h*k_w*ceil(in_c/32) words per output (3x3 on 32..256 channels), blocks unrolled */
+void tg_bconv2d_b1_hs8k9(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8k9_scratch_bytes(const tg_bconv2d_params *p);
+void tg_bconv2d_b1_hs8k18(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8k18_scratch_bytes(const tg_bconv2d_params *p);
+void tg_bconv2d_b1_hs8k27(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8k27_scratch_bytes(const tg_bconv2d_params *p);
+void tg_bconv2d_b1_hs8k36(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8k36_scratch_bytes(const tg_bconv2d_params *p);
+void tg_bconv2d_b1_hs8k45(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8k45_scratch_bytes(const tg_bconv2d_params *p);
+void tg_bconv2d_b1_hs8k54(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8k54_scratch_bytes(const tg_bconv2d_params *p);
+void tg_bconv2d_b1_hs8k63(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8k63_scratch_bytes(const tg_bconv2d_params *p);
+void tg_bconv2d_b1_hs8k72(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8k72_scratch_bytes(const tg_bconv2d_params *p);
 
 #endif

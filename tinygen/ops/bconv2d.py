@@ -154,8 +154,15 @@ def binary_conv_dot(x: np.ndarray, w: np.ndarray, a: BConv2dAttrs) -> np.ndarray
 class BConv2d(OpDef):
     name = "bconv2d"
     attrs_type = BConv2dAttrs
-    # carry-save variants, one per tail length of the receptive field (tinygen/ops/bconv2d_hs.py)
+    # carry-save variants (tinygen/ops/bconv2d_hs.py): with the blocks unrolled for the common field
+    # sizes, then one per tail length of the receptive field
     kernels = tuple(
+        Kernel(f"tg_bconv2d_b1_hs8k{k}", "tg_bconv2d.h", "tg_bconv2d_params", supports=bconv2d_hs.supports_words(k),
+               scratch=lambda node, graph: 4 * bconv2d_hs.field_words(*graph.t(node.inputs[1]).shape[1:3],
+                                                                       node.attrs.in_channels),
+               )
+        for k in bconv2d_hs.FIXED_WORDS
+    ) + tuple(
         Kernel(f"tg_bconv2d_b1_hs8r{t}", "tg_bconv2d.h", "tg_bconv2d_params", supports=bconv2d_hs.supports(t),
                scratch=lambda node, graph: 4 * bconv2d_hs.field_words(*graph.t(node.inputs[1]).shape[1:3],
                                                                        node.attrs.in_channels),

@@ -63,6 +63,18 @@ def classes(x_shape, w_shape, a, oh: int, ow: int):
     return rows, cols, rmasks, cmasks
 
 
+FIXED_WORDS = tuple(9 * w for w in range(1, 9))  # fixed-size variants: 3x3 on 32..256 channels
+
+
+def supports_words(k_words: int):
+    """The fixed-size variant of `k_words` words per output (blocks unrolled)."""
+    def rule(node, graph) -> bool:
+        w = graph.t(node.inputs[1])
+        return (field_words(w.shape[1], w.shape[2], node.attrs.in_channels) == k_words
+                and supports(k_words % BLOCK)(node, graph))
+    return rule
+
+
 def supports(tail: int):
     def rule(node, graph) -> bool:
         x, w = (graph.t(i) for i in node.inputs)
