@@ -416,7 +416,7 @@ def saturated_case(cin, cout, k):
 
 @pytest.mark.qemu
 def test_bconv2d_carry_save_saturated_counts_on_qemu(tmp_path):
-    """Every tail length 0..7 and the 31-block limit at the maximal count, on the M4 and M7 stand-ins."""
+    """Every tail length 0..7 and the 31-block limit at the maximal count, both variant families."""
     from tests.device.models import missing_tools, write_build
     from tests.kernels.qemu_tier import BOARDS
     from tinygen.device.validate import validate
@@ -429,11 +429,41 @@ def test_bconv2d_carry_save_saturated_counts_on_qemu(tmp_path):
     graphs, inputs = zip(*(saturated_case(cin, 33, k) for cin, k in cases))
     tails = {bconv2d_hs.tail_of(k, k, cin) for cin, k in cases}
     assert tails == set(range(8))
-    merged = merge_graphs(list(graphs), "saturated")
-    ref = interpreter.run(merged, list(inputs))
+    ref = interpreter.run(merge_graphs(list(graphs), "saturated"), list(inputs))
     assert all(0 < bitpack.unpack_bits(r, 33).mean() < 1 for r in ref)  # both signs in every case
-    for board in BOARDS:
+    # the run-time block loop variants on the M4 stand-in, the fixed-size (unrolled) ones on the M7
+    for board, family in zip(BOARDS, ("tg_bconv2d_b1_hs8r", "tg_bconv2d_b1_hs8k")):
+        merged = merge_graphs(list(graphs), "saturated")
+        if family.endswith("r"):
+            for n, (cin, k) in zip(merged.nodes, cases):
+                n.kernel = f"{family}{bconv2d_hs.tail_of(k, k, cin)}"
         program = write_build(merged, tmp_path / board, board)
-        assert all(n.kernel.startswith("tg_bconv2d_b1_hs8r") for n in program.graph.nodes)
+        kernels = [n.kernel for n in program.graph.nodes]
+        assert all(k.startswith(family) for k in kernels[:-1]) and kernels[-1].startswith("tg_bconv2d_b1_hs8r"), kernels
         r = validate(program, qemu=True, board=board, inputs=list(inputs))
+        assert r.passed, r.summary_text()
+
+
+@pytest.mark.qemu
+def test_bconv2d_fixed_size_variants_on_qemu(tmp_path):
+    """The unrolled tg_bconv2d_b1_hs8k<K> variants in one firmware per stand-in: both output modes,
+    both pad values, border classes, stride 2, K = 9..72."""
+    from tests.device.models import missing_tools, write_build
+    from tests.kernels.qemu_tier import BOARDS
+    from tinygen.device.validate import validate
+    from tinygen.testing import merge_graphs
+
+    if missing_tools():
+        pytest.skip(missing_tools())
+    rng = np.random.default_rng(9)
+    specs = [(32, 33, 1, 0, "int8"), (64, 65, 2, 1, "binary"), (96, 31, 1, 0, "binary"), (128, 64, 1, 1, "int8"),
+             (160, 32, 2, 0, "int8"), (192, 63, 1, 1, "binary"), (224, 1, 1, 0, "binary"), (256, 40, 1, 0, "binary"),
+             (45, 45, 1, 0, "int8")]
+    graphs = [single_op_graph("bconv2d", attrs, ins, shape, out_dtype=dtype)
+              for attrs, ins, shape, dtype in (bconv_case(rng, 6, 7, cin, cout, 3, s, (1,) * 4, 1, pv, out)[0]
+                                              for cin, cout, s, pv, out in specs)]
+    for board in BOARDS:
+        program = write_build(merge_graphs(graphs, "fixed"), tmp_path / board, board)
+        assert {n.kernel for n in program.graph.nodes} == {f"tg_bconv2d_b1_hs8k{k}" for k in bconv2d_hs.FIXED_WORDS}
+        r = validate(program, qemu=True, board=board, count=1)
         assert r.passed, r.summary_text()
