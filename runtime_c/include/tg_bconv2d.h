@@ -23,7 +23,8 @@
  *           thresholds turned accordingly, so there is no flip at run time: flip is NULL)
  *   int8:   acc = class_values[class][o] - diff * 2^(pre_shift+1)  (mod 2^32)  (= dot * 2^pre_shift + bias: cv folds bias, the
  *           k_h*k_w*in_c bits and the zero-padding correction of the class's out-of-image taps)
- * Scratch: k_h*k_w*ceil(in_c/32) words. The reference ignores these fields (NULL, 0). */
+ * Scratch: K = k_h*k_w*ceil(in_c/32) words, or with compact (weights then stored as one bit run
+ * per output channel, tap-major) ceil(k_h*k_w*in_c/32). The reference ignores these fields (NULL, 0). */
 typedef struct {
     int32_t in_h, in_w, in_c, out_h, out_w, out_c;
     int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_t, pad_l, pad_value;
@@ -41,6 +42,8 @@ typedef struct {
     const uint8_t *row_class;    /* [out_h] */
     const uint8_t *col_class;    /* [out_w] */
     int32_t n_col_class;
+    int32_t compact; /* carry-save variants: 1 = field and weights hold each output's k_h*k_w*in_c
+                        bits run together (in_c no multiple of 32): ceil(k_h*k_w*in_c/32) words */
 } tg_bconv2d_params;
 
 /* output is uint32_t * (output_binary) or int8_t * */

@@ -29,12 +29,32 @@ BLOCK = 8  # words per carry-save block
 MAX_CLASSES = 255  # per axis: uint8 class ids
 
 
-def field_words(kh: int, kw: int, in_channels: int) -> int:
+def compacts(node, graph) -> bool:
+    """Whether the kernels run each output's kh*kw*in_c bits together (field and weights): when
+    in_c is no multiple of 32 and there are several taps, which drops every tap's padding bits
+    from the count (3x3x45: 13 words instead of 18). Only for an input some node writes: the
+    packed kernels write padding bits 0, while a graph input's padding bits are whatever the
+    caller passed, and the reference counts them (popcount of whole words)."""
+    w = graph.t(node.inputs[1])
+    return (node.attrs.in_channels % 32 != 0 and w.shape[1] * w.shape[2] > 1
+            and node.inputs[0] not in graph.inputs)
+
+
+def field_words(kh: int, kw: int, in_channels: int, compact: bool = False) -> int:
+    """Words per output channel the kernels count (the gathered field, one weight row)."""
+    if compact:
+        return -(-kh * kw * in_channels // 32)
     return kh * kw * bitpack.words_for(in_channels)
 
 
-def tail_of(kh: int, kw: int, in_channels: int) -> int:
-    return field_words(kh, kw, in_channels) % BLOCK
+def node_words(node, graph) -> int:
+    """field_words of a bconv2d node, compacted where `compacts`."""
+    w = graph.t(node.inputs[1])
+    return field_words(w.shape[1], w.shape[2], node.attrs.in_channels, compacts(node, graph))
+
+
+def tail_of(kh: int, kw: int, in_channels: int, compact: bool = False) -> int:
+    return field_words(kh, kw, in_channels, compact) % BLOCK
 
 
 def axis_classes(n_out: int, stride: int, pad_before: int, k: int, dil: int, n_in: int,
@@ -70,8 +90,7 @@ def supports_words(k_words: int):
     """The fixed-size variant of `k_words` words per output (blocks unrolled)."""
     def rule(node, graph) -> bool:
         w = graph.t(node.inputs[1])
-        return (field_words(w.shape[1], w.shape[2], node.attrs.in_channels) == k_words
-                and supports(k_words % BLOCK)(node, graph))
+        return node_words(node, graph) == k_words and supports(k_words % BLOCK)(node, graph)
     return rule
 
 
@@ -80,9 +99,9 @@ def supports(tail: int):
         x, w = (graph.t(i) for i in node.inputs)
         o = graph.t(node.outputs[0])
         a = node.attrs
-        if tail_of(w.shape[1], w.shape[2], a.in_channels) != tail:
+        if node_words(node, graph) % BLOCK != tail:
             return False
-        if a.output == "binary" and 32 * field_words(w.shape[1], w.shape[2], a.in_channels) > 32767:
+        if a.output == "binary" and 32 * node_words(node, graph) > 32767:
             return False  # int16 class thresholds
         _, _, rm, cm = classes(x.shape, w.shape, a, o.shape[1], o.shape[2])
         # Where most pixels have a class of their own (tiny images), the class table is per-pixel
@@ -92,7 +111,7 @@ def supports(tail: int):
     return rule
 
 
-def class_values(w: np.ndarray, a, rmasks, cmasks) -> np.ndarray:
+def class_values(w: np.ndarray, a, rmasks, cmasks, k_words: int) -> np.ndarray:
     """[row classes * col classes, Cout]: the output stage per class (module docstring); binary
     output values lie in [-1, 32 * words per output] (int16 when supported), int8 ones in int32."""
     cout, kh, kw, _ = w.shape
@@ -108,7 +127,7 @@ def class_values(w: np.ndarray, a, rmasks, cmasks) -> np.ndarray:
             if a.output == "binary":
                 v = base - np.asarray(a.thresholds, np.int64)
                 flip = np.asarray(a.flip, bool)
-                bits = 32 * field_words(kh, kw, a.in_channels)
+                bits = 32 * k_words
                 d = np.clip(np.where(flip, -((-v) // 2) - 1, v // 2), -1, bits)
                 rows.append(np.where(flip, bits - 1 - d, d))  # still in [-1, bits]
             else:
@@ -119,8 +138,16 @@ def class_values(w: np.ndarray, a, rmasks, cmasks) -> np.ndarray:
     return np.stack(rows).astype(np.int32)
 
 
-def stored_weights(w: np.ndarray, a) -> np.ndarray:
-    """The weights as the kernels read them: binary output inverts the flip channels' words."""
-    if a.output != "binary":
-        return w
-    return np.where(np.asarray(a.flip, bool)[:, None, None, None], ~w, w).astype(np.uint32)
+def stored_weights(w: np.ndarray, a, compact: bool) -> np.ndarray:
+    """The weights as the kernels read them, [Cout, field_words]: OHWI words, or with `compacts`
+    each output's kh*kw*in_c bits run together (tap-major); binary output inverts the flip
+    channels' words (every bit, so the count becomes 32*field_words - diff)."""
+    cout, kh, kw, _ = w.shape
+    if compact:
+        bits = bitpack.unpack_bits(np.ascontiguousarray(w), a.in_channels).reshape(cout, -1)
+        rows = bitpack.pack_bits(bits)
+    else:
+        rows = np.ascontiguousarray(w).reshape(cout, -1)
+    if a.output == "binary":
+        rows = np.where(np.asarray(a.flip, bool)[:, None], ~rows, rows)
+    return rows.astype(np.uint32)
