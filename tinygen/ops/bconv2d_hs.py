@@ -141,7 +141,7 @@ def class_values(w: np.ndarray, a, rmasks, cmasks, k_words: int) -> np.ndarray:
 def stored_weights(w: np.ndarray, a, compact: bool) -> np.ndarray:
     """The weights as the kernels read them, [Cout, field_words]: OHWI words, or with `compacts`
     each output's kh*kw*in_c bits run together (tap-major); binary output inverts the flip
-    channels' words (every bit, so the count becomes 32*field_words - diff)."""
+    channels' words (every bit, so the count becomes 32*field_words - diff); then pair format."""
     cout, kh, kw, _ = w.shape
     if compact:
         bits = bitpack.unpack_bits(np.ascontiguousarray(w), a.in_channels).reshape(cout, -1)
@@ -150,4 +150,9 @@ def stored_weights(w: np.ndarray, a, compact: bool) -> np.ndarray:
         rows = np.ascontiguousarray(w).reshape(cout, -1)
     if a.output == "binary":
         rows = np.where(np.asarray(a.flip, bool)[:, None], ~rows, rows)
-    return rows.astype(np.uint32)
+    rows = rows.astype(np.uint32)
+    # pair format: words (x0, x1) stored as (x0, x0 ^ x1), an odd last word alone (the kernels'
+    # carry-save adder of a pair reads d0 and d0 ^ d1)
+    even = rows.shape[1] - rows.shape[1] % 2
+    rows[:, 1:even:2] ^= rows[:, 0:even:2]
+    return rows
