@@ -65,7 +65,10 @@ void tg_bconv2d_b1_hs8r6(const tg_bconv2d_params *p, const uint32_t *input, void
 size_t tg_bconv2d_b1_hs8r6_scratch_bytes(const tg_bconv2d_params *p);
 void tg_bconv2d_b1_hs8r7(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
 size_t tg_bconv2d_b1_hs8r7_scratch_bytes(const tg_bconv2d_params *p);
-/* fixed-size variants: K = k_h*k_w*ceil(in_c/32) words per output (3x3 on 32..256 channels), blocks unrolled */
+/* fixed-size variants: K words per output (3x3 on 32..256 channels; 13: 3x3 on 42..46 channels,
+ * compact), blocks unrolled */
+void tg_bconv2d_b1_hs8k13(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8k13_scratch_bytes(const tg_bconv2d_params *p);
 void tg_bconv2d_b1_hs8k9(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
 size_t tg_bconv2d_b1_hs8k9_scratch_bytes(const tg_bconv2d_params *p);
 void tg_bconv2d_b1_hs8k18(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);

@@ -463,9 +463,9 @@ def test_bconv2d_fixed_size_variants_on_qemu(tmp_path):
     graphs = [single_op_graph("bconv2d", attrs, ins, shape, out_dtype=dtype)
               for attrs, ins, shape, dtype in (bconv_case(rng, 6, 7, cin, cout, 3, s, (1,) * 4, 1, pv, out)[0]
                                               for cin, cout, s, pv, out in specs)]
-    for board in BOARDS:
+    for board in BOARDS[1:]:  # the M7 stand-in: the M4 runs the same instructions (saturated test: both)
         program = write_build(merge_graphs(graphs, "fixed"), tmp_path / board, board)
-        assert {n.kernel for n in program.graph.nodes} == {f"tg_bconv2d_b1_hs8k{k}" for k in bconv2d_hs.FIXED_WORDS}
+        assert {n.kernel for n in program.graph.nodes} == {f"tg_bconv2d_b1_hs8k{k}" for k in bconv2d_hs.FIXED_WORDS[1:]}
         r = validate(program, qemu=True, board=board, count=1)
         assert r.passed, r.summary_text()
 
@@ -520,7 +520,9 @@ def test_bconv2d_compact_field_chains_on_qemu(tmp_path):
     if missing_tools():
         pytest.skip(missing_tools())
     g, _ = compact_chain(np.random.default_rng(22), [COMPACT_CASES[i] for i in (0, 1, 3, 6)])
-    for board in BOARDS:
+    kernels = {n.kernel for n in select_kernels(g, HOST).nodes if n.op == "bconv2d"}
+    assert "tg_bconv2d_b1_hs8k13" in kernels and any(k.startswith("tg_bconv2d_b1_hs8r") for k in kernels), kernels
+    for board in BOARDS[:1]:  # the M4 stand-in (the fixed-size test runs the M7)
         program = write_build(g, tmp_path / board, board)
         r = validate(program, qemu=True, board=board, count=1)
         assert r.passed, r.summary_text()

@@ -83,7 +83,8 @@ def classes(x_shape, w_shape, a, oh: int, ow: int):
     return rows, cols, rmasks, cmasks
 
 
-FIXED_WORDS = tuple(9 * w for w in range(1, 9))  # fixed-size variants: 3x3 on 32..256 channels
+# fixed-size variants: 3x3 on 32..256 channels, and 13 words (3x3 on 42..46 channels, compact)
+FIXED_WORDS = (13,) + tuple(9 * w for w in range(1, 9))
 
 
 def supports_words(k_words: int):
