@@ -5,7 +5,7 @@ and the same layers as int8 convolutions (the int8 twin's body), on the QEMU sta
 
 Each binary layer is a lowered graph binarize -> bconv2d whose bconv2d alone is counted (3x3,
 stride 1, zero padding as plain PyTorch BNNs have, binary output from random thresholds; the int8 twin: same shape, int8 weights and activations,
-per-channel requantization). All layers of one kind go into one firmware per board, validated
+per-channel requantization). Each binary layer goes into a firmware of its own (the int8 twin layers too), validated
 bit-exactly against the reference and profiled with -icount (exact emulated instructions, not
 cycles). The int8 twin runs whatever conv2d kernel this tree selects (printed).
 """
@@ -95,7 +95,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for board in args.boards.split(","):
             stand_in = {"f446re": "M4 mps2-an386", "f746zg": "M7 mps2-an500"}.get(board, board)
-            b = profile(binary, Path(tmp) / "b", board, args.kernels)
+            # one firmware per layer: with its int8 input map the 64->128 layer alone takes 88 KB of RAM
+            b = [profile([g], Path(tmp) / f"b{i}", board, args.kernels)[0] for i, g in enumerate(binary)]
             q = ([("-", 1, 1)] * len(int8) if args.no_int8 else
                  [profile([g], Path(tmp) / f"q{i}", board, args.kernels)[0] for i, g in enumerate(int8)])
             print(f"\n{board} ({stand_in}), 3x3 stride 1 zero padding, {args.kernels} kernels")

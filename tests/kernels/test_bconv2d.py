@@ -526,3 +526,22 @@ def test_bconv2d_compact_field_chains_on_qemu(tmp_path):
         program = write_build(g, tmp_path / board, board)
         r = validate(program, qemu=True, board=board, count=1)
         assert r.passed, r.summary_text()
+
+
+def test_compact_fields_only_where_padding_bits_are_zero():
+    """binarize (-> bmax_pool2d) writes 0 padding bits: compact; a packed graph input, or a pool
+    of one, may carry any padding bits, which the reference counts: not compact."""
+    rng = np.random.default_rng(3)
+    g, _ = compact_chain(rng, COMPACT_CASES[:1])
+    conv = g.nodes[-1]
+    assert bconv2d_hs.compacts(conv, g)
+    pooled = g.add_tensor(Tensor("p", g.t(conv.inputs[0]).shape, DType.UINT32))
+    g.add_node(Node("pool", "bmax_pool2d", [conv.inputs[0]], ["p"], BMaxPool2dAttrs((1, 1), (1, 1), (0, 0, 0, 0))), 1)
+    conv.inputs[0] = "p"
+    assert bconv2d_hs.compacts(conv, g)
+    g.nodes[0].inputs, g.inputs = [g.nodes[0].outputs[0]], [g.nodes[0].outputs[0]]  # the pool reads a graph input
+    g.nodes.pop(0)
+    assert not bconv2d_hs.compacts(conv, g)
+    (attrs, ins, shape, dtype), _ = bconv_case(rng, 5, 6, 45, 8, 3, 1, (1,) * 4, 1, 0, "binary")
+    one = single_op_graph("bconv2d", attrs, ins, shape, out_dtype=dtype)
+    assert not bconv2d_hs.compacts(one.nodes[0], one)

@@ -29,15 +29,29 @@ BLOCK = 8  # words per carry-save block
 MAX_CLASSES = 255  # per axis: uint8 class ids
 
 
+# ops whose packed output has padding bits 0 whatever their input, and ops that pass bits through
+# (an AND/OR or a move of words keeps 0 padding bits 0, and garbage garbage)
+CLEAN_PADDING = frozenset({"binarize", "binarize_float", "conv2d_bits", "bconv2d", "bfully_connected"})
+PASSES_BITS = frozenset({"bmax_pool2d", "reshape"})
+
+
+def padding_bits_zero(graph, tensor: str) -> bool:
+    """Whether the packed `tensor`'s padding bits are 0 for every model input."""
+    p = graph.producer(tensor)
+    while p is not None and p.op in PASSES_BITS:
+        p = graph.producer(p.inputs[0])
+    return p is not None and p.op in CLEAN_PADDING and graph.t(p.outputs[0]).dtype.value == "uint32"
+
+
 def compacts(node, graph) -> bool:
     """Whether the kernels run each output's kh*kw*in_c bits together (field and weights): when
     in_c is no multiple of 32 and there are several taps, which drops every tap's padding bits
-    from the count (3x3x45: 13 words instead of 18). Only for an input some node writes: the
-    packed kernels write padding bits 0, while a graph input's padding bits are whatever the
-    caller passed, and the reference counts them (popcount of whole words)."""
+    from the count (3x3x45: 13 words instead of 18). Only where the input's padding bits are 0
+    by construction: a graph input's are whatever the caller passed, and the reference counts
+    them (popcount of whole words)."""
     w = graph.t(node.inputs[1])
     return (node.attrs.in_channels % 32 != 0 and w.shape[1] * w.shape[2] > 1
-            and node.inputs[0] not in graph.inputs)
+            and padding_bits_zero(graph, node.inputs[0]))
 
 
 def field_words(kh: int, kw: int, in_channels: int, compact: bool = False) -> int:
