@@ -14,8 +14,10 @@
  *   output_offset, act_min and act_max (thresholds, flip unused, may be NULL).
  * |dot| <= k_h*k_w*in_c. The reference needs no scratch.
  *
- * Carry-save variants tg_bconv2d_b1_hs8r<T> (T = k_h*k_w*ceil(in_c/32) % 8, body and weight
- * layout in tg_bconv2d_hs_body.inc) compute diff = popcount(field ^ w) over the +1-padded receptive
+ * Carry-save variants (body and weight layout in tg_bconv2d_hs_body.inc): tg_bconv2d_b1_hs8r<T>
+ * with T = K % 8 and a run-time loop over K / 8 blocks, tg_bconv2d_b1_hs8k<K> with the blocks
+ * unrolled for one K, where K = k_h*k_w*ceil(in_c/32) words per output, or with compact
+ * ceil(k_h*k_w*in_c/32). They compute diff = popcount(field ^ w) over the +1-padded receptive
  * field and read the output stage per border position class, computed offline:
  *   class of pixel (oy, ox) = row_class[oy] * n_col_class + col_class[ox]
  *   binary: bit = diff > class_thresholds[class][o]   (int16: diff <= 32*words per output; the
@@ -23,8 +25,8 @@
  *           thresholds turned accordingly, so there is no flip at run time: flip is NULL)
  *   int8:   acc = class_values[class][o] - diff * 2^(pre_shift+1)  (mod 2^32)  (= dot * 2^pre_shift + bias: cv folds bias, the
  *           k_h*k_w*in_c bits and the zero-padding correction of the class's out-of-image taps)
- * Scratch: K = k_h*k_w*ceil(in_c/32) words, or with compact (weights then stored as one bit run
- * per output channel, tap-major) ceil(k_h*k_w*in_c/32). The reference ignores these fields (NULL, 0). */
+ * Scratch: K words (with compact the weights are one bit run per output channel, tap-major).
+ * The reference ignores these fields (NULL, 0). */
 typedef struct {
     int32_t in_h, in_w, in_c, out_h, out_w, out_c;
     int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_t, pad_l, pad_value;
