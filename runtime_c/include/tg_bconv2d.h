@@ -14,14 +14,19 @@
  *   output_offset, act_min and act_max (thresholds, flip unused, may be NULL).
  * |dot| <= k_h*k_w*in_c. The reference needs no scratch.
  *
- * Carry-save variants tg_bconv2d_b1_hs8r<T> (T = k_h*k_w*ceil(in_c/32) % 8, body and weight
- * layout in tg_bconv2d_hs_body.inc) compute diff = popcount(field ^ w) over the +1-padded receptive
+ * Carry-save variants (body and weight layout in tg_bconv2d_hs_body.inc): tg_bconv2d_b1_hs8r<T>
+ * with T = K % 8 and a run-time loop over K / 8 blocks, tg_bconv2d_b1_hs8k<K> with the blocks
+ * unrolled for one K, where K = k_h*k_w*ceil(in_c/32) words per output, or with compact
+ * ceil(k_h*k_w*in_c/32). They compute diff = popcount(field ^ w) over the +1-padded receptive
  * field and read the output stage per border position class, computed offline:
  *   class of pixel (oy, ox) = row_class[oy] * n_col_class + col_class[ox]
- *   binary: bit = (diff > class_thresholds[class][o]) ^ flip[o]   (int16: diff <= 32*words per output)
+ *   binary: bit = diff > class_thresholds[class][o]   (int16: diff <= 32*words per output; the
+ *           weights of flip channels are stored inverted, diff' = 32*words - diff, and their
+ *           thresholds turned accordingly, so there is no flip at run time: flip is NULL)
  *   int8:   acc = class_values[class][o] - diff * 2^(pre_shift+1)  (mod 2^32)  (= dot * 2^pre_shift + bias: cv folds bias, the
  *           k_h*k_w*in_c bits and the zero-padding correction of the class's out-of-image taps)
- * Scratch: k_h*k_w*ceil(in_c/32) words. The reference ignores these fields (NULL, 0). */
+ * Scratch: K words (with compact the weights are one bit run per output channel, tap-major).
+ * The reference ignores these fields (NULL, 0). */
 typedef struct {
     int32_t in_h, in_w, in_c, out_h, out_w, out_c;
     int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_t, pad_l, pad_value;
@@ -39,6 +44,8 @@ typedef struct {
     const uint8_t *row_class;    /* [out_h] */
     const uint8_t *col_class;    /* [out_w] */
     int32_t n_col_class;
+    int32_t compact; /* carry-save variants: 1 = field and weights hold each output's k_h*k_w*in_c
+                        bits run together (in_c no multiple of 32): ceil(k_h*k_w*in_c/32) words */
 } tg_bconv2d_params;
 
 /* output is uint32_t * (output_binary) or int8_t * */
@@ -60,5 +67,25 @@ void tg_bconv2d_b1_hs8r6(const tg_bconv2d_params *p, const uint32_t *input, void
 size_t tg_bconv2d_b1_hs8r6_scratch_bytes(const tg_bconv2d_params *p);
 void tg_bconv2d_b1_hs8r7(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
 size_t tg_bconv2d_b1_hs8r7_scratch_bytes(const tg_bconv2d_params *p);
+/* fixed-size variants: K words per output (3x3 on 32..256 channels; 13: 3x3 on 42..46 channels,
+ * compact), blocks unrolled */
+void tg_bconv2d_b1_hs8k13(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8k13_scratch_bytes(const tg_bconv2d_params *p);
+void tg_bconv2d_b1_hs8k9(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8k9_scratch_bytes(const tg_bconv2d_params *p);
+void tg_bconv2d_b1_hs8k18(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8k18_scratch_bytes(const tg_bconv2d_params *p);
+void tg_bconv2d_b1_hs8k27(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8k27_scratch_bytes(const tg_bconv2d_params *p);
+void tg_bconv2d_b1_hs8k36(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8k36_scratch_bytes(const tg_bconv2d_params *p);
+void tg_bconv2d_b1_hs8k45(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8k45_scratch_bytes(const tg_bconv2d_params *p);
+void tg_bconv2d_b1_hs8k54(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8k54_scratch_bytes(const tg_bconv2d_params *p);
+void tg_bconv2d_b1_hs8k63(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8k63_scratch_bytes(const tg_bconv2d_params *p);
+void tg_bconv2d_b1_hs8k72(const tg_bconv2d_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_b1_hs8k72_scratch_bytes(const tg_bconv2d_params *p);
 
 #endif

@@ -13,6 +13,7 @@
 #include "tg_bmax_pool2d.h"
 #include "tg_concat.h"
 #include "tg_conv2d.h"
+#include "tg_conv2d_bits.h"
 #include "tg_conv2d_packed.h"
 #include "tg_elementwise.h"
 #include "tg_float.h"

@@ -60,10 +60,21 @@ typedef struct {
         (st).eights = tg_usada8(tg_byte_counts(tg_e_), 0u, (st).eights);  \
     } while (0)
 
-/* Weighted byte counts of the state's planes: 4*fours + 2*twos + ones, each byte <= 56. */
+/* per 4-bit field: number of bits set (0..4) */
+static inline uint32_t tg_nibble_counts(uint32_t x)
+{
+    x = x - ((x >> 1) & 0x55555555u);
+    return (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+}
+
+/* Weighted byte counts of the state's planes: 4*fours + 2*twos + ones, each byte <= 56. The
+ * ones and twos nibble counts are added as nibbles (<= 4 + 2*4 = 12 < 16) before one nibble->byte
+ * step, which saves a third of the three separate byte counts. */
 static inline uint32_t tg_hs_plane_bytes(const tg_hs_state *st)
 {
-    return (tg_byte_counts(st->fours) << 2) + (tg_byte_counts(st->twos) << 1) + tg_byte_counts(st->ones);
+    const uint32_t y = tg_nibble_counts(st->ones) + (tg_nibble_counts(st->twos) << 1);
+    const uint32_t f = tg_nibble_counts(st->fours);
+    return (y & 0x0F0F0F0Fu) + ((y >> 4) & 0x0F0F0F0Fu) + (((f + (f >> 4)) & 0x0F0F0F0Fu) << 2);
 }
 
 /* The total count of a state plus `extra_bytes` (weighted byte counts of tail words; every byte of
@@ -118,7 +129,30 @@ static inline uint32_t tg_hs_tail(tg_hs_state *st, const uint32_t *d, int n)
     "eor " out ", " out ", " lo "\n\t"               \
     "eor " lo ", " p ", " q "\n\t"
 
-static inline void tg_hs_xor_blocks(tg_hs_state *st, const uint32_t *a, const uint32_t *b, int32_t nb)
+/* bytes += byte counts of x (x and the temporary t are overwritten) */
+#define TG_HS_ADD_BYTES(x, t)                                 \
+    "lsr " t ", " x ", #1\n\t"                             \
+    "and " t ", " t ", #0x55555555\n\t"                    \
+    "sub " x ", " x ", " t "\n\t"                           \
+    "lsr " t ", " x ", #2\n\t"                             \
+    "and " t ", " t ", #0x33333333\n\t"                    \
+    "and " x ", " x ", #0x33333333\n\t"                    \
+    "add " x ", " x ", " t "\n\t"                           \
+    "add " x ", " x ", " x ", lsr #4\n\t"                  \
+    "and " x ", " x ", #0x0F0F0F0F\n\t"                    \
+    "add %[bytes], %[bytes], " x "\n\t"
+/* the Harley-Seal block of 8 words (a, b advance by 8 words): the eights word's byte counts go to bytes */
+#define TG_HS_BLOCK8_ASM                                      \
+    TG_HS_PAIR("%[ta]")                                       \
+    TG_HS_PAIR("%[y1]")                                       \
+    TG_HS_CSA("%[fa]", "%[twos]", "%[ta]", "%[y1]")           \
+    TG_HS_PAIR("%[ta]")                                       \
+    TG_HS_PAIR("%[y1]")                                       \
+    TG_HS_CSA("%[x0]", "%[twos]", "%[ta]", "%[y1]")           \
+    TG_HS_CSA("%[x1]", "%[fours]", "%[fa]", "%[x0]")          \
+    TG_HS_ADD_BYTES("%[x1]", "%[y0]")
+
+static inline __attribute__((always_inline)) void tg_hs_xor_blocks(tg_hs_state *st, const uint32_t *a, const uint32_t *b, int32_t nb)
 {
     uint32_t ones = st->ones, twos = st->twos, fours = st->fours;
     while (nb > 0) {
@@ -127,23 +161,7 @@ static inline void tg_hs_xor_blocks(tg_hs_state *st, const uint32_t *a, const ui
         nb -= n;
         __asm__ volatile(
             "1:\n\t"
-            TG_HS_PAIR("%[ta]")
-            TG_HS_PAIR("%[y1]")
-            TG_HS_CSA("%[fa]", "%[twos]", "%[ta]", "%[y1]")
-            TG_HS_PAIR("%[ta]")
-            TG_HS_PAIR("%[y1]")
-            TG_HS_CSA("%[x0]", "%[twos]", "%[ta]", "%[y1]")
-            TG_HS_CSA("%[x1]", "%[fours]", "%[fa]", "%[x0]")
-            "lsr %[y0], %[x1], #1\n\t"
-            "and %[y0], %[y0], #0x55555555\n\t"
-            "sub %[x1], %[x1], %[y0]\n\t"
-            "lsr %[y0], %[x1], #2\n\t"
-            "and %[y0], %[y0], #0x33333333\n\t"
-            "and %[x1], %[x1], #0x33333333\n\t"
-            "add %[x1], %[x1], %[y0]\n\t"
-            "add %[x1], %[x1], %[x1], lsr #4\n\t"
-            "and %[x1], %[x1], #0x0F0F0F0F\n\t"
-            "add %[bytes], %[bytes], %[x1]\n\t"
+            TG_HS_BLOCK8_ASM
             "subs %[n], %[n], #1\n\t"
             "bne 1b\n\t"
             : [x0] "=&r"(x0), [x1] "=&r"(x1), [y0] "=&r"(y0), [y1] "=&r"(y1), [ta] "=&r"(ta), [fa] "=&r"(fa),
@@ -158,7 +176,7 @@ static inline void tg_hs_xor_blocks(tg_hs_state *st, const uint32_t *a, const ui
     st->fours = fours;
 }
 #else
-static inline void tg_hs_xor_blocks(tg_hs_state *st, const uint32_t *a, const uint32_t *b, int32_t nb)
+static inline __attribute__((always_inline)) void tg_hs_xor_blocks(tg_hs_state *st, const uint32_t *a, const uint32_t *b, int32_t nb)
 {
     for (int32_t i = 0; i < nb; ++i, a += 8, b += 8) {
         TG_HS_BLOCK8(*st, a[0] ^ b[0], a[1] ^ b[1], a[2] ^ b[2], a[3] ^ b[3], a[4] ^ b[4], a[5] ^ b[5],

@@ -1,3 +1,4 @@
+import dataclasses
 import itertools
 from types import SimpleNamespace
 
@@ -296,13 +297,15 @@ def test_bconv2d_flash_bytes():
         select_kernels(graph, HOST, policy)
         fields = dict(get("bconv2d").emit(graph.nodes[0], graph).fields)
         weight = fields["weight"]
-        assert weight.ctype == "uint32_t" and weight.values.size * 4 == cout * k * k * ((cin + 31) // 32) * 4
+        words = k * k * ((cin + 31) // 32)  # a graph input: no compaction (test_bconv2d_compact_field_chains)
+        assert weight.ctype == "uint32_t" and weight.values.size == cout * words
         (layer,) = generate(graph, plan_memory(graph)).layers
         if policy == "ref":
             assert layer.weight_bytes == cout * k * k * 3 * 4 + cout * 4 + cout  # + int32 thresholds + uint8 flips
-        else:  # 3x3 padding 1 on 6x6: 3 row x 3 column border classes of int32 values, class ids, flips
-            assert graph.nodes[0].kernel == "tg_bconv2d_b1_hs8r3"
-            assert layer.weight_bytes == cout * k * k * 3 * 4 + 9 * cout * 2 + 6 + 6 + cout  # int16 thresholds
+        else:  # 3x3 padding 1 on 6x6: 3 row x 3 column border classes of int16 thresholds, class ids (flips
+            # are folded into inverted weights)
+            assert graph.nodes[0].kernel == "tg_bconv2d_b1_hs8k27"
+            assert layer.weight_bytes == cout * words * 4 + 9 * cout * 2 + 6 + 6
 
 
 @pytest.mark.host
@@ -337,9 +340,9 @@ def test_binary_chain_through_the_arena(seed, tmp_path):
 
 
 # -- carry-save variants: wide layers, every tail length, 5x5, odd sizes ---------------------------
-# (cin, cout, kernel, stride, padding, dilation): k*k*ceil(cin/32) % 8 covers tails 0..7
+# (cin, cout, kernel, stride, padding, dilation): the words per output (bconv2d_hs.field_words) % 8 cover tails 0..7
 WIDE_CASES = [(128, 128, 3, 1, 1, 1), (256, 33, 3, 2, 1, 1), (160, 31, 1, 1, 0, 1), (192, 65, 3, 1, 1, 1),
-              (224, 32, 3, 1, 2, 2), (45, 45, 5, 1, 2, 1), (128, 63, 5, 2, 2, 1), (256, 256, 3, 1, 1, 1),
+              (224, 32, 3, 1, 2, 2), (33, 45, 5, 1, 2, 1), (128, 63, 5, 2, 2, 1), (256, 256, 3, 1, 1, 1),
               (96, 64, 3, 2, 1, 1), (31, 1, 5, 1, 2, 2)]
 
 
@@ -359,7 +362,7 @@ def test_bconv2d_carry_save_wide_layers(tmp_path):
     cases, labels = wide_cases(rng)
     graph = cases_graph("bconv2d", cases)
     select_kernels(graph, HOST)
-    assert all(n.kernel.startswith("tg_bconv2d_b1_hs8r") for n in graph.nodes)
+    assert all(n.kernel.startswith("tg_bconv2d_b1_hs8") for n in graph.nodes)
     for n in graph.nodes:
         n.kernel = ""
     tails = {bconv2d_hs.tail_of(c[1][1].shape[1], c[1][1].shape[2], c[0].in_channels) for c in cases}
@@ -377,7 +380,9 @@ def test_bconv2d_carry_save_on_qemu(tmp_path):
     cases, _ = wide_cases(rng)
     small = [bconv_case(rng, 5, 6, cin, cout, k, s, (p,) * 4, 1, pv, out)[0]
              for cin, cout, k, s, p, pv, out in [(1, 31, 3, 1, 1, 0, "binary"), (33, 64, 3, 2, 1, 1, "int8"),
-                                                  (63, 65, 1, 1, 0, 0, "binary"), (32, 33, 3, 1, 1, 0, "int8")]]
+                                                  (63, 65, 1, 1, 0, 0, "binary"), (32, 33, 3, 1, 1, 0, "int8"),
+                                                  # 31 blocks + 2 words (the asm count's limit), 34 + 3 (C path)
+                                                  (320, 33, 5, 1, 0, 0, "binary"), (352, 32, 5, 1, 0, 1, "binary")]]
     by_kernel: dict[str, list] = {}
     for attrs, ins, shape, dtype in cases + small:
         g = one("bconv2d", attrs, ins, shape, out_dtype=dtype)
@@ -386,3 +391,157 @@ def test_bconv2d_carry_save_on_qemu(tmp_path):
                              []).append(g)
     for t, (kernel, graphs) in enumerate(sorted(by_kernel.items())):
         check_on_qemu(graphs, tmp_path / kernel, kernel)
+
+
+def saturated_case(cin, cout, k):
+    """All-ones input (every real bit -1) and weights +1 except field word 7 (-1): XOR words all ones
+    but one in the first block, so 8*nb - 1 set bits per position leave every carry-save plane full
+    when the tail starts, and an all-ones tail: the largest per-byte sums of the asm count. (Flip
+    channels are stored inverted: their count is the complement.) Thresholds dot + (-1, 0, 1) make
+    a count off by one flip bits."""
+    words = bitpack.words_for(cin)
+    bits = np.zeros((cout, k, k, cin), np.uint8)
+    tap, j = divmod(7, words)
+    bits[:, tap // k, tap % k, 32 * j:32 * j + 32] = 1
+    x = act("x", (1, k + 2, k + 1, words), DType.UINT32)
+    wt = const("w", bitpack.pack_bits(bits))
+    ones = np.broadcast_to(bitpack.pack_bits(np.ones(x.shape[:3] + (cin,), np.uint8)), x.shape).copy()
+    probe = BConv2dAttrs((1, 1), (0, 0, 0, 0), (1, 1), cin, 1, "binary", thresholds=(0,) * cout, flip=(0,) * cout)
+    dot = int(binary_conv_dot(ones, wt.data, probe)[0, 0, 0, 0])
+    attrs = dataclasses.replace(probe, thresholds=tuple(dot + (o % 3) - 1 for o in range(cout)),
+                                flip=tuple((o // 3) % 2 for o in range(cout)))
+    oh, ow = out_hw(x.shape, wt.shape, attrs)
+    shape, dtype = output_shape((1, oh, ow), cout, "binary")
+    return single_op_graph("bconv2d", attrs, [x, wt], shape, out_dtype=dtype), ones
+
+
+@pytest.mark.qemu
+def test_bconv2d_carry_save_saturated_counts_on_qemu(tmp_path):
+    """Every tail length 0..7 and the 31-block limit at the maximal count, both variant families."""
+    from tests.device.models import missing_tools, write_build
+    from tests.kernels.qemu_tier import BOARDS
+    from tinygen.device.validate import validate
+    from tinygen.testing import merge_graphs
+
+    if missing_tools():
+        pytest.skip(missing_tools())
+    # (cin, k): 3x3 fields of 9 * words words give every tail 9 * words % 8; 5x5x320: 31 blocks + 2
+    cases = [(cin, 3) for cin in (256, 32, 160, 96, 64, 128, 192, 224)] + [(320, 5)]
+    graphs, inputs = zip(*(saturated_case(cin, 33, k) for cin, k in cases))
+    tails = {bconv2d_hs.tail_of(k, k, cin) for cin, k in cases}
+    assert tails == set(range(8))
+    ref = interpreter.run(merge_graphs(list(graphs), "saturated"), list(inputs))
+    assert all(0 < bitpack.unpack_bits(r, 33).mean() < 1 for r in ref)  # both signs in every case
+    # the run-time block loop variants on the M4 stand-in, the fixed-size (unrolled) ones on the M7
+    for board, family in zip(BOARDS, ("tg_bconv2d_b1_hs8r", "tg_bconv2d_b1_hs8k")):
+        merged = merge_graphs(list(graphs), "saturated")
+        if family.endswith("r"):
+            for n, (cin, k) in zip(merged.nodes, cases):
+                n.kernel = f"{family}{bconv2d_hs.tail_of(k, k, cin)}"
+        program = write_build(merged, tmp_path / board, board)
+        kernels = [n.kernel for n in program.graph.nodes]
+        assert all(k.startswith(family) for k in kernels[:-1]) and kernels[-1].startswith("tg_bconv2d_b1_hs8r"), kernels
+        r = validate(program, qemu=True, board=board, inputs=list(inputs))
+        assert r.passed, r.summary_text()
+
+
+@pytest.mark.qemu
+def test_bconv2d_fixed_size_variants_on_qemu(tmp_path):
+    """The unrolled tg_bconv2d_b1_hs8k<K> variants in one firmware per stand-in: both output modes,
+    both pad values, border classes, stride 2, K = 9..72."""
+    from tests.device.models import missing_tools, write_build
+    from tests.kernels.qemu_tier import BOARDS
+    from tinygen.device.validate import validate
+    from tinygen.testing import merge_graphs
+
+    if missing_tools():
+        pytest.skip(missing_tools())
+    rng = np.random.default_rng(9)
+    specs = [(32, 33, 1, 0, "int8"), (64, 65, 2, 1, "binary"), (96, 31, 1, 0, "binary"), (128, 64, 1, 1, "int8"),
+             (160, 32, 2, 0, "int8"), (192, 63, 1, 1, "binary"), (224, 1, 1, 0, "binary"), (256, 40, 1, 0, "binary"),
+             (45, 45, 1, 0, "int8")]
+    graphs = [single_op_graph("bconv2d", attrs, ins, shape, out_dtype=dtype)
+              for attrs, ins, shape, dtype in (bconv_case(rng, 6, 7, cin, cout, 3, s, (1,) * 4, 1, pv, out)[0]
+                                              for cin, cout, s, pv, out in specs)]
+    for board in BOARDS[1:]:  # the M7 stand-in: the M4 runs the same instructions (saturated test: both)
+        program = write_build(merge_graphs(graphs, "fixed"), tmp_path / board, board)
+        assert {n.kernel for n in program.graph.nodes} == {f"tg_bconv2d_b1_hs8k{k}" for k in bconv2d_hs.FIXED_WORDS[1:]}
+        r = validate(program, qemu=True, board=board, count=1)
+        assert r.passed, r.summary_text()
+
+
+
+def compact_chain(rng, cases):
+    """int8 -> binarize -> bconv2d per case: the bconv2d input is written by a node (padding bits 0),
+    which lets the carry-save variants run each output's kh*kw*in_c bits together."""
+    g = Graph("compact", dialect="lowered")
+    labels = []
+    for i, (h, w, cin, cout, k, s, p, d, pv, out) in enumerate(cases):
+        attrs = BConv2dAttrs((s, s), (p,) * 4, (d, d), cin, pv, out, **random_output_stage(rng, out, cout, k * k * cin))
+        x = g.add_tensor(Tensor(f"x{i}", (1, h, w, cin), DType.INT8, QuantParams.per_tensor(1.0, 0)))
+        g.inputs.append(x.name)
+        b = g.add_tensor(Tensor(f"b{i}", (1, h, w, bitpack.words_for(cin)), DType.UINT32))
+        g.add_node(Node(f"bin{i}", "binarize", [x.name], [b.name], BinarizeAttrs(int(rng.integers(-3, 4)))))
+        wt = g.add_const(f"w{i}", random_packed(rng, (cout, k, k), cin))
+        oh, ow = out_hw(b.shape, wt.shape, attrs)
+        shape, dtype = output_shape((1, oh, ow), cout, out)
+        o = g.add_tensor(Tensor(f"out{i}", shape, dtype, QuantParams.per_tensor(1.0, 0)))
+        g.add_node(Node(f"conv{i}", "bconv2d", [b.name, wt.name], [o.name], attrs))
+        g.outputs.append(o.name)
+        labels.append(f"{h}x{w}x{cin}->{cout} k{k}/{s} pad{p} dil{d} pad_value{pv} {out}")
+    return g, labels
+
+
+COMPACT_CASES = [(7, 9, 45, 45, 3, 1, 1, 1, 0, "binary"), (6, 7, 31, 33, 3, 2, 1, 1, 1, "int8"),
+                 (9, 8, 33, 64, 5, 1, 2, 1, 0, "binary"), (8, 9, 63, 31, 3, 1, 2, 2, 0, "int8"),
+                 (7, 7, 65, 65, 3, 1, 1, 1, 1, "binary"), (6, 9, 1, 32, 3, 1, 1, 1, 0, "int8"),
+                 (9, 9, 100, 40, 5, 2, 2, 1, 0, "binary")]
+
+
+@pytest.mark.host
+def test_bconv2d_compact_field_chains(tmp_path):
+    rng = np.random.default_rng(21)
+    g, labels = compact_chain(rng, COMPACT_CASES)
+    select_kernels(g, HOST)
+    convs = [n for n in g.nodes if n.op == "bconv2d"]
+    assert all(bconv2d_hs.compacts(n, g) and n.kernel.startswith("tg_bconv2d_b1_hs8") for n in convs)
+    for n in g.nodes:
+        n.kernel = ""
+    inputs = [rng.integers(-128, 128, g.t(x).shape).astype(np.int8) for x in g.inputs]
+    assert_cases_bit_exact(g, inputs, labels, tmp_path)
+
+
+@pytest.mark.qemu
+def test_bconv2d_compact_field_chains_on_qemu(tmp_path):
+    from tests.device.models import missing_tools, write_build
+    from tests.kernels.qemu_tier import BOARDS
+    from tinygen.device.validate import validate
+
+    if missing_tools():
+        pytest.skip(missing_tools())
+    g, _ = compact_chain(np.random.default_rng(22), [COMPACT_CASES[i] for i in (0, 1, 3, 6)])
+    kernels = {n.kernel for n in select_kernels(g, HOST).nodes if n.op == "bconv2d"}
+    assert "tg_bconv2d_b1_hs8k13" in kernels and any(k.startswith("tg_bconv2d_b1_hs8r") for k in kernels), kernels
+    for board in BOARDS[:1]:  # the M4 stand-in (the fixed-size test runs the M7)
+        program = write_build(g, tmp_path / board, board)
+        r = validate(program, qemu=True, board=board, count=1)
+        assert r.passed, r.summary_text()
+
+
+def test_compact_fields_only_where_padding_bits_are_zero():
+    """binarize (-> bmax_pool2d) writes 0 padding bits: compact; a packed graph input, or a pool
+    of one, may carry any padding bits, which the reference counts: not compact."""
+    rng = np.random.default_rng(3)
+    g, _ = compact_chain(rng, COMPACT_CASES[:1])
+    conv = g.nodes[-1]
+    assert bconv2d_hs.compacts(conv, g)
+    pooled = g.add_tensor(Tensor("p", g.t(conv.inputs[0]).shape, DType.UINT32))
+    g.add_node(Node("pool", "bmax_pool2d", [conv.inputs[0]], ["p"], BMaxPool2dAttrs((1, 1), (1, 1), (0, 0, 0, 0))), 1)
+    conv.inputs[0] = "p"
+    assert bconv2d_hs.compacts(conv, g)
+    g.nodes[0].inputs, g.inputs = [g.nodes[0].outputs[0]], [g.nodes[0].outputs[0]]  # the pool reads a graph input
+    g.nodes.pop(0)
+    assert not bconv2d_hs.compacts(conv, g)
+    (attrs, ins, shape, dtype), _ = bconv_case(rng, 5, 6, 45, 8, 3, 1, (1,) * 4, 1, 0, "binary")
+    one = single_op_graph("bconv2d", attrs, ins, shape, out_dtype=dtype)
+    assert not bconv2d_hs.compacts(one.nodes[0], one)

@@ -56,7 +56,7 @@ def test_max_pool_on_binary_is_exact(pool):
 def test_int8_to_binary_threshold_bits_equal_torch(linear):
     model = Int8ConvSign(linear=linear, seed=3).eval()
     graph = _assert_same_bits(model, (1, 3, 5, 5), n=24)
-    assert _ops(graph) == (["reshape", "fully_connected", "binarize"] if linear else ["conv2d", "binarize"])
+    assert _ops(graph) == (["reshape", "fully_connected", "binarize"] if linear else ["conv2d_bits"])
 
 
 def test_flatten_then_sign_then_binary_linear():
@@ -102,7 +102,7 @@ def test_small_bnn_host_exact_and_top1_agrees(tmp_path):
     model = calibrate(SmallBNN(seed=0), shape)
     program, ref, t = _whole_model(model, shape, tmp_path, n=300)
     ops = [layer["op"] for layer in program.report["layers"]]
-    assert ops == ["conv2d", "binarize", "bconv2d", "bmax_pool2d", "bconv2d", "bconv2d", "reshape", "bfully_connected",
+    assert ops == ["conv2d_bits", "bconv2d", "bmax_pool2d", "bconv2d", "bconv2d", "reshape", "bfully_connected",
                    "bfully_connected"], ops
     assert len(np.unique(ref)) > 30
     assert (ref.argmax(1) == t.argmax(1)).mean() >= 0.995

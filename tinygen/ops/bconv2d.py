@@ -154,11 +154,16 @@ def binary_conv_dot(x: np.ndarray, w: np.ndarray, a: BConv2dAttrs) -> np.ndarray
 class BConv2d(OpDef):
     name = "bconv2d"
     attrs_type = BConv2dAttrs
-    # carry-save variants, one per tail length of the receptive field (tinygen/ops/bconv2d_hs.py)
+    # carry-save variants (tinygen/ops/bconv2d_hs.py): with the blocks unrolled for the common field
+    # sizes, then one per tail length of the receptive field
     kernels = tuple(
+        Kernel(f"tg_bconv2d_b1_hs8k{k}", "tg_bconv2d.h", "tg_bconv2d_params", supports=bconv2d_hs.supports_words(k),
+               scratch=lambda node, graph: 4 * bconv2d_hs.node_words(node, graph),
+               )
+        for k in bconv2d_hs.FIXED_WORDS
+    ) + tuple(
         Kernel(f"tg_bconv2d_b1_hs8r{t}", "tg_bconv2d.h", "tg_bconv2d_params", supports=bconv2d_hs.supports(t),
-               scratch=lambda node, graph: 4 * bconv2d_hs.field_words(*graph.t(node.inputs[1]).shape[1:3],
-                                                                       node.attrs.in_channels),
+               scratch=lambda node, graph: 4 * bconv2d_hs.node_words(node, graph),
                )
         for t in range(bconv2d_hs.BLOCK)
     ) + (reference_kernel("tg_bconv2d_b1_ref", "tg_bconv2d.h", "tg_bconv2d_params"),)
@@ -203,12 +208,18 @@ class BConv2d(OpDef):
         cout, kh, kw, _ = w.shape
         oh, ow = out_hw(x.shape, w.shape, a)
         weight = c_values(w.data.reshape(-1), "uint32_t", f"OHWI {list(w.shape)}, 32 channels per word")
+        compact = 0
+        if not self.kernel(node).reference:
+            compact = int(bconv2d_hs.compacts(node, graph))
+            what = f"{kh}x{kw}x{a.in_channels} bits per output run together" if compact else f"OHWI {list(w.shape)}"
+            weight = c_values(bconv2d_hs.stored_weights(w.data, a, bool(compact)).reshape(-1), "uint32_t",
+                              what + (", flip channels inverted" if a.output == "binary" else ""))
         if self.kernel(node).reference:
             classes = [("class_thresholds", None), ("class_values", None), ("row_class", None), ("col_class", None),
                        ("n_col_class", 0)]
         else:
             rows, cols, rmasks, cmasks = bconv2d_hs.classes(x.shape, w.shape, a, oh, ow)
-            values = bconv2d_hs.class_values(w.data, a, rmasks, cmasks).reshape(-1)
+            values = bconv2d_hs.class_values(w.data, a, rmasks, cmasks, bconv2d_hs.node_words(node, graph)).reshape(-1)
             binary = a.output == "binary"
             table = c_values(values, "int16_t" if binary else "int32_t",
                              f"[{len(rmasks)}x{len(cmasks)} border classes][{cout}]")
@@ -225,9 +236,10 @@ class BConv2d(OpDef):
             ("weight", weight),
             *output_fields(a),
             *classes,
+            ("compact", compact),
         ]
         if not self.kernel(node).reference:  # class_values replace thresholds and bias
-            fields = [(f, None) if f in ("thresholds", "bias") else (f, v) for f, v in fields]
+            fields = [(f, None) if f in ("thresholds", "bias", "flip") else (f, v) for f, v in fields]
         return KernelCall(fields, [node.inputs[0]], list(node.outputs),
             comment=f"bconv2d {kh}x{kw}/{a.stride[0]} {a.in_channels}->{cout} {a.output} out"
             + (", +1 padding" if a.pad_value and any(a.padding) else ""),

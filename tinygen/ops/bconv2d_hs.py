@@ -10,7 +10,10 @@ and corr depends only on which taps are out of the image: on the pixel's row cla
 in-image kernel rows) and column class. Each class's corr is folded into the output stage:
     binary, bit = dot < thr:  Kbits - corr - 2*diff < thr  <=>  diff > floor((Kbits - corr - thr) / 2)
     binary, bit = dot > thr:  diff < ceil(v / 2)  <=>  not (diff > ceil(v / 2) - 1),  v = Kbits - corr - thr
-                              (the kernel computes (diff > value) ^ flip)
+                              and with the channel's weights stored inverted the kernel counts
+                              diff' = 32*words - diff (padding bits flip too), so
+                              not (diff > c)  <=>  diff' > 32*words - 1 - c:  the kernel computes
+                              diff' > value for every channel
     int8:  dot * 2^p + bias = (bias + (Kbits - corr) * 2^p) - diff * 2^(p+1)    (mod 2^32)
 so the kernels never test a tap per output channel, and the int8 accumulator is the same integer
 as the reference's (one rounding, in requantize).
@@ -26,12 +29,46 @@ BLOCK = 8  # words per carry-save block
 MAX_CLASSES = 255  # per axis: uint8 class ids
 
 
-def field_words(kh: int, kw: int, in_channels: int) -> int:
+# ops whose packed output has padding bits 0 whatever their input, and ops that pass bits through
+# (an AND/OR or a move of words keeps 0 padding bits 0, and garbage garbage)
+CLEAN_PADDING = frozenset({"binarize", "binarize_float", "conv2d_bits", "bconv2d", "bfully_connected"})
+PASSES_BITS = frozenset({"bmax_pool2d", "reshape"})
+
+
+def padding_bits_zero(graph, tensor: str) -> bool:
+    """Whether the packed `tensor`'s padding bits are 0 for every model input."""
+    p = graph.producer(tensor)
+    while p is not None and p.op in PASSES_BITS:
+        p = graph.producer(p.inputs[0])
+    return p is not None and p.op in CLEAN_PADDING and graph.t(p.outputs[0]).dtype.value == "uint32"
+
+
+def compacts(node, graph) -> bool:
+    """Whether the kernels run each output's kh*kw*in_c bits together (field and weights): when
+    in_c is no multiple of 32 and there are several taps, which drops every tap's padding bits
+    from the count (3x3x45: 13 words instead of 18). Only where the input's padding bits are 0
+    by construction: a graph input's are whatever the caller passed, and the reference counts
+    them (popcount of whole words)."""
+    w = graph.t(node.inputs[1])
+    return (node.attrs.in_channels % 32 != 0 and w.shape[1] * w.shape[2] > 1
+            and padding_bits_zero(graph, node.inputs[0]))
+
+
+def field_words(kh: int, kw: int, in_channels: int, compact: bool = False) -> int:
+    """Words per output channel the kernels count (the gathered field, one weight row)."""
+    if compact:
+        return -(-kh * kw * in_channels // 32)
     return kh * kw * bitpack.words_for(in_channels)
 
 
-def tail_of(kh: int, kw: int, in_channels: int) -> int:
-    return field_words(kh, kw, in_channels) % BLOCK
+def node_words(node, graph) -> int:
+    """field_words of a bconv2d node, compacted where `compacts`."""
+    w = graph.t(node.inputs[1])
+    return field_words(w.shape[1], w.shape[2], node.attrs.in_channels, compacts(node, graph))
+
+
+def tail_of(kh: int, kw: int, in_channels: int, compact: bool = False) -> int:
+    return field_words(kh, kw, in_channels, compact) % BLOCK
 
 
 def axis_classes(n_out: int, stride: int, pad_before: int, k: int, dil: int, n_in: int,
@@ -60,14 +97,26 @@ def classes(x_shape, w_shape, a, oh: int, ow: int):
     return rows, cols, rmasks, cmasks
 
 
+# fixed-size variants: 3x3 on 32..256 channels, and 13 words (3x3 on 42..46 channels, compact)
+FIXED_WORDS = (13,) + tuple(9 * w for w in range(1, 9))
+
+
+def supports_words(k_words: int):
+    """The fixed-size variant of `k_words` words per output (blocks unrolled)."""
+    def rule(node, graph) -> bool:
+        w = graph.t(node.inputs[1])
+        return node_words(node, graph) == k_words and supports(k_words % BLOCK)(node, graph)
+    return rule
+
+
 def supports(tail: int):
     def rule(node, graph) -> bool:
         x, w = (graph.t(i) for i in node.inputs)
         o = graph.t(node.outputs[0])
         a = node.attrs
-        if tail_of(w.shape[1], w.shape[2], a.in_channels) != tail:
+        if node_words(node, graph) % BLOCK != tail:
             return False
-        if a.output == "binary" and 32 * field_words(w.shape[1], w.shape[2], a.in_channels) > 32767:
+        if a.output == "binary" and 32 * node_words(node, graph) > 32767:
             return False  # int16 class thresholds
         _, _, rm, cm = classes(x.shape, w.shape, a, o.shape[1], o.shape[2])
         # Where most pixels have a class of their own (tiny images), the class table is per-pixel
@@ -77,7 +126,7 @@ def supports(tail: int):
     return rule
 
 
-def class_values(w: np.ndarray, a, rmasks, cmasks) -> np.ndarray:
+def class_values(w: np.ndarray, a, rmasks, cmasks, k_words: int) -> np.ndarray:
     """[row classes * col classes, Cout]: the output stage per class (module docstring); binary
     output values lie in [-1, 32 * words per output] (int16 when supported), int8 ones in int32."""
     cout, kh, kw, _ = w.shape
@@ -93,11 +142,32 @@ def class_values(w: np.ndarray, a, rmasks, cmasks) -> np.ndarray:
             if a.output == "binary":
                 v = base - np.asarray(a.thresholds, np.int64)
                 flip = np.asarray(a.flip, bool)
-                d = np.where(flip, -((-v) // 2) - 1, v // 2)
-                rows.append(np.clip(d, -1, 32 * field_words(kh, kw, a.in_channels)))
+                bits = 32 * k_words
+                d = np.clip(np.where(flip, -((-v) // 2) - 1, v // 2), -1, bits)
+                rows.append(np.where(flip, bits - 1 - d, d))  # still in [-1, bits]
             else:
                 # modulo 2^32: the kernel subtracts in wrapping arithmetic and the true accumulator fits
                 # int32, while this constant alone may not (base reaches 2*Kbits for dots diff never gives)
                 v = np.asarray(a.bias, np.int64) + base * (1 << a.pre_shift)
                 rows.append((v + 2 ** 31) % 2 ** 32 - 2 ** 31)
     return np.stack(rows).astype(np.int32)
+
+
+def stored_weights(w: np.ndarray, a, compact: bool) -> np.ndarray:
+    """The weights as the kernels read them, [Cout, field_words]: OHWI words, or with `compacts`
+    each output's kh*kw*in_c bits run together (tap-major); binary output inverts the flip
+    channels' words (every bit, so the count becomes 32*field_words - diff); then pair format."""
+    cout, kh, kw, _ = w.shape
+    if compact:
+        bits = bitpack.unpack_bits(np.ascontiguousarray(w), a.in_channels).reshape(cout, -1)
+        rows = bitpack.pack_bits(bits)
+    else:
+        rows = np.ascontiguousarray(w).reshape(cout, -1)
+    if a.output == "binary":
+        rows = np.where(np.asarray(a.flip, bool)[:, None], ~rows, rows)
+    rows = rows.astype(np.uint32)
+    # pair format: words (x0, x1) stored as (x0, x0 ^ x1), an odd last word alone (the kernels'
+    # carry-save adder of a pair reads d0 and d0 ^ d1)
+    even = rows.shape[1] - rows.shape[1] % 2
+    rows[:, 1:even:2] ^= rows[:, 0:even:2]
+    return rows

@@ -13,7 +13,9 @@ and a constant when gamma_c = 0. T_c is found by bisection of y over the reachab
 integer, ties included. The lowered form is an int8 conv2d / fully_connected whose output is
 v = acc - T_c (or T_c - acc, with negated weights; or 0 / -1 for constant channels), requantized
 by exactly 1.0 and clamped to int8, which keeps the sign of v, followed by binarize with zero
-point 0: bit = (v < 0). Exact as long as 2 * (2 * A_c + 1) < 2^31, which is checked.
+point 0: bit = (v < 0). Exact as long as 2 * (2 * A_c + 1) < 2^31, which is checked. A conv2d
+with int8-stored weights and groups 1 becomes one conv2d_bits node instead, bit = acc' < -bias
+(acc' with the direction in the weights), which writes the packed bits without the int8 map.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from tinygen.errors import QuantizationError
 from tinygen.ir import float_ops as F
 from tinygen.ir.graph import QuantParams
 from tinygen.passes.lower.context import LowerCtx, check_symmetric_weights, lowers, nhwc_shape
-from tinygen.passes.lower.packed import emit_conv, emit_fully_connected
+from tinygen.passes.lower.packed import emit_conv, emit_fully_connected, weight_storage
 from tinygen.reference import bitpack
 
 IDENTITY = (1 << 30, 1)  # (multiplier, shift) of exactly 1.0
@@ -104,6 +106,18 @@ def lower_conv2d_sign(ctx: LowerCtx, node) -> None:
     w = ctx.src.t(node.inputs[1])
     weights, q, bias, mult, shift, negated = _threshold_layer(ctx, node, w.data)
     zp = ctx.quant(node.inputs[0]).zero_point[0]
+    if weight_storage(weights, q, negated)[0] == 8 and node.attrs.conv.groups == 1:
+        # one conv2d_bits node: bit = acc + bias < 0 <=> acc < -bias, written packed (no int8 map)
+        from tinygen.ops.conv2d_bits import Conv2dBitsAttrs
+
+        a = node.attrs.conv
+        shape = nhwc_shape(ctx.src.t(node.outputs[0]).shape)
+        out = ctx.out_binary(node.outputs[0], shape[:-1] + (bitpack.words_for(shape[-1]),))
+        wt = ctx.const(w.name, np.ascontiguousarray(weights.transpose(0, 2, 3, 1)).astype(np.int8), q)
+        attrs = Conv2dBitsAttrs(a.stride, a.padding, a.dilation, -zp, tuple(-int(b) for b in bias),
+                                (0,) * len(bias))
+        ctx.emit("conv2d_bits", [x.name, wt.name], [out.name], attrs)
+        return
     _binarize_acc(ctx, node, lambda out: emit_conv(ctx, x.name, weights, q, bias, node.attrs.conv, -zp, 0, mult, shift,
                                                   -128, 127, out, w.name, negated))
 
