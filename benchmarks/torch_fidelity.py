@@ -1,8 +1,9 @@
 """Per-node fidelity of a lowered torch model against PyTorch's fake-quant program.
 
-    .venv/bin/python benchmarks/torch_fidelity.py [MODEL.pt2] [--count N] [--all]
+    .venv/bin/python benchmarks/torch_fidelity.py [MODEL.pt2] [--inputs X.npy] [--count N] [--all]
 
-Default MODEL: examples/flynet/build/flynet_q8.pt on the first N Fashion-MNIST test images.
+Default MODEL: examples/flynet/build/flynet_q8.pt on the first N Fashion-MNIST test images (or
+the float NCHW images of --inputs).
 For every lowered node whose output tensor can be found in the PyTorch program (the FX node of the
 same name, or the first value on the tensor's int8 grid along its single-user chain), prints:
 
@@ -104,6 +105,7 @@ def torch_grid_values(fx_graph, values, tensor) -> np.ndarray | None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model", nargs="?", default=str(ROOT / "examples/flynet/build/flynet_q8.pt"))
+    ap.add_argument("--inputs", help="float32 .npy of NCHW inputs (default: Fashion-MNIST test images)")
     ap.add_argument("--count", type=int, default=500)
     ap.add_argument("--all", action="store_true")
     ap.add_argument("--out", default="/tmp/torch_fidelity")
@@ -116,9 +118,12 @@ def main(argv=None) -> int:
     from tinygen.reference import interpreter
 
     torch.set_num_threads(2)
-    import train as flytrain
+    if args.inputs:
+        x = np.load(args.inputs).astype(np.float32)[:args.count]
+    else:
+        import train as flytrain
 
-    x = flytrain.load_fashion().x_test[:args.count]
+        x = flytrain.load_fashion().x_test[:args.count]
     ep = torch.export.load(args.model)
     module = ep.module()
     values = capture(module, x, 1)

@@ -11,16 +11,16 @@ import pytest
 import torch
 
 import tinygen
-from tests.importers.torch_flows import Net, PoolNet, check_program, digits, run_torch, train
+from tests.importers.torch_flows import Net, OneStepGap, PoolNet, check_program, digits, run_torch, train
 from tinygen.cli import main
 
 pytestmark = [pytest.mark.host, pytest.mark.slow]
-# Measured on this machine: these flows give top-1 agreement 1.0 and C == reference, but only
-# 88-98% of logits within one step (max 2-3 steps) where PT2E PTQ with tinygen.quantizer and
-# X86 give >= 99%. Not bisected yet; suspects: float (unrequantized) edges in the PyTorch program
-# that tinygen rounds (avg pool before hardswish in eager mode) and the one-step rounding of
-# requantizing concat/mean that issue 13 item 6 fixes.
-GAP = "whole-model one-step fidelity below 99% (not yet bisected, see GAP note)"
+# Measured (benchmarks/torch_fidelity.py bisects per node): after mean/concat pre-scaling, every
+# lowered node equals PyTorch on its own inputs except conv/linear (0.1-0.4% of outputs one step
+# off: the int32 bias at s_in * s_w rounds a real bias PyTorch keeps in float; exact with the
+# real bias) and, in the FX program, avg_pool2d on its input's grid (a mean of 4 is a tie a
+# quarter of the time: PyTorch rounds ties to even, TFLM's arithmetic away from zero).
+ONE_STEP_GAP = dict(strict=True, raises=OneStepGap)
 torchao = pytest.importorskip("torchao")
 
 EX = (torch.zeros(1, 1, 8, 8),)
@@ -60,9 +60,11 @@ def test_eager_qat(data, tmp_path):
     train(model, xtr, ytr, epochs=6)
     ep, path = _frozen_export(model, tmp_path)
     program = tinygen.build(path, out_dir=tmp_path / "o")
-    check_program(program, run_torch(ep.module(), xte), xte, yte, known_gap=GAP)
+    check_program(program, run_torch(ep.module(), xte), xte, yte)
 
 
+@pytest.mark.xfail(reason="measured 93.3% within one step (top-1 1.0, max 3 steps): avg_pool2d ties and "
+                          "conv bias rounding, see ONE_STEP_GAP", **ONE_STEP_GAP)
 def test_fx_qat(data, tmp_path):
     from torch.ao.quantization.quantize_fx import prepare_qat_fx
 
@@ -71,7 +73,7 @@ def test_fx_qat(data, tmp_path):
     train(model, xtr, ytr, epochs=6)
     ep, path = _frozen_export(model, tmp_path)
     program = tinygen.build(path, out_dir=tmp_path / "o")
-    check_program(program, run_torch(ep.module(), xte), xte, yte, known_gap=GAP)
+    check_program(program, run_torch(ep.module(), xte), xte, yte)
 
 
 def test_observer_left_on_is_refused(data, tmp_path, capsys):
@@ -139,6 +141,8 @@ def test_pt2e_tinygen_quantizer_ptq(float_net, data, tmp_path):
     assert program.inputs[0].dtype == np.int8
 
 
+@pytest.mark.xfail(reason="measured 98.4% within one step (top-1 1.0, max 2 steps): conv/linear bias "
+                          "rounding, see ONE_STEP_GAP", **ONE_STEP_GAP)
 def test_pt2e_tinygen_quantizer_qat(data, tmp_path):
     from torchao.quantization.pt2e import move_exported_model_to_eval
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_qat_pt2e
@@ -154,7 +158,7 @@ def test_pt2e_tinygen_quantizer_qat(data, tmp_path):
     move_exported_model_to_eval(prepared)
     ep = torch.export.export(convert_pt2e(prepared), EX)
     program = tinygen.build(_save(ep, tmp_path / "m.pt2"), out_dir=tmp_path / "o")
-    check_program(program, run_torch(ep.module(), xte), xte, yte, known_gap=GAP)
+    check_program(program, run_torch(ep.module(), xte), xte, yte)
 
 
 def test_cli_calibration_runs_ptq_on_a_float_model(float_net, data, tmp_path, capsys):

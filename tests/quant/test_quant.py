@@ -90,3 +90,22 @@ def test_prescaled_requant_limits():
     assert prescaled_requant(0.01, 2**29, mode="torch").left_shift == 0  # no headroom: plain
     r = prescaled_requant(2.0**-25, 255, mode="torch")  # a tiny multiplier keeps its right shift <= 30
     assert r.shift >= -30 and r.multiplier * 2.0 ** (r.shift - 31 + r.left_shift) == 2.0**-25
+
+
+def test_avg_pool_requant_rounds_once_for_every_count():
+    """One pre-scale for all divisor counts; each count's result is the window sum times its real
+    multiplier rounded once (FX QAT pools on the input's grid: a mean of 4 rounded twice was off
+    on 40% of outputs)."""
+    from tinygen.quant.params import avg_pool_requant
+
+    s_in, s_out, taps = 0.053, 0.053, 9
+    bound = taps * 255
+    left, ms, shifts = avg_pool_requant(s_in, s_out, taps, bound)
+    assert left > 0 and bound << left < 2**30 and len(ms) == len(shifts) == taps + 1
+    x = np.arange(-bound, bound + 1)
+    for c in range(1, taps + 1):
+        real = s_in / (s_out * c)
+        want = round_half_away(x * real)
+        exact = np.abs(np.abs(x * real) % 1 - 0.5) > 1e-6
+        got = _requantized(x, type("R", (), {"left_shift": left, "multiplier": ms[c], "shift": shifts[c]}))
+        np.testing.assert_array_equal(got[exact], want[exact])

@@ -15,6 +15,7 @@ arithmetic).
                  tflm:  (m, e) = QuantizeMultiplier(s_in / s_out), then m * 2^k // count, e - k
                         with k = min(floor(log2 count), 32, 31 + e) bits of headroom; no pre-scale
     concat       M = s_in / s_out per requantized input, pre-scaled
+    avg_pool2d   M[c] = s_in / (s_out * c) per divisor count c, pre-scaled by one shift for all c
 
 Pre-scaling (what TFLM's ADD does with its fixed left shift of 20): an integer operand |x| <= bound
 is shifted left by L bits before the requantization by M / 2^L. The requantization rounds twice
@@ -112,6 +113,16 @@ def mean_requant(s_in: float, s_out: float, count: int, bound: int, *, mode: str
     m, shift = quantize_multiplier(float(s_in) / float(s_out), saturate=True)
     k = min(count.bit_length() - 1, 32, 31 + shift)
     return Prescaled(0, (m << k) // count, shift - k)
+
+
+def avg_pool_requant(s_in: float, s_out: float, taps: int, bound: int) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
+    """(left_shift, multipliers, shifts) of a requantizing average pool, indexed by divisor count
+    1..taps (entry 0 unused); `bound`: the largest |window sum|. One pre-scale serves every count:
+    the smallest any count allows."""
+    reals = [float(s_in) / (float(s_out) * c) for c in range(1, int(taps) + 1)]
+    left = min(prescaled_requant(r, bound, mode="torch").left_shift for r in reals)
+    ms = [quantize_multiplier(r / (1 << left)) for r in reals]
+    return left, (0,) + tuple(m for m, _ in ms), (0,) + tuple(s for _, s in ms)
 
 
 def concat_requant(s_in: float, s_out: float, bound: int) -> Prescaled:
