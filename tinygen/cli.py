@@ -109,12 +109,12 @@ def cmd_validate(args) -> int:
     from tinygen.validation.host import tty_progress, validate_host
 
     program = tinygen.load(args.dir)
+    if (args.labels or args.layout != "NHWC") and not args.against:
+        raise TinygenError("--labels and --layout go with --against MODEL")
     if not (args.host or args.qemu or args.port):
         if not args.against:
             raise TinygenError("validate needs a target: --host, --qemu or --port PORT")
         args.host = True
-    if (args.labels or args.layout != "NHWC") and not args.against:
-        raise TinygenError("--labels and --layout go with --against MODEL")
     report = None
     if args.against:
         args.inputs, report = _against(args, program)
