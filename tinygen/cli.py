@@ -98,6 +98,11 @@ def _validate_spnet(args) -> int:
     from tinygen import spnet
 
     program = spnet.load(args.dir)
+    if args.against:
+        raise TinygenError("--against compares one program with its framework model; an SP-Net build has one "
+                           "program per switch: validate a switch's bit-exactness with --host/--qemu/--port")
+    if not (args.host or args.qemu or args.port):
+        raise TinygenError("validate needs a target: --host, --qemu or --port PORT")
     switches = args.switch or None
     if args.host:
         result = spnet.validate_host(program, count=args.count, seed=args.seed, inputs=args.inputs, switches=switches)
@@ -110,6 +115,40 @@ def _validate_spnet(args) -> int:
     return 0 if result.passed else 1
 
 
+def _against(args, program):
+    """`validate --against`: (quantized inputs for the target, a function printing and recording
+    the comparison with the framework model)."""
+    import numpy as np
+
+    from tinygen.importers.framework_model import load_framework_model
+    from tinygen.validation import against as ag
+
+    def npy(path, what):
+        try:
+            return np.load(path)
+        except Exception as e:  # noqa: BLE001  (numpy raises many types for a bad file)
+            raise TinygenError(f"{path}: cannot read {what} ({str(e)[:120]})") from None
+
+    model = load_framework_model(args.against)
+    x = npy(args.inputs, "inputs") if args.inputs else None
+    q, xf = ag.comparison_inputs(program, x, args.layout, model.layout, args.count, args.seed)
+    labels = npy(args.labels, "labels")[:len(q)] if args.labels else None
+    if labels is not None and len(labels) != len(q):
+        raise TinygenError(f"{args.labels}: {len(labels)} labels for {len(q)} inputs")
+    refs = program.reference(q)
+    refs = refs if isinstance(refs, list) else [refs]
+    fws = model.run(xf)
+    if len(fws) != len(refs):
+        raise TinygenError(f"{args.against}: the framework model has {len(fws)} outputs, the program {len(refs)}")
+    figures = [ag.agreement(s.name, program.dequantize(r, k), ag.to_output_layout(f, r.shape, model.layout),
+                            s.scale, labels) for k, (s, r, f) in enumerate(zip(program.outputs, refs, fws))]
+
+    def report():
+        print("\n".join(ag.summary_lines(model.name, figures)))
+        ag.write_report(program.out_dir, model.name, figures)
+    return q, report
+
+
 def cmd_validate(args) -> int:
     import tinygen
     from tinygen.progress import counter
@@ -118,6 +157,15 @@ def cmd_validate(args) -> int:
     if (Path(args.dir) / "spnet.json").is_file():
         return _validate_spnet(args)
     program = tinygen.load(args.dir)
+    if (args.labels or args.layout != "NHWC") and not args.against:
+        raise TinygenError("--labels and --layout go with --against MODEL")
+    if not (args.host or args.qemu or args.port):
+        if not args.against:
+            raise TinygenError("validate needs a target: --host, --qemu or --port PORT")
+        args.host = True
+    report = None
+    if args.against:
+        args.inputs, report = _against(args, program)
     if args.host:
         result = validate_host(program, args.count, args.seed, args.inputs, counter("validating on host", "samples"))
     else:
@@ -129,7 +177,9 @@ def cmd_validate(args) -> int:
                           seed=args.seed, profile=args.profile, progress=counter("validating", "samples"),
                           board=args.board, emulator=args.emulator, baud=args.baud, timeout=args.timeout)
     print(result.summary_text())
-    return 0 if result.passed else 1
+    if report is not None:
+        report()
+    return 0 if result.passed else 1  # the bit-exact verdict, whatever --against found
 
 
 def cmd_report(args) -> int:
@@ -200,7 +250,7 @@ def parser() -> argparse.ArgumentParser:
     a.set_defaults(fn=cmd_analyze)
 
     v = sub.add_parser("validate", help="run inputs through the built program and the reference; exit 1 on any difference")
-    where = v.add_mutually_exclusive_group(required=True)
+    where = v.add_mutually_exclusive_group()
     where.add_argument("--host", action="store_true", help="the generated C compiled for this machine")
     where.add_argument("--qemu", action="store_true", help="the firmware under QEMU")
     where.add_argument("--port", help="a board's serial port, e.g. /dev/ttyACM0")
@@ -215,6 +265,12 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--emulator", help="QEMU stand-in to use with --qemu (default: the board's, e.g. mps2-an500)")
     v.add_argument("--baud", type=int, default=115200, help="serial speed with --port")
     v.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for one reply")
+    v.add_argument("--against", type=Path, help="also compare with the framework model the build came from (PyTorch "
+                   "float or fake-quant, Keras .keras/.h5 or float .tflite): top-1 agreement, error in output steps, "
+                   "cosine, L2 ratio (default target --host)")
+    v.add_argument("--labels", type=Path, help="with --against: .npy of integer labels, one per input, for accuracy")
+    v.add_argument("--layout", choices=["NHWC", "NCHW"], default="NHWC",
+                   help="with --against: layout of float --inputs (NCHW for images saved from PyTorch)")
     v.set_defaults(fn=cmd_validate)
 
     f = sub.add_parser("flash", help="write the firmware to a connected board")

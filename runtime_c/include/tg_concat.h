@@ -6,7 +6,8 @@
  * is [outer][axis_size[i]][inner] and the output is [outer][sum of axis_size][inner]: for each
  * outer index the kernel appends axis_size[i] * inner elements of every input in order.
  * Input i is copied when requant[i] == 0 (same scale and zero point as the output), else
- *   y = clamp(requant(x + input_offset[i], multiplier[i], shift[i]) + output_offset, -128, 127).
+ *   y = clamp(requant((x + input_offset[i]) << left_shift[i], multiplier[i], shift[i]) + output_offset, -128, 127)
+ * (left_shift: the pre-scale, see tinygen/quant/params.py; at most 22, so the operand fits int32).
  * `inputs` is an array of num_inputs pointers. No scratch. */
 typedef struct {
     int32_t num_inputs, outer, inner, output_offset;
@@ -15,6 +16,7 @@ typedef struct {
     const int32_t *multiplier;
     const int32_t *shift;
     const int32_t *requant;
+    const int32_t *left_shift;
 } tg_concat_params;
 
 void tg_concat_s8_ref(const tg_concat_params *p, const int8_t *const *inputs, int8_t *output);

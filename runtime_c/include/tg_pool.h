@@ -9,7 +9,8 @@
  *        Input and output share one quantization. Reads no avg-only field.
  *   avg: acc = sum of (in + input_offset) over in-image taps; count = k_h*k_w when
  *        count_include_pad, else the number of in-image taps (never 0);
- *        out = clamp(requant(acc, multiplier[count], shift[count]) + output_offset, act_min, act_max).
+ *        out = clamp(requant(acc << left_shift, multiplier[count], shift[count]) + output_offset, act_min, act_max)
+ *        (left_shift: the pre-scale, tinygen/quant/params.py; the generator bounds the shifted sum to int32).
  *        multiplier/shift have k_h*k_w + 1 entries, indexed by count (entry 0 unused).
  *        divide != 0 (TFLite Micro's int8 average pool) replaces the requantization:
  *        out = clamp(acc / count rounded half away from zero + output_offset, act_min, act_max);
@@ -23,6 +24,7 @@ typedef struct {
     int32_t divide;                                          /* avg only: 1 = divide, 0 = requantize */
     const int32_t *multiplier;                               /* avg only */
     const int32_t *shift;                                    /* avg only */
+    int32_t left_shift;                                      /* avg only, requantize only */
 } tg_pool_params;
 
 void tg_max_pool2d_s8_ref(const tg_pool_params *p, const int8_t *input, int8_t *output);

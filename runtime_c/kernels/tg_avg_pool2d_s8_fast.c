@@ -36,7 +36,10 @@ void tg_avg_pool2d_s8_fast(const tg_pool_params *p, const int8_t *input, int8_t 
             const int32_t count = p->count_include_pad ? p->k_h * p->k_w : taps;
             const int32_t bias = taps * p->input_offset;
             tg_rq q = {0, 0, 0, 0, 0};
-            if (!p->divide) q = tg_rq_make(p->multiplier[count], p->shift[count]);
+            if (!p->divide) {
+                q = tg_rq_make(p->multiplier[count], p->shift[count]);
+                q.pre += p->left_shift; /* the pre-scale folds into the operand's left shift */
+            }
             const int8_t *first = input + (by + ky0 * p->dil_h) * row + (bx + kx0 * p->dil_w) * channels;
             int8_t *out = output + (oy * p->out_w + ox) * channels;
             int32_t c = 0;

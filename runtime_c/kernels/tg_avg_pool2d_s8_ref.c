@@ -31,7 +31,7 @@ void tg_avg_pool2d_s8_ref(const tg_pool_params *p, const int8_t *input, int8_t *
                     /* round half away from zero; C division truncates toward zero */
                     acc = (acc >= 0 ? acc + count / 2 : acc - count / 2) / count + p->output_offset;
                 } else {
-                    acc = tg_requantize_clamp(acc, p->multiplier[count], p->shift[count], p->output_offset,
+                    acc = tg_requantize_clamp(acc * ((int32_t)1 << p->left_shift), p->multiplier[count], p->shift[count], p->output_offset,
                                               p->act_min, p->act_max);
                 }
                 out[c] = (int8_t)tg_clamp(acc, p->act_min, p->act_max);

@@ -17,7 +17,8 @@ void tg_concat_s8_fast(const tg_concat_params *p, const int8_t *const *inputs, i
                 output += len;
                 continue;
             }
-            const tg_rq q = tg_rq_make(p->multiplier[i], p->shift[i]);
+            tg_rq q = tg_rq_make(p->multiplier[i], p->shift[i]);
+            q.pre += p->left_shift[i]; /* the pre-scale folds into the operand's left shift */
             const int32_t off = p->input_offset[i], oo = p->output_offset;
             for (int32_t j = 0; j < len; ++j) {
                 *output++ = (int8_t)tg_clamp(tg_rq_apply(&q, (int32_t)in[j] + off) + oo, -128, 127);

@@ -13,8 +13,8 @@ void tg_concat_s8_ref(const tg_concat_params *p, const int8_t *const *inputs, in
                 continue;
             }
             for (int32_t j = 0; j < len; ++j) {
-                *output++ = (int8_t)tg_requantize_clamp((int32_t)in[j] + p->input_offset[i], p->multiplier[i],
-                                                        p->shift[i], p->output_offset, -128, 127);
+                const int32_t x = ((int32_t)in[j] + p->input_offset[i]) * ((int32_t)1 << p->left_shift[i]);
+                *output++ = (int8_t)tg_requantize_clamp(x, p->multiplier[i], p->shift[i], p->output_offset, -128, 127);
             }
         }
     }

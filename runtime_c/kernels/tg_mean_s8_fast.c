@@ -1,6 +1,6 @@
 /* Fast int8 mean (same contract as tg_mean_s8_ref, see tg_mean.h): four inner positions per word
  * summed in two SXTAB16 accumulators (int16 halves, flushed to int32 every 256 rows so they
- * cannot overflow), the input offset added once as reduce * input_offset, and the
+ * cannot overflow), the input offset added once as reduce * input_offset, and the pre-scaled
  * requantization in tg_requant_smmulr.h's form (operand bound checked by ops/mean.py). */
 #include "tg_dsp_extra.h"
 #include "tg_fixedpoint.h"
@@ -9,7 +9,8 @@
 
 void tg_mean_s8_fast(const tg_mean_params *p, const int8_t *input, int8_t *output)
 {
-    const tg_rq q = tg_rq_make(p->multiplier, p->shift);
+    tg_rq q = tg_rq_make(p->multiplier, p->shift);
+    q.pre += p->left_shift; /* the pre-scale folds into the operand's left shift */
     const int32_t inner = p->inner, bias = p->reduce * p->input_offset;
     for (int32_t o = 0; o < p->outer; ++o) {
         const int8_t *in = input + o * p->reduce * inner;

@@ -167,3 +167,22 @@ def test_export_archive_zip_listing_is_not_needed(tmp_path):
     path = _export(model, shape, tmp_path / "model.bin")
     assert zipfile.is_zipfile(path)
     assert tinygen.build(path, out_dir=tmp_path / "o").inputs[0].shape == (1, 9, 7, 3)
+
+
+class AddWithoutQuantizer(nn.Module):
+    def forward(self, x):
+        a = torch.fake_quantize_per_tensor_affine(x, 0.1, 0, -128, 127)
+        return a + torch.fake_quantize_per_tensor_affine(torch.relu(a), 0.05, -128, -128, 127)
+
+
+@pytest.mark.parametrize("cls, node", [(AddWithoutQuantizer, "add"), (Unquantized, "input 'x'")])
+def test_missing_quantizer_names_the_node_and_the_flows(cls, node, tmp_path, capsys):
+    """Issue 13 item 7: the node, the three flows that add a quantizer, and no op list."""
+    path = _export(cls().eval(), (1, 1, 5, 5), tmp_path / "m.pt2")
+    rc, _, err = _run_cli(["build", str(path), "-o", str(tmp_path / "o")], capsys)
+    line = err.splitlines()[-1]
+    assert rc == 1 and node in line, line
+    for flow in ("tinygen.nn", "tinygen.quantizer.TinygenQuantizer", "--calibration", ".tflite"):
+        assert flow in line, (flow, line)
+    assert "aten." not in line and len(line) < 450, (len(line), line)
+    assert [e for e in err.splitlines() if not e.startswith("  ")] == [line]  # one line

@@ -106,10 +106,7 @@ def run_torch(fn, x: np.ndarray) -> np.ndarray:
         return np.concatenate([fn(torch.from_numpy(x[i:i + 1])).numpy() for i in range(len(x))])
 
 
-def check_program(program, torch_out: np.ndarray, x: np.ndarray, labels: np.ndarray | None = None,
-                  known_gap: str = "") -> dict:
-    """`known_gap`: why this flow is known to miss the one-step figure; the test then records an
-    expected failure for that figure only (every other check still fails hard)."""
+def check_program(program, torch_out: np.ndarray, x: np.ndarray, labels: np.ndarray | None = None) -> dict:
     q = program.quantize(x, layout="NCHW")
     ref = program.reference(q)
     host = program.run_host(q)
@@ -124,11 +121,7 @@ def check_program(program, torch_out: np.ndarray, x: np.ndarray, labels: np.ndar
     if labels is not None:
         figures["accuracy"] = float(np.mean(out.argmax(1) == labels))
         figures["torch_accuracy"] = float(np.mean(torch_out.argmax(1) == labels))
+    print(f"figures: {figures}")  # shown with pytest -rP
     assert figures["top1_agreement"] >= 0.99, figures
-    if known_gap and figures["within_one_step"] < 0.99:
-        import pytest
-
-        # Measured, not explained yet: C == reference and top-1 hold; see the reason.
-        pytest.xfail(f"{known_gap}: {figures}")
     assert figures["within_one_step"] >= 0.99, figures
     return figures

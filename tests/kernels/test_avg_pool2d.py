@@ -68,7 +68,7 @@ def test_avg_pool2d_reference_matches_direct_loop(cip):
                             for i in range(kh) for j in range(kw)
                             if 0 <= oy * sh - pt + i < h and 0 <= ox * sw - pl + j < w]
                     cnt = kh * kw if cip else len(taps)
-                    v = int(requantize(np.array(sum(taps)), a.multipliers[cnt], a.shifts[cnt])) + a.output_offset
+                    v = int(requantize(np.array(sum(taps) << a.left_shift), a.multipliers[cnt], a.shifts[cnt])) + a.output_offset
                     assert ref[n, oy, ox, ch] == max(-110, min(120, v))
 
 
@@ -179,7 +179,8 @@ def _fast_graph(case, seed):
     if seed == 2:
         import dataclasses
 
-        attrs = dataclasses.replace(attrs, rounding="divide", multipliers=(), shifts=(), input_offset=0, output_offset=0)
+        attrs = dataclasses.replace(attrs, rounding="divide", multipliers=(), shifts=(), input_offset=0, output_offset=0,
+                                    left_shift=0)
     x = rng.integers(-128, 128, (1, h, w, c)).astype(np.int8)
     x.flat[::5] = -128 if seed != 2 else 127
     return _graph(case, attrs), x

@@ -4,6 +4,7 @@ import pytest
 from tinygen.ir.graph import DType, QuantParams, Tensor
 from tinygen.ops.concat import concat_params
 from tinygen.reference import interpreter
+from tinygen.quant.rounding import round_half_away
 from tinygen.reference.fixedpoint import requantize
 from tinygen.select import HOST
 from tinygen.select.kernels import candidates
@@ -57,12 +58,14 @@ def test_concat_params_flags_and_shifts():
     a = concat_params([GRIDS["same"], GRIDS["up"], GRIDS["down"]], OUT_Q, 3)
     assert a.requant == (0, 1, 1)
     assert a.input_offsets == (-3, 5, -10) and a.output_offset == 3
-    assert a.shifts[1] > 0 and a.shifts[2] <= 0  # 2.0 and 0.4
+    for i, real in ((1, 2.0), (2, 0.4)):  # s_in / s_out, held pre-scaled: m * 2^(shift - 31 + left_shift)
+        assert a.left_shift(i) == 20
+        assert abs(a.multipliers[i] * 2.0 ** (a.shifts[i] - 31 + a.left_shift(i)) / real - 1) < 2**-30
 
 
 def test_concat_reference_matches_direct_loop():
     """The vectorised, batched reference against a per-element transcription; requantized values
-    stay within half an output step (plus double rounding) of the real input values."""
+    are the real input values rounded once (pre-scaled: no double rounding), half away from zero."""
     rng = np.random.default_rng(3)
     shapes, axis, grids = ((1, 2, 3, 2), (1, 2, 1, 2), (1, 2, 2, 2)), 2, ("up", "same", "down")
     graph, _, a = make_graph(shapes, axis, grids, -1, rng)
@@ -77,11 +80,12 @@ def test_concat_reference_matches_direct_loop():
         src[axis] -= starts[i]
         x = int(xs[i][tuple(src)])
         if a.requant[i]:
-            y = int(requantize(np.array(x + a.input_offsets[i]), a.multipliers[i], a.shifts[i])) + a.output_offset
+            y = int(requantize(np.array((x + a.input_offsets[i]) << a.left_shift(i)), a.multipliers[i],
+                               a.shifts[i])) + a.output_offset
             y = max(-128, min(127, y))
             s_in, zp_in = GRIDS[grids[i]]
-            real = np.clip(s_in * (x - zp_in) / s_out + zp_out, -128, 127)
-            assert abs(y - real) <= 0.75 + 1e-6
+            real = s_in * (x - zp_in) / s_out
+            assert y == max(-128, min(127, int(round_half_away(real)) + zp_out))
         else:
             y = x
         assert ref[idx] == y, idx

@@ -62,7 +62,7 @@ def test_mean_reference_matches_direct_loop(axes):
                     ys = range(h) if 1 in axes else [y]
                     xs = range(w) if 2 in axes else [xx]
                     acc = sum(int(x[b, i, j, ch]) + a.input_offset for i in ys for j in xs)
-                    v = int(requantize(np.array(acc), a.multiplier, a.shift)) + a.output_offset
+                    v = int(requantize(np.array(acc << a.left_shift), a.multiplier, a.shift)) + a.output_offset
                     assert ref[b, y, xx, ch] == max(-128, min(127, v))
 
 

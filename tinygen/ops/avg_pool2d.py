@@ -2,10 +2,13 @@
 
     acc   = sum over in-image taps of (in + input_offset)                      (int32)
     count = k_h * k_w if count_include_pad else the number of in-image taps
-    out   = clamp(requantize(acc, multipliers[count], shifts[count]) + output_offset, act_min, act_max)
+    out   = clamp(requantize(acc << left_shift, multipliers[count], shifts[count]) + output_offset,
+                  act_min, act_max)
 
 multipliers/shifts hold one (m, shift) per possible count (index 0 unused); the real multiplier
-for count c is s_in / (s_out * c). Padded taps contribute 0 to acc, i.e. the input zero point.
+for count c is s_in / (s_out * c), divided by 2^left_shift: the pre-scale that rounds the result
+once, as PyTorch does (tinygen/quant/params.py). Padded taps contribute 0 to acc, i.e. the input
+zero point.
 
 rounding = "divide" (TFLite Micro's int8 AVERAGE_POOL_2D, input and output on one grid) replaces the
 requantization by an integer division rounded half away from zero:
@@ -27,7 +30,7 @@ from tinygen.ops import requant_smmulr as rqf
 from tinygen.ops.base import Kernel, KernelCall, reference_kernel, OpDef, c_values, register
 from tinygen.ops.common import pad_nhwc, requantize_to_int8, windows
 from tinygen.ops.max_pool2d import check_pool_geometry, in_image_taps, pool_fields, pool_out_hw
-from tinygen.quant.multiplier import quantize_multiplier
+from tinygen.quant.params import avg_pool_requant
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class AvgPool2dAttrs:
     act_min: int = -128
     act_max: int = 127
     rounding: str = "requantize"  # or "divide" (see the module docstring)
+    left_shift: int = 0  # pre-scale of the window sum ("requantize" only)
 
 
 ROUNDINGS = ("requantize", "divide")
@@ -59,11 +63,11 @@ def div_round_half_away(acc: np.ndarray, count: np.ndarray) -> np.ndarray:
 def avg_pool_params(kernel, stride, padding, count_include_pad, s_in, zp_in, s_out, zp_out,
                     act_min=-128, act_max=127) -> AvgPool2dAttrs:
     taps = int(kernel[0]) * int(kernel[1])
-    ms = [(0, 0)] + [quantize_multiplier(float(s_in) / (float(s_out) * c)) for c in range(1, taps + 1)]
+    left, ms, shifts = avg_pool_requant(s_in, s_out, taps, taps * rqf.offset_bound(-int(zp_in)))
     return AvgPool2dAttrs(
         tuple(int(k) for k in kernel), tuple(int(s) for s in stride), tuple(int(p) for p in padding),
-        bool(count_include_pad), -int(zp_in), int(zp_out),
-        tuple(m for m, _ in ms), tuple(s for _, s in ms), int(act_min), int(act_max))
+        bool(count_include_pad), -int(zp_in), int(zp_out), ms, shifts, int(act_min), int(act_max),
+        left_shift=left)
 
 
 def divisor_counts(x_shape, a: AvgPool2dAttrs, oh: int, ow: int) -> np.ndarray:
@@ -83,7 +87,7 @@ def _fast_ok(node, graph) -> bool:
     taps = a.kernel[0] * a.kernel[1]
     if taps > 256:
         return False
-    return a.rounding == "divide" or rqf.fits(taps * rqf.offset_bound(a.input_offset), a.shifts[1:])
+    return a.rounding == "divide" or rqf.fits((taps * rqf.offset_bound(a.input_offset)) << a.left_shift, a.shifts[1:])
 
 
 @register
@@ -107,6 +111,9 @@ class AvgPool2d(OpDef):
                              "none for 'divide')")
         if not all(0 <= m < 2**31 for m in a.multipliers) or not all(-31 <= s <= 30 for s in a.shifts):
             raise ValueError("multiplier outside [0, 2^31) or shift outside [-31, 30]")
+        taps = a.kernel[0] * a.kernel[1]
+        if not 0 <= a.left_shift <= 30 or (a.left_shift and (a.rounding == "divide" or (taps * rqf.offset_bound(a.input_offset)) << a.left_shift >= 2**31)):
+            raise ValueError(f"left_shift {a.left_shift}: the pre-scaled window sum must fit int32 ('requantize' only)")
         if (divisor_counts(x.shape, a, oh, ow) == 0).any():
             raise ValueError("a pooling window has no tap inside the image")
 
@@ -122,7 +129,7 @@ class AvgPool2d(OpDef):
             return [np.clip(out, a.act_min, a.act_max).astype(np.int8)]
         m = np.asarray(a.multipliers)[count][None, :, :, None]
         s = np.asarray(a.shifts)[count][None, :, :, None]
-        return [requantize_to_int8(acc, m, s, a.output_offset, a.act_min, a.act_max)]
+        return [requantize_to_int8(acc << a.left_shift, m, s, a.output_offset, a.act_min, a.act_max)]
 
     def macs(self, node, graph):  # one add per tap
         a: AvgPool2dAttrs = node.attrs
@@ -136,6 +143,7 @@ class AvgPool2d(OpDef):
             ("input_offset", a.input_offset), ("output_offset", a.output_offset),
             ("multiplier", c_values(a.multipliers, "int32_t", "indexed by divisor count")),
             ("shift", c_values(a.shifts, "int32_t")),
+            ("left_shift", a.left_shift),
         ]
         return KernelCall(fields, [node.inputs[0]], list(node.outputs),
             comment=f"avg_pool {a.kernel[0]}x{a.kernel[1]}/{a.stride[0]}x{a.stride[1]} pad {list(a.padding)}"

@@ -1,7 +1,11 @@
 """concat: int8 concatenation along one axis, requantizing inputs whose grid differs from the output's.
 
-    y_i = clamp(requantize(x_i + input_offsets[i], multipliers[i], shifts[i]) + output_offset, -128, 127)
+    y_i = clamp(requantize((x_i + input_offsets[i]) << left_shifts[i], multipliers[i], shifts[i])
+                + output_offset, -128, 127)
           if requant[i], else x_i (a plain copy: same scale and zero point as the output)
+
+multipliers[i] / shifts[i] hold s_in / s_out divided by 2^left_shifts[i], the pre-scale that makes
+y_i round(x_i * s_in / s_out) as PyTorch rounds it (tinygen/quant/params.py).
     out = concatenate([y_0, y_1, ...], axis)
 
 `axis` indexes the lowered layout (3 = channels of NHWC) and is never 0, the batch. The C kernel
@@ -18,7 +22,7 @@ import numpy as np
 from tinygen.ops import requant_smmulr as rqf
 from tinygen.ops.base import Kernel, KernelCall, reference_kernel, OpDef, c_values, register
 from tinygen.ops.common import requantize_to_int8
-from tinygen.quant.multiplier import quantize_multiplier
+from tinygen.quant.params import concat_requant
 
 
 @dataclass(frozen=True)
@@ -29,23 +33,28 @@ class ConcatAttrs:
     shifts: tuple[int, ...]
     output_offset: int  # output zero point
     requant: tuple[int, ...]  # 1: requantize input i, 0: copy it (same grid as the output)
+    left_shifts: tuple[int, ...] = ()  # pre-scale of each requantized input (empty: none)
+
+    def left_shift(self, i: int) -> int:
+        return self.left_shifts[i] if self.left_shifts else 0
 
 
 def concat_params(in_qparams, out_qparams, axis: int) -> ConcatAttrs:
     """ConcatAttrs from [(scale, zero_point), ...] of the inputs and (scale, zero_point) of the output."""
     s_out, zp_out = out_qparams
-    ms = [quantize_multiplier(s / s_out) for s, _ in in_qparams]
+    rs = [concat_requant(s, s_out, rqf.offset_bound(-int(zp))) for s, zp in in_qparams]
     return ConcatAttrs(
-        axis, tuple(-int(zp) for _, zp in in_qparams), tuple(m for m, _ in ms), tuple(sh for _, sh in ms),
+        axis, tuple(-int(zp) for _, zp in in_qparams), tuple(r.multiplier for r in rs), tuple(r.shift for r in rs),
         int(zp_out), tuple(int(not (s == s_out and zp == zp_out)) for s, zp in in_qparams),
+        tuple(r.left_shift for r in rs),
     )
 
 
 def _fast_ok(node, graph) -> bool:
     """tg_concat_s8_fast: every requantized input within tg_requant_smmulr.h's bound."""
     a = node.attrs
-    return all(rqf.fits(rqf.offset_bound(off), [sh])
-               for off, sh, rq in zip(a.input_offsets, a.shifts, a.requant) if rq)
+    return all(rqf.fits(rqf.offset_bound(off) << a.left_shift(i), [sh])
+               for i, (off, sh, rq) in enumerate(zip(a.input_offsets, a.shifts, a.requant)) if rq)
 
 
 @register
@@ -76,6 +85,8 @@ class Concat(OpDef):
                              f"output has {out.shape[a.axis]}")
         if not -128 <= a.output_offset <= 127 or any(abs(o) > 255 for o in a.input_offsets):
             raise ValueError("offsets out of range (inputs -255..255, output -128..127)")
+        if a.left_shifts and (len(a.left_shifts) != k or not all(0 <= s <= 22 for s in a.left_shifts)):
+            raise ValueError("left_shifts need one entry per input, each in 0..22 (383 << 22 fits int32)")
 
     def reference(self, node, graph, inputs):
         a: ConcatAttrs = node.attrs
@@ -83,8 +94,8 @@ class Concat(OpDef):
         ys = []
         for i, x in enumerate(inputs):
             if a.requant[i]:
-                x = requantize_to_int8(x.astype(np.int64) + a.input_offsets[i], a.multipliers[i], a.shifts[i],
-                                       a.output_offset, -128, 127)
+                x = requantize_to_int8((x.astype(np.int64) + a.input_offsets[i]) << a.left_shift(i),
+                                       a.multipliers[i], a.shifts[i], a.output_offset, -128, 127)
             ys.append(np.broadcast_to(x, (batch,) + x.shape[1:]))
         return [np.concatenate(ys, axis=a.axis).astype(np.int8)]
 
@@ -101,6 +112,7 @@ class Concat(OpDef):
             ("multiplier", c_values(a.multipliers, "int32_t")),
             ("shift", c_values(a.shifts, "int32_t")),
             ("requant", c_values(a.requant, "int32_t", "1 = requantize, 0 = copy")),
+            ("left_shift", c_values([a.left_shift(i) for i in range(len(ins))], "int32_t", "pre-scale")),
         ]
         shapes = " ".join(str(list(t.shape)).replace(", ", ",") for t in ins)
         return KernelCall(fields, list(node.inputs), list(node.outputs),

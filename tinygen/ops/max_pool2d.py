@@ -88,7 +88,7 @@ class MaxPool2d(OpDef):
         x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
         a: MaxPool2dAttrs = node.attrs
         unused_avg = [("count_include_pad", 0), ("input_offset", 0), ("output_offset", 0), ("divide", 0),
-                      ("multiplier", None), ("shift", None)]
+                      ("multiplier", None), ("shift", None), ("left_shift", 0)]
         return KernelCall(pool_fields(x, o, a.kernel, a.stride, a.padding, a.dilation, a.act_min, a.act_max)
                           + unused_avg, [node.inputs[0]], list(node.outputs),
             comment=f"max_pool {a.kernel[0]}x{a.kernel[1]}/{a.stride[0]}x{a.stride[1]} pad {list(a.padding)}"

@@ -1,10 +1,12 @@
 """mean: int8 mean over contiguous non-batch axes (NHWC; (1, 2) is global average pooling).
 
     acc = sum over the reduced axes of (in + input_offset)                    (int32)
-    out = clamp(requantize(acc, multiplier, shift) + output_offset, -128, 127)
+    out = clamp(requantize(acc << left_shift, multiplier, shift) + output_offset, -128, 127)
 
-The real multiplier is s_in / (s_out * count), count = number of reduced values. With keepdims
-the reduced axes stay as size 1, otherwise they are dropped ([1,H,W,C] -> [1,C]).
+The real multiplier is s_in / (s_out * count), count = number of reduced values; multiplier and
+shift hold it divided by 2^left_shift, the pre-scale that makes the result round(acc * M) as
+PyTorch's float mean rounds it (tinygen/quant/params.py; 0 for imported .tflite models, as TFLM).
+With keepdims the reduced axes stay as size 1, otherwise they are dropped ([1,H,W,C] -> [1,C]).
 """
 
 from __future__ import annotations
@@ -27,12 +29,14 @@ class MeanAttrs:
     output_offset: int  # output zero point
     multiplier: int
     shift: int
+    left_shift: int = 0  # pre-scale of the sum
 
 
 def mean_params(axes, keepdims, count, s_in, zp_in, s_out, zp_out, mode: str = "torch") -> MeanAttrs:
     """mode "tflm": TFLM's multiplier divided by the count (tinygen/quant/params.py), not the real one."""
-    m, s = mean_requant(s_in, s_out, count, mode=mode)
-    return MeanAttrs(tuple(int(a) for a in axes), bool(keepdims), -int(zp_in), int(zp_out), m, s)
+    r = mean_requant(s_in, s_out, count, int(count) * rqf.offset_bound(-int(zp_in)), mode=mode)
+    return MeanAttrs(tuple(int(a) for a in axes), bool(keepdims), -int(zp_in), int(zp_out), r.multiplier, r.shift,
+                     r.left_shift)
 
 
 def mean_out_shape(in_shape, axes, keepdims) -> tuple[int, ...]:
@@ -64,7 +68,7 @@ def _fast_ok(node, graph) -> bool:
     a = node.attrs
     shape = graph.t(node.inputs[0]).shape
     reduce = int(np.prod([shape[d] for d in a.axes]))
-    return rqf.fits(reduce * rqf.offset_bound(a.input_offset), [a.shift])
+    return rqf.fits((reduce * rqf.offset_bound(a.input_offset)) << a.left_shift, [a.shift])
 
 
 @register
@@ -80,6 +84,8 @@ class Mean(OpDef):
         check_reduction(x, graph.t(node.outputs[0]), a.axes, a.keepdims, "mean")
         if split_axes(x.shape, a.axes)[1] * 256 >= 2**31:
             raise ValueError("too many values to sum in int32")
+        if not 0 <= a.left_shift <= 30 or (split_axes(x.shape, a.axes)[1] * 256) << a.left_shift >= 2**31:
+            raise ValueError(f"left_shift {a.left_shift}: the pre-scaled sum must fit int32")
         if not 0 <= a.multiplier < 2**31 or not -31 <= a.shift <= 30:
             raise ValueError("multiplier outside [0, 2^31) or shift outside [-31, 30]")
 
@@ -87,7 +93,7 @@ class Mean(OpDef):
         (x,) = inputs
         a: MeanAttrs = node.attrs
         acc = (x.astype(np.int64) + a.input_offset).sum(axis=a.axes, keepdims=a.keepdims)
-        return [requantize_to_int8(acc, a.multiplier, a.shift, a.output_offset, -128, 127)]
+        return [requantize_to_int8(acc << a.left_shift, a.multiplier, a.shift, a.output_offset, -128, 127)]
 
     def macs(self, node, graph):  # one add per input value
         return graph.t(node.inputs[0]).size
@@ -98,6 +104,6 @@ class Mean(OpDef):
         outer, reduce, inner = split_axes(x.shape, a.axes)
         fields = [("outer", outer), ("reduce", reduce), ("inner", inner),
                   ("input_offset", a.input_offset), ("output_offset", a.output_offset),
-                  ("multiplier", a.multiplier), ("shift", a.shift)]
+                  ("multiplier", a.multiplier), ("shift", a.shift), ("left_shift", a.left_shift)]
         return KernelCall(fields, [node.inputs[0]],
                           list(node.outputs), comment=f"mean over axes {list(a.axes)} ({reduce} values)")

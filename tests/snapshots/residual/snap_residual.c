@@ -142,7 +142,8 @@ static const tg_mean_params L3_params = {
     .input_offset = 3,
     .output_offset = -3,
     .multiplier = 1073741824,
-    .shift = -3,
+    .shift = -21,
+    .left_shift = 18,
 };
 
 /* L4 fully_connected: fully_connected 4->2 [fc] */
