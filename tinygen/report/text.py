@@ -60,5 +60,8 @@ def render_text(report: dict) -> str:
          f"{len(report['kernels'])} kernels: {', '.join(report['kernels']) or '-'}"],
         ["MACs", f"{report['macs']:,}", ""],
     ]
+    notes = [f"  L{e['index']} {e['name']}: {e['compression']}" for e in report["layers"] if e.get("compression")]
+    if notes:  # tinygen/passes/compress: pruned filters, codebook and sparse storage, and why not
+        lines += ["", "weight compression"] + notes
     lines += ["", "summary"] + ["  " + s for s in _table(summary, right={1})]
     return "\n".join(lines) + "\n"
