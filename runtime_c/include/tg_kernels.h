@@ -11,6 +11,7 @@
 #include "tg_bfully_connected.h"
 #include "tg_binarize.h"
 #include "tg_bmax_pool2d.h"
+#include "tg_codebook.h"
 #include "tg_concat.h"
 #include "tg_conv2d.h"
 #include "tg_conv2d_packed.h"

@@ -8,6 +8,7 @@ Each pass records what it did, or why it left a layer alone, in graph.notes (sho
 from __future__ import annotations
 
 from tinygen.ir.graph import Graph
+from tinygen.passes.compress.codebook_weights import codebook_weights
 from tinygen.passes.compress.prune_filters import prune_filters
 
 MODES = ("auto", "none")
@@ -19,4 +20,5 @@ def compress(graph: Graph, source: str, mode: str = "auto") -> Graph:
     if mode == "none":
         return graph
     graph = prune_filters(graph, source)
+    graph = codebook_weights(graph, source)
     return graph
