@@ -28,6 +28,7 @@
 #include "tg_reshape.h"
 #include "tg_slice.h"
 #include "tg_softmax.h"
+#include "tg_sparse.h"
 #include "tg_variance.h"
 /* helpers of the optimized kernels (DSP operations, requantization fast paths, tiles) */
 #include "tg_block_copy.h"

@@ -145,13 +145,3 @@ def test_encode_refuses_more_than_16_values_and_picks_the_smaller_form():
     assert bits == 3 and table.shape == (1, 8)
     np.testing.assert_array_equal(codebook.decode(index, table, bits, 64), shared)
 
-
-@pytest.mark.qemu
-def test_codebook_fast_kernels_on_qemu(tmp_path):
-    from tests.kernels.qemu_tier import check_on_qemu
-
-    # one kernel per stand-in keeps this short; the harness sends batch-1 inputs only
-    for (op, per_channel), board in zip((("conv2d", False), ("fully_connected", True)), ("f446re", "f746zg")):
-        cases, _ = BUILDERS[op](seed=1, per_channel=per_channel)
-        cases = [c for c in cases if getattr(c[0], "groups", 1) == 1 and c[2][0] == 1]
-        check_on_qemu([cases_graph(f"{op}_codebook", cases)], tmp_path / op, f"tg_{op}_codebook_s8_fast", boards=(board,))
