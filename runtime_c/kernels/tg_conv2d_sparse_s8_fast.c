@@ -1,30 +1,36 @@
 /* Fast int8 convolution with sparse weights, groups 1 (same results as tg_conv2d_sparse_s8_ref
- * with the input offset folded into the bias, see tg_sparse.h). Output pixels go in pairs: both
- * receptive fields are copied into im2col rows in scratch, out-of-image taps holding
- * -input_offset (adding 0 after the fold), then one walk over a row's entries serves both
- * (tg_sparse_row2). tg_conv2d_sparse_s8_1x1 does the same without the copy. */
-#include <string.h>
-
-#include "tg_fixedpoint.h"
+ * with the input offset folded into the bias, see tg_sparse.h). Output pixels go in groups of
+ * four: their receptive fields are copied into scratch interleaved (byte q of word i = pixel q's
+ * value at HWI position i; out-of-image taps and missing pixels hold -input_offset, which adds 0
+ * after the fold), then one walk over a row's entries serves all four (tg_sparse_row4): per
+ * non-zero one word load and four multiply-adds. */
+#include "tg_requant_fast.h"
 #include "tg_sparse.h"
 
 size_t tg_conv2d_sparse_s8_fast_scratch_bytes(const tg_conv2d_sparse_params *p)
 {
-    return (size_t)((2 * p->k_h * p->k_w * p->in_c + 3) & ~3);
+    return (size_t)(4 * p->k_h * p->k_w * p->in_c);
 }
 
-static void im2col(const tg_conv2d_sparse_params *p, const int8_t *input, int32_t pixel, int8_t *col)
+static void gather(const tg_conv2d_sparse_params *p, const int8_t *input, int32_t pixel, int32_t pixels,
+                   uint8_t *col)
 {
-    const int32_t oy = pixel / p->out_w, ox = pixel % p->out_w;
-    const int8_t pad = (int8_t)(-p->input_offset);
-    for (int32_t ky = 0; ky < p->k_h; ++ky) {
-        const int32_t iy = oy * p->stride_h - p->pad_t + ky * p->dil_h;
-        for (int32_t kx = 0; kx < p->k_w; ++kx, col += p->in_c) {
-            const int32_t ix = ox * p->stride_w - p->pad_l + kx * p->dil_w;
-            if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w)
-                memset(col, pad, (size_t)p->in_c);
-            else
-                memcpy(col, input + (iy * p->in_w + ix) * p->in_c, (size_t)p->in_c);
+    const uint8_t pad = (uint8_t)(-p->input_offset);
+    const int32_t cin = p->in_c;
+    for (int32_t q = 0; q < 4; ++q, ++pixel) {
+        uint8_t *dst = col + q;
+        const int32_t oy = pixel / p->out_w, ox = pixel % p->out_w;
+        for (int32_t ky = 0; ky < p->k_h; ++ky) {
+            const int32_t iy = oy * p->stride_h - p->pad_t + ky * p->dil_h;
+            for (int32_t kx = 0; kx < p->k_w; ++kx, dst += 4 * cin) {
+                const int32_t ix = ox * p->stride_w - p->pad_l + kx * p->dil_w;
+                if (pixel >= pixels || iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {
+                    for (int32_t c = 0; c < cin; ++c) dst[4 * c] = pad;
+                } else {
+                    const uint8_t *src = (const uint8_t *)input + (iy * p->in_w + ix) * cin;
+                    for (int32_t c = 0; c < cin; ++c) dst[4 * c] = src[c];
+                }
+            }
         }
     }
 }
@@ -32,12 +38,27 @@ static void im2col(const tg_conv2d_sparse_params *p, const int8_t *input, int32_
 void tg_conv2d_sparse_s8_fast(const tg_conv2d_sparse_params *p, const int8_t *input, int8_t *output,
                               void *scratch)
 {
-    const int32_t pixels = p->out_h * p->out_w, k = p->k_h * p->k_w * p->in_c;
-    int8_t *col = (int8_t *)scratch;
-    for (int32_t px = 0; px < pixels; px += 2) {
-        im2col(p, input, px, col);
-        if (px + 1 < pixels) im2col(p, input, px + 1, col + k);
-        tg_sparse_pixels(p->values, p->steps, p->pairs, p->bias, p->multiplier, p->shift, p->out_c,
-                         p->output_offset, p->act_min, p->act_max, col, k, px + 1 < pixels, output + px * p->out_c);
+    /* locals: the int8 output stores may alias *p, which would make the compiler reload it */
+    const int32_t pixels = p->out_h * p->out_w, cout = p->out_c;
+    const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const int8_t *const values = p->values;
+    const uint8_t *const steps = p->steps;
+    const uint16_t *const pairs = p->pairs;
+    const int32_t *const bias = p->bias, *const mult = p->multiplier, *const shift = p->shift;
+    uint8_t *col = (uint8_t *)scratch;
+    for (int32_t px = 0; px < pixels; px += 4) {
+        gather(p, input, px, pixels, col);
+        const int8_t *v = values;
+        const uint8_t *st = steps;
+        int8_t *out = output + px * cout;
+        const int32_t n = pixels - px < 4 ? pixels - px : 4;
+        for (int32_t o = 0; o < cout; ++o) {
+            int32_t acc[4] = {bias[o], bias[o], bias[o], bias[o]};
+            tg_sparse_row4(col, &v, &st, pairs[o], acc);
+            const int32_t m = mult[o], sh = shift[o];
+            int8_t r[4];
+            for (int32_t q = 0; q < 4; ++q) r[q] = (int8_t)tg_requantize_fast_clamp(acc[q], m, sh, off, lo, hi);
+            for (int32_t q = 0; q < n; ++q) out[q * cout + o] = r[q];
+        }
     }
 }

@@ -92,7 +92,7 @@ def test_sparse_kernels_equal_int8_reference(op, tmp_path):
     for r, h, e in zip(ref, host, expect):
         np.testing.assert_array_equal(r, e)
         np.testing.assert_array_equal(h, e)
-    expected = {"conv2d": {"tg_conv2d_sparse_s8_fast", "tg_conv2d_sparse_s8_1x1"},
+    expected = {"conv2d": {"tg_conv2d_sparse_s8_fast"},
                 "fully_connected": {"tg_fully_connected_sparse_s8_fast"}}[op]
     assert {n.kernel for n in graph.nodes} == expected
     assert len(np.unique(np.concatenate([e.ravel() for e in expect]))) > 40

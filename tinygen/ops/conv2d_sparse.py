@@ -16,7 +16,7 @@ from tinygen.ir.graph import DType, Node
 from tinygen.ops.base import Kernel, KernelCall, OpDef, c_values, reference_kernel, register
 from tinygen.ops.common import check_channel_output, out_hw
 from tinygen.ops.conv2d import Conv2d, Conv2dAttrs
-from tinygen.ops.conv_gemm import folded_bias
+from tinygen.ops.conv_gemm import folded_bias, requant_fast_ok
 from tinygen.reference import sparse
 
 
@@ -75,29 +75,23 @@ def _fast_bias(node, graph):
 
 
 def _fast_ok(node, graph) -> bool:
-    return graph.t(node.inputs[0]).shape[0] == 1 and _fast_bias(node, graph) is not None
-
-
-def _direct(node, graph) -> bool:
-    a, x, o = node.attrs, graph.t(node.inputs[0]), graph.t(node.outputs[0])
-    return (a.kernel == (1, 1) and a.stride == (1, 1) and a.padding[0] == 0 and a.padding[2] == 0
-            and x.shape[1:3] == o.shape[1:3])
+    a = node.attrs
+    return (graph.t(node.inputs[0]).shape[0] == 1 and requant_fast_ok(a.multiplier, a.shift)
+            and _fast_bias(node, graph) is not None)
 
 
 def _fast_scratch(node, graph) -> int:
-    return (2 * _k(node, graph) + 3) & ~3
+    return 4 * _k(node, graph)
 
 
-_FOLDED = "sparse entries as stored; bias + input_offset*sum(w)"
+_FOLDED = "sparse entries as stored; bias + input_offset*sum(w); four pixels interleaved in scratch"
 
 
 @register
 class Conv2dSparse(OpDef):
     name = "conv2d_sparse"
     attrs_type = Conv2dSparseAttrs
-    kernels = (Kernel("tg_conv2d_sparse_s8_1x1", "tg_sparse.h", "tg_conv2d_sparse_params",
-                      lambda n, g: _direct(n, g) and _fast_ok(n, g), layout=_FOLDED),
-               Kernel("tg_conv2d_sparse_s8_fast", "tg_sparse.h", "tg_conv2d_sparse_params", _fast_ok,
+    kernels = (Kernel("tg_conv2d_sparse_s8_fast", "tg_sparse.h", "tg_conv2d_sparse_params", _fast_ok,
                       scratch=_fast_scratch, layout=_FOLDED),
                reference_kernel("tg_conv2d_sparse_s8_ref", "tg_sparse.h", "tg_conv2d_sparse_params"))
 
