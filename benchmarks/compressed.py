@@ -8,9 +8,9 @@ against the dense build of the same model; and the sparse kernels' break-even.
 
 The model (lowered int8 graph, seeded random weights): conv3x3/2 3->32, then depthwise 3x3 +
 pointwise blocks 32->64, /2 64->128, 128->128, /2 128->256, /2 256->256, flatten 2x2x256, FC 10.
-Sparsity: magnitude pruning of every dense conv and the FC (depthwise layers stay dense, as the
-sparse kernels cover groups 1); codebooks: the same layers' weights snapped to 2^k levels per
-layer. "weights B" counts the weight arrays in their stored form (int8 weights, or indices + tables,
+Sparsity: magnitude pruning of every conv (depthwise included) and the FC layer; codebooks: the
+groups-1 convs' and the FC's weights snapped to 2^k levels per layer (depthwise layers stay dense:
+no codebook kernel covers them). "weights B" counts the weight arrays in their stored form (int8 weights, or indices + tables,
 or non-zeros + steps + row counts), without the bias/multiplier/shift arrays every form stores
 alike; "all params B" includes them. Each build is validated bit-exact against the reference.
 Prints numbers; not a test.
@@ -113,14 +113,14 @@ def mobilenet(seed=0) -> Graph:
     return b.done()
 
 
-def _dense_layers(g):
-    return [n for n in g.nodes if (n.op == "conv2d" and n.attrs.groups == 1) or n.op == "fully_connected"]
+def _dense_layers(g, depthwise=False):
+    return [n for n in g.nodes if n.op == "fully_connected" or (n.op == "conv2d" and (depthwise or n.attrs.groups == 1))]
 
 
 def prune(g: Graph, sparsity: float) -> Graph:
-    """Zero the smallest-magnitude `sparsity` of each dense conv / FC layer's weights."""
+    """Zero the smallest-magnitude `sparsity` of each conv (depthwise included) / FC layer's weights."""
     g = g.copy()
-    for n in _dense_layers(g):
+    for n in _dense_layers(g, depthwise=True):
         t = g.t(n.inputs[1])
         w = t.data.copy()
         flat = w.reshape(-1)
@@ -210,7 +210,8 @@ def break_even(board: str, work: Path) -> None:
     densities = (1.0, 0.6, 0.5, 0.45, 0.4, 0.35, 0.3, 0.2, 0.1)
     layers = {"conv1x1": ((1, 8, 8, 64), lambda b: b.conv(64, 1)),
               "conv": ((1, 8, 8, 32), lambda b: b.conv(32, 3)),
-              "fc": ((1, 4, 4, 32), lambda b: (b.flatten(), b.fc(64)))}
+              "fc": ((1, 4, 4, 32), lambda b: (b.flatten(), b.fc(64))),
+              "dw": ((1, 8, 8, 64), lambda b: b.conv(64, 3, groups=64))}
     print(f"sparse vs dense instructions per layer kind, QEMU {board} stand-in (-icount)")
     for kind, (shape, make) in layers.items():
         graphs, fracs = [], []
@@ -229,6 +230,8 @@ def break_even(board: str, work: Path) -> None:
             graphs.append(g)
         m = measure(merge_graphs(graphs, kind), work / f"be_{kind}", board, profile=True)
         last = [p for p in m["profile"] if p.op in ("conv2d", "fully_connected", "conv2d_sparse", "fully_connected_sparse")]
+        if kind == "fc":
+            last = [p for p in last if p.op.startswith("fully")]
         kernels = [n.kernel for n in m["graph"].nodes if n.op == last[0].op or n.op.endswith("_sparse")]
         dense_count = last[0].count
         print(f"  {kind} {list(shape[1:])} -> {m['graph'].nodes[-1].attrs.__class__.__name__.replace('Attrs', '')}: "

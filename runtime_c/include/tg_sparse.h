@@ -6,11 +6,11 @@
 /* Sparse int8 weights (mirrors tinygen/reference/sparse.py): row o holds 2*pairs[o] entries, the
  * rows one after the other in `values` (int8) and `steps` (two 4-bit steps per byte, low nibble
  * first); entry j adds values[j] at position p_j = p_{j-1} + step_j (p_{-1} = 0) of the row, all
- * other weights being 0. Rows are HWI (k_h*k_w*in_c) for a convolution, K for a fully connected
- * layer. Otherwise exactly tg_conv2d.h (groups 1) / tg_fully_connected.h. */
+ * other weights being 0. Rows are HWI (k_h*k_w*in_c/groups) for a convolution, K for a fully
+ * connected layer. Otherwise exactly tg_conv2d.h / tg_fully_connected.h. */
 typedef struct {
     int32_t in_h, in_w, in_c, out_h, out_w, out_c;
-    int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_t, pad_l;
+    int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_t, pad_l, groups;
     int32_t input_offset, output_offset, act_min, act_max;
     const int8_t *values;
     const uint8_t *steps;
@@ -35,13 +35,16 @@ void tg_conv2d_sparse_s8_ref(const tg_conv2d_sparse_params *p, const int8_t *inp
 void tg_fully_connected_sparse_s8_ref(const tg_fully_connected_sparse_params *p, const int8_t *input,
                                       int8_t *output);
 /* Same results with bias' = bias + input_offset * sum(w) (the fast emit folds it) and the
- * requantization of tg_requant_fast.h: output pixels in groups of four, their receptive fields
+ * requantization of tg_requant_smmulr.h (operand bound checked offline): output pixels in groups of four, their receptive fields
  * interleaved byte by byte in scratch (tg_sparse_row4), out-of-image taps holding -input_offset. */
 void tg_conv2d_sparse_s8_fast(const tg_conv2d_sparse_params *p, const int8_t *input, int8_t *output,
                               void *scratch);
 size_t tg_conv2d_sparse_s8_fast_scratch_bytes(const tg_conv2d_sparse_params *p);
 void tg_fully_connected_sparse_s8_fast(const tg_fully_connected_sparse_params *p, const int8_t *input,
                                        int8_t *output);
+/* Same results for a depthwise layer (groups == in_c == out_c, k_h*k_w <= 64): channel by channel,
+ * the row's non-zero taps are decoded once, then every output pixel adds only those taps. */
+void tg_conv2d_sparse_s8_dw(const tg_conv2d_sparse_params *p, const int8_t *input, int8_t *output);
 
 /* One row's `pairs` entry pairs over four interleaved pixels: col holds 4 bytes per position
  * (byte q of word i is pixel q's value at position i); acc[q] += sum_j v_j * col[4*p_j + q].

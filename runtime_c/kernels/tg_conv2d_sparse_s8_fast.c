@@ -3,8 +3,9 @@
  * four: their receptive fields are copied into scratch interleaved (byte q of word i = pixel q's
  * value at HWI position i; out-of-image taps and missing pixels hold -input_offset, which adds 0
  * after the fold), then one walk over a row's entries serves all four (tg_sparse_row4): per
- * non-zero one word load and four multiply-adds. */
-#include "tg_requant_fast.h"
+ * non-zero one word load and four multiply-adds. The output stage is tg_requant_smmulr.h's (the
+ * generator checked its operand bound for the layer). */
+#include "tg_requant_smmulr.h"
 #include "tg_sparse.h"
 
 size_t tg_conv2d_sparse_s8_fast_scratch_bytes(const tg_conv2d_sparse_params *p)
@@ -55,9 +56,12 @@ void tg_conv2d_sparse_s8_fast(const tg_conv2d_sparse_params *p, const int8_t *in
         for (int32_t o = 0; o < cout; ++o) {
             int32_t acc[4] = {bias[o], bias[o], bias[o], bias[o]};
             tg_sparse_row4(col, &v, &st, pairs[o], acc);
-            const int32_t m = mult[o], sh = shift[o];
+            const tg_rq rq = tg_rq_make(mult[o], shift[o]);
             int8_t r[4];
-            for (int32_t q = 0; q < 4; ++q) r[q] = (int8_t)tg_requantize_fast_clamp(acc[q], m, sh, off, lo, hi);
+            for (int32_t q = 0; q < 4; ++q) {
+                const int32_t y = tg_rq_apply(&rq, acc[q]) + off;
+                r[q] = (int8_t)(y < lo ? lo : (y > hi ? hi : y));
+            }
             for (int32_t q = 0; q < n; ++q) out[q * cout + o] = r[q];
         }
     }

@@ -1,7 +1,8 @@
 /* Fast int8 fully connected layer with sparse weights (tg_sparse.h): the input offset is folded
  * into the bias (bias' = bias + input_offset * sum(w)), so each entry costs one step, two loads
- * and a multiply-add; the output stage is tg_requant_fast.h's. */
-#include "tg_requant_fast.h"
+ * and a multiply-add; the output stage is tg_requant_smmulr.h's (operand
+ * bound checked by the generator). */
+#include "tg_requant_smmulr.h"
 #include "tg_sparse.h"
 
 void tg_fully_connected_sparse_s8_fast(const tg_fully_connected_sparse_params *p, const int8_t *input,
@@ -12,8 +13,9 @@ void tg_fully_connected_sparse_s8_fast(const tg_fully_connected_sparse_params *p
         const uint8_t *st = p->steps;
         for (int32_t o = 0; o < p->out_features; ++o) {
             const int32_t acc = tg_sparse_row1(input + n * p->in_features, &v, &st, p->pairs[o], p->bias[o]);
-            output[n * p->out_features + o] = (int8_t)tg_requantize_fast_clamp(
-                acc, p->multiplier[o], p->shift[o], p->output_offset, p->act_min, p->act_max);
+            const tg_rq rq = tg_rq_make(p->multiplier[o], p->shift[o]);
+            const int32_t y = tg_rq_apply(&rq, acc) + p->output_offset;
+            output[n * p->out_features + o] = (int8_t)(y < p->act_min ? p->act_min : (y > p->act_max ? p->act_max : y));
         }
     }
 }

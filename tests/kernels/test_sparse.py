@@ -1,4 +1,4 @@
-"""conv2d_sparse / fully_connected_sparse: every variant bit-exact against the int8 conv2d /
+"""conv2d_sparse (groups 1 and depthwise) / fully_connected_sparse: every variant bit-exact against the int8 conv2d /
 fully_connected reference on the dense weights (an independent oracle), at the issue's channel
 counts (1, 3, 17, 31, 32, 33, 64) and row sparsities 0%, 50%, 90% and 100%."""
 
@@ -57,6 +57,19 @@ def conv_cases(seed):
         cases.append((Conv2dSparseAttrs(kernel=(k, k), **common), [x, *_pack(dense), b], (1, oh, ow, cout), DType.INT8))
         plain.append((Conv2dAttrs(groups=1, **common), [x, const("w", dense.reshape(cout, k, k, cin).astype(np.int8)), b],
                       (1, oh, ow, cout), DType.INT8))
+    for i, c in enumerate(CHANNELS):  # depthwise, 3x3 with stride 1 and 2, and 5x5 dilated
+        k, s, p, dil = [(3, 1, 1, 1), (3, 2, 1, 1), (5, 1, 2, 2)][(i + seed) % 3]
+        h, w = int(rng.integers(5, 8)), int(rng.integers(5, 8))  # >= the dilated 5x5's reach
+        dense = sparse_weights(rng, c, k * k)
+        mult, shift = random_requant(rng, c, 0.1 / (80 * k), 3.0 / (80 * k))
+        common = dict(stride=(s, s), padding=(p,) * 4, dilation=(dil, dil), input_offset=int(rng.choice([-127, 128, 5])),
+                      output_offset=int(rng.integers(-20, 20)), multiplier=mult, shift=shift)
+        x, b = act("x", (1, h, w, c)), const("b", rng.integers(-3000, 3000, c).astype(np.int32))
+        oh, ow = out_hw(x.shape, (c, k, k, 1), Conv2dAttrs(groups=c, **common))
+        cases.append((Conv2dSparseAttrs(kernel=(k, k), groups=c, **common), [x, *_pack(dense), b], (1, oh, ow, c),
+                      DType.INT8))
+        plain.append((Conv2dAttrs(groups=c, **common), [x, const("w", dense.reshape(c, k, k, 1).astype(np.int8)), b],
+                      (1, oh, ow, c), DType.INT8))
     return cases, plain
 
 
@@ -92,7 +105,7 @@ def test_sparse_kernels_equal_int8_reference(op, tmp_path):
     for r, h, e in zip(ref, host, expect):
         np.testing.assert_array_equal(r, e)
         np.testing.assert_array_equal(h, e)
-    expected = {"conv2d": {"tg_conv2d_sparse_s8_fast"},
+    expected = {"conv2d": {"tg_conv2d_sparse_s8_fast", "tg_conv2d_sparse_s8_dw"},
                 "fully_connected": {"tg_fully_connected_sparse_s8_fast"}}[op]
     assert {n.kernel for n in graph.nodes} == expected
     assert len(np.unique(np.concatenate([e.ravel() for e in expect]))) > 40

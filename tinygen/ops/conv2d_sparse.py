@@ -1,4 +1,4 @@
-"""conv2d_sparse: int8 convolution (groups 1) storing only its non-zero weights, each with a
+"""conv2d_sparse: int8 convolution (groups 1, or depthwise) storing only its non-zero weights, each with a
 4-bit step to its position (unstructured sparsity, issue 14; tinygen/reference/sparse.py,
 tg_sparse.h). Exactly conv2d (tinygen/ops/conv2d.py) on the decoded weights, OHWI rows.
 
@@ -16,6 +16,7 @@ from tinygen.ir.graph import DType, Node
 from tinygen.ops.base import Kernel, KernelCall, OpDef, c_values, reference_kernel, register
 from tinygen.ops.common import check_channel_output, out_hw
 from tinygen.ops.conv2d import Conv2d, Conv2dAttrs
+from tinygen.ops import requant_smmulr
 from tinygen.ops.conv_gemm import folded_bias, requant_fast_ok
 from tinygen.reference import sparse
 
@@ -32,6 +33,7 @@ class Conv2dSparseAttrs:
     kernel: tuple[int, int]  # kh, kw
     act_min: int = -128
     act_max: int = 127
+    groups: int = 1  # 1, or in_c == out_c (depthwise)
 
 
 def check_sparse(values, steps, pairs, k: int, cout: int) -> None:
@@ -61,7 +63,7 @@ def density(values, pairs, k: int) -> float:
 
 def _k(node, graph) -> int:
     a = node.attrs
-    return a.kernel[0] * a.kernel[1] * graph.t(node.inputs[0]).shape[3]
+    return a.kernel[0] * a.kernel[1] * (graph.t(node.inputs[0]).shape[3] // a.groups)
 
 
 def decoded(node, graph) -> np.ndarray:
@@ -74,10 +76,24 @@ def _fast_bias(node, graph):
     return folded_bias(decoded(node, graph), graph.t(node.inputs[4]).data, node.attrs.input_offset)
 
 
+def smmulr_ok(w2d: np.ndarray, bias: np.ndarray | None, shifts) -> bool:
+    """The fast kernels' accumulator bias' + sum w*x (int8 x, |x| <= 128) within the bound of
+    tg_requant_smmulr.h for every channel's shift (shared with fully_connected_sparse)."""
+    if bias is None:
+        return False
+    bound = np.abs(bias.astype(np.int64)) + 128 * np.abs(w2d.astype(np.int64)).sum(axis=1)
+    return all(requant_smmulr.fits(int(b), [s]) for b, s in zip(bound, shifts))
+
+
 def _fast_ok(node, graph) -> bool:
-    a = node.attrs
-    return (graph.t(node.inputs[0]).shape[0] == 1 and requant_fast_ok(a.multiplier, a.shift)
-            and _fast_bias(node, graph) is not None)
+    return (node.attrs.groups == 1 and graph.t(node.inputs[0]).shape[0] == 1
+            and smmulr_ok(decoded(node, graph), _fast_bias(node, graph), node.attrs.shift))
+
+
+def _dw_ok(node, graph) -> bool:
+    a, x = node.attrs, graph.t(node.inputs[0])
+    return (a.groups == x.shape[3] == graph.t(node.inputs[3]).shape[0] and a.kernel[0] * a.kernel[1] <= 64
+            and x.shape[0] == 1 and requant_fast_ok(a.multiplier, a.shift) and _fast_bias(node, graph) is not None)
 
 
 def _fast_scratch(node, graph) -> int:
@@ -93,6 +109,8 @@ class Conv2dSparse(OpDef):
     attrs_type = Conv2dSparseAttrs
     kernels = (Kernel("tg_conv2d_sparse_s8_fast", "tg_sparse.h", "tg_conv2d_sparse_params", _fast_ok,
                       scratch=_fast_scratch, layout=_FOLDED),
+               Kernel("tg_conv2d_sparse_s8_dw", "tg_sparse.h", "tg_conv2d_sparse_params", _dw_ok,
+                      layout="sparse entries as stored (one row of k_h*k_w taps per channel)"),
                reference_kernel("tg_conv2d_sparse_s8_ref", "tg_sparse.h", "tg_conv2d_sparse_params"))
 
     def check(self, node, graph):
@@ -101,14 +119,18 @@ class Conv2dSparse(OpDef):
         x, values, steps, pairs, b = (graph.t(i) for i in node.inputs)
         if x.dtype != DType.INT8 or len(x.shape) != 4:
             raise ValueError("conv2d_sparse takes an int8 NHWC input")
-        check_sparse(values, steps, pairs, _k(node, graph), pairs.shape[0])
+        cout = pairs.shape[0]
+        if node.attrs.groups not in (1, x.shape[3]) or (node.attrs.groups > 1 and cout != x.shape[3]):
+            raise ValueError(f"conv2d_sparse takes groups 1 or depthwise (groups == in_c == out_c), got groups="
+                             f"{node.attrs.groups} for {x.shape[3]} -> {cout}")
+        check_sparse(values, steps, pairs, _k(node, graph), cout)
         check_channel_output(node, graph, node.attrs, b, (x.shape[0], *out_hw(x.shape, node.attrs), pairs.shape[0]))
 
     def reference(self, node, graph, inputs):
         x, values, steps, pairs, b = inputs
         a: Conv2dSparseAttrs = node.attrs
-        w = sparse.decode(values, steps, pairs, _k(node, graph)).reshape(len(pairs), *a.kernel, x.shape[3])
-        attrs = Conv2dAttrs(a.stride, a.padding, a.dilation, 1, a.input_offset, a.output_offset, a.multiplier,
+        w = sparse.decode(values, steps, pairs, _k(node, graph)).reshape(len(pairs), *a.kernel, x.shape[3] // a.groups)
+        attrs = Conv2dAttrs(a.stride, a.padding, a.dilation, a.groups, a.input_offset, a.output_offset, a.multiplier,
                             a.shift, a.act_min, a.act_max)
         conv = Node(node.name, "conv2d", [node.inputs[0], "", node.inputs[4]], node.outputs, attrs)
         return Conv2d().reference(conv, graph, [x, w, b])
@@ -122,14 +144,16 @@ class Conv2dSparse(OpDef):
         o = graph.t(node.outputs[0])
         a: Conv2dSparseAttrs = node.attrs
         k = _k(node, graph)
-        bias = b.data if self.kernel(node).reference else _fast_bias(node, graph)
+        kernel = self.kernel(node)
+        folded = not kernel.reference and kernel.symbol != "tg_conv2d_sparse_s8_dw"
+        bias = _fast_bias(node, graph) if folded else b.data
         fields = [
             ("in_h", x.shape[1]), ("in_w", x.shape[2]), ("in_c", x.shape[3]),
             ("out_h", o.shape[1]), ("out_w", o.shape[2]), ("out_c", o.shape[3]),
             ("k_h", a.kernel[0]), ("k_w", a.kernel[1]),
             ("stride_h", a.stride[0]), ("stride_w", a.stride[1]),
             ("dil_h", a.dilation[0]), ("dil_w", a.dilation[1]),
-            ("pad_t", a.padding[0]), ("pad_l", a.padding[2]),
+            ("pad_t", a.padding[0]), ("pad_l", a.padding[2]), ("groups", a.groups),
             ("input_offset", a.input_offset), ("output_offset", a.output_offset),
             ("act_min", a.act_min), ("act_max", a.act_max),
             *sparse_fields(values, steps, pairs, k, bias),
@@ -137,6 +161,7 @@ class Conv2dSparse(OpDef):
             ("shift", c_values(a.shift, "int32_t")),
         ]
         return KernelCall(fields, [node.inputs[0]], list(node.outputs),
-            comment=f"conv2d_sparse {a.kernel[0]}x{a.kernel[1]}/{a.stride[0]} {x.shape[3]}->{o.shape[3]}, "
+            comment=f"{'depthwise ' if a.groups > 1 else ''}conv2d_sparse {a.kernel[0]}x{a.kernel[1]}/{a.stride[0]} "
+                    f"{x.shape[3]}->{o.shape[3]}, "
                     f"{100 * density(values, pairs, k):.0f}% non-zero, "
                     f"{8.0 * sparse.stored_bytes(values.data, steps.data, pairs.data) / (pairs.shape[0] * k):.2f} bits/weight")

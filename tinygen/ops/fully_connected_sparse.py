@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from tinygen.ir.graph import DType, Node
 from tinygen.ops.base import Kernel, KernelCall, OpDef, c_values, reference_kernel, register
 from tinygen.ops.common import check_channel_output
-from tinygen.ops.conv2d_sparse import check_sparse, density, sparse_fields
-from tinygen.ops.conv_gemm import folded_bias, requant_fast_ok
+from tinygen.ops.conv2d_sparse import check_sparse, density, smmulr_ok, sparse_fields
+from tinygen.ops.conv_gemm import folded_bias
 from tinygen.ops.fully_connected import FullyConnected, FullyConnectedAttrs
 from tinygen.reference import sparse
 
@@ -43,7 +43,7 @@ class FullyConnectedSparse(OpDef):
     name = "fully_connected_sparse"
     attrs_type = FullyConnectedSparseAttrs
     kernels = (Kernel("tg_fully_connected_sparse_s8_fast", "tg_sparse.h", "tg_fully_connected_sparse_params",
-                      lambda n, g: requant_fast_ok(n.attrs.multiplier, n.attrs.shift) and _fast_bias(n, g) is not None,
+                      lambda n, g: smmulr_ok(decoded(n, g), _fast_bias(n, g), n.attrs.shift),
                       layout="sparse entries as stored; bias + input_offset*sum(w)"),
                reference_kernel("tg_fully_connected_sparse_s8_ref", "tg_sparse.h", "tg_fully_connected_sparse_params"))
 

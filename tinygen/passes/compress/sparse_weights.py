@@ -1,4 +1,4 @@
-"""Sparse storage of int8 conv2d (groups 1) and fully_connected weights (unstructured sparsity):
+"""Sparse storage of int8 conv2d (groups 1 or depthwise) and fully_connected weights (unstructured sparsity):
 conv2d_sparse / fully_connected_sparse store only the non-zeros with 4-bit position steps
 (tinygen/reference/sparse.py) and their kernels skip the zeros.
 
@@ -19,24 +19,28 @@ from tinygen.reference import sparse
 # mps2-an386, gcc 12 -O2; benchmarks/compressed.py --break-even): 1x1 convolutions against
 # tg_conv2d_s8_1x1, other convolutions against tg_conv2d_s8_im2col, fully connected layers
 # against tg_fully_connected_s8_rows.
-BREAK_EVEN = {"conv1x1": 0.42, "conv": 0.43, "fc": 0.28}
+BREAK_EVEN = {"conv1x1": 0.42, "conv": 0.43, "fc": 0.28, "dw": 0.20}
 MARGIN = 0.9  # choose sparse only clearly below the break-even
 
 
 def layer_kind(graph: Graph, node: Node) -> str | None:
     if node.op == "fully_connected":
         return "fc"
-    if node.op != "conv2d" or node.attrs.groups != 1:
+    if node.op != "conv2d":
         return None
     a, w = node.attrs, graph.t(node.inputs[1])
     x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
+    if a.groups != 1:
+        depthwise = a.groups == x.shape[3] == o.shape[3] and w.shape[1] * w.shape[2] <= 64
+        return "dw" if depthwise else None
     direct = (w.shape[1:3] == (1, 1) and a.stride == (1, 1) and a.padding[0] == 0 and a.padding[2] == 0
               and x.shape[1:3] == o.shape[1:3])
     return "conv1x1" if direct else "conv"
 
 
 def make_sparse(graph: Graph, node: Node) -> None:
-    """Rewrite one conv2d (groups 1) / fully_connected node to its sparse form (any density)."""
+    """Rewrite one conv2d (groups 1 or depthwise) / fully_connected node to its sparse form (any
+    density)."""
     from tinygen.ops.conv2d_sparse import Conv2dSparseAttrs
     from tinygen.ops.fully_connected_sparse import FullyConnectedSparseAttrs
 
@@ -47,7 +51,7 @@ def make_sparse(graph: Graph, node: Node) -> None:
              for part, data in (("nz", values), ("steps", steps), ("pairs", pairs))]
     if node.op == "conv2d":
         node.attrs = Conv2dSparseAttrs(a.stride, a.padding, a.dilation, a.input_offset, a.output_offset, a.multiplier,
-                                       a.shift, (w.shape[1], w.shape[2]), a.act_min, a.act_max)
+                                       a.shift, (w.shape[1], w.shape[2]), a.act_min, a.act_max, a.groups)
         node.op = "conv2d_sparse"
     else:
         node.attrs = FullyConnectedSparseAttrs(a.input_offset, a.output_offset, a.multiplier, a.shift, a.act_min,
