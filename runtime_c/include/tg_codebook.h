@@ -36,8 +36,9 @@ typedef struct {
 void tg_conv2d_codebook_s8_ref(const tg_conv2d_codebook_params *p, const int8_t *input, int8_t *output);
 void tg_fully_connected_codebook_s8_ref(const tg_fully_connected_codebook_params *p, const int8_t *input,
                                         int8_t *output);
-/* Same results for groups == 1: each output channel's row is decoded once into int16 in scratch
- * (tg_codebook_decode_row), then reused for every output pixel with a SMLAD dot product. */
+/* Same results for groups == 1 (with tg_requant_fast.h's output stage): each output channel's row is decoded once into int16 in scratch
+ * (tg_codebook_decode_row), then reused for every output pixel with a SMLAD dot product (two
+ * pixels per pass for a 1x1/1 unpadded layer). */
 void tg_conv2d_codebook_s8_fast(const tg_conv2d_codebook_params *p, const int8_t *input, int8_t *output,
                                 void *scratch);
 size_t tg_conv2d_codebook_s8_fast_scratch_bytes(const tg_conv2d_codebook_params *p);
@@ -54,19 +55,43 @@ static inline int32_t tg_codebook_index(const uint8_t *row, int32_t j, int32_t b
     return (int32_t)((v >> (bit & 7)) & ((1u << bits) - 1u));
 }
 
+/* Sequential reader of a row's index fields (little-endian bit stream, bits 1..4). */
+typedef struct {
+    const uint8_t *src;
+    uint32_t buf;
+    int32_t have;
+} tg_codebook_reader;
+
+static inline int32_t tg_codebook_next(tg_codebook_reader *r, int32_t bits)
+{
+    if (r->have < bits) {
+        r->buf |= (uint32_t)*r->src++ << r->have;
+        r->have += 8;
+    }
+    const int32_t idx = (int32_t)(r->buf & ((1u << bits) - 1u));
+    r->buf >>= bits;
+    r->have -= bits;
+    return idx;
+}
+
 /* Decode `taps` runs of `run` weights of one row into int16 `out`: within each run, whole blocks
  * of 4 are stored w0, w2, w1, w3 (the halves tg_codebook_dot pairs with SXTB16 / SXTB16 ROR 8
  * of four input bytes), the run % 4 tail in order. */
 static inline void tg_codebook_decode_row(const uint8_t *row, const int8_t *table, int32_t bits, int32_t taps,
                                           int32_t run, int16_t *out)
 {
-    const int32_t blocks = run & ~3;
-    int32_t j = 0;
+    tg_codebook_reader r = {row, 0u, 0};
     for (int32_t t = 0; t < taps; ++t, out += run) {
-        for (int32_t c = 0; c < run; ++c, ++j) {
-            const int32_t slot = c < blocks ? ((c & ~3) | ((c & 1) << 1) | ((c >> 1) & 1)) : c;
-            out[slot] = table[tg_codebook_index(row, j, bits)];
+        int32_t c = 0;
+        for (; c + 4 <= run; c += 4) {
+            const int32_t i0 = tg_codebook_next(&r, bits), i1 = tg_codebook_next(&r, bits);
+            const int32_t i2 = tg_codebook_next(&r, bits), i3 = tg_codebook_next(&r, bits);
+            out[c] = table[i0];
+            out[c + 1] = table[i2];
+            out[c + 2] = table[i1];
+            out[c + 3] = table[i3];
         }
+        for (; c < run; ++c) out[c] = table[tg_codebook_next(&r, bits)];
     }
 }
 
@@ -83,6 +108,29 @@ static inline int32_t tg_codebook_dot(const int8_t *x, const int16_t *w, int32_t
     }
     for (; c < n; ++c) acc += (int32_t)w[c] * ((int32_t)x[c] + offset);
     return acc;
+}
+
+/* tg_codebook_dot for two inputs x0, x1 on the same weights: *acc0 += w . (x0 + offset),
+ * *acc1 += w . (x1 + offset) (each weight word loaded once for both). */
+static inline void tg_codebook_dot2(const int8_t *x0, const int8_t *x1, const int16_t *w, int32_t n, int32_t offset,
+                                    int32_t *acc0, int32_t *acc1)
+{
+    const uint32_t off2 = ((uint32_t)offset & 0xFFFFu) * 0x00010001u;
+    int32_t s0 = *acc0, s1 = *acc1, c = 0;
+    for (; c + 4 <= n; c += 4) {
+        const uint32_t w02 = tg_load_u32(w + c), w13 = tg_load_u32(w + c + 2);
+        const uint32_t v0 = tg_load_u32(x0 + c), v1 = tg_load_u32(x1 + c);
+        s0 = tg_smlad(tg_sxtab16(off2, v0), w02, s0);
+        s0 = tg_smlad(tg_sxtab16(off2, v0 >> 8), w13, s0);
+        s1 = tg_smlad(tg_sxtab16(off2, v1), w02, s1);
+        s1 = tg_smlad(tg_sxtab16(off2, v1 >> 8), w13, s1);
+    }
+    for (; c < n; ++c) {
+        s0 += (int32_t)w[c] * ((int32_t)x0[c] + offset);
+        s1 += (int32_t)w[c] * ((int32_t)x1[c] + offset);
+    }
+    *acc0 = s0;
+    *acc1 = s1;
 }
 
 #endif

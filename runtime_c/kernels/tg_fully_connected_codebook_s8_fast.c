@@ -1,8 +1,8 @@
 /* Fast int8 fully connected layer with codebook weights (same results as the reference, see
  * tg_codebook.h): each row's look-ups are done once into int16 scratch, then one SMLAD dot
- * product per batch row. */
+ * product per batch row; tg_requant_fast.h's output stage. */
 #include "tg_codebook.h"
-#include "tg_fixedpoint.h"
+#include "tg_requant_fast.h"
 
 size_t tg_fully_connected_codebook_s8_fast_scratch_bytes(const tg_fully_connected_codebook_params *p)
 {
@@ -19,7 +19,7 @@ void tg_fully_connected_codebook_s8_fast(const tg_fully_connected_codebook_param
         for (int32_t n = 0; n < p->batches; ++n) {
             const int32_t acc = tg_codebook_dot(input + n * p->in_features, w, p->in_features, p->input_offset,
                                                 p->bias[o]);
-            output[n * p->out_features + o] = (int8_t)tg_requantize_clamp(
+            output[n * p->out_features + o] = (int8_t)tg_requantize_fast_clamp(
                 acc, p->multiplier[o], p->shift[o], p->output_offset, p->act_min, p->act_max);
         }
     }

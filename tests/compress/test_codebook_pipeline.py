@@ -51,7 +51,7 @@ class Net(nn.Module):
     def __init__(self):
         super().__init__()
         self.q0 = QuantAct()
-        self.c1, self.q1 = LogConv2d(3, 16, 3, padding=1, bits=4), QuantAct()
+        self.c1, self.q1 = LogConv2d(4, 16, 3, padding=1, bits=4), QuantAct()
         self.c2, self.q2 = KMeansConv2d(16, 32, 1, clusters=8), QuantAct()
         self.c3, self.q3 = QConv2d(32, 32, 1), QuantAct()  # ~255 values per channel: dense
         self.fc1, self.q4 = LogLinear(32 * 6 * 6, 24, bits=3), QuantAct()
@@ -70,9 +70,9 @@ def test_log_and_kmeans_model_builds_codebook_layers_bit_exact(tmp_path):
     net = Net()
     net.c2.cluster()
     net.fc2.cluster()
-    net = calibrate(net, (1, 3, 6, 6))
+    net = calibrate(net, (1, 4, 6, 6))
     path = tmp_path / "net.pt2"
-    torch.export.save(torch.export.export(net, (torch.zeros(1, 3, 6, 6),)), str(path))
+    torch.export.save(torch.export.export(net, (torch.zeros(1, 4, 6, 6),)), str(path))
     program = tinygen.build(path, out_dir=tmp_path / "o")
     dense = lower_model(import_any(path)[0], "net.pt2", compress="none")
     ops = [n.op for n in program.graph.nodes if "conv" in n.op or "fully" in n.op]
@@ -85,7 +85,7 @@ def test_log_and_kmeans_model_builds_codebook_layers_bit_exact(tmp_path):
     assert "3-bit indices" in notes[program.graph.nodes[1].name]
     dense_bytes = sum(t.nbytes for t in dense.tensors.values() if t.is_const)
     assert program.report["weight_bytes"] < 0.7 * dense_bytes
-    x = np.random.default_rng(0).normal(size=(16, 3, 6, 6)).astype(np.float32)
+    x = np.random.default_rng(0).normal(size=(16, 4, 6, 6)).astype(np.float32)
     q = program.quantize(x, layout="NCHW")
     np.testing.assert_array_equal(program.reference(q), interpreter.run(dense, [q])[0])  # the dense integers
     np.testing.assert_array_equal(program.run_host(q), program.reference(q))

@@ -18,6 +18,7 @@ from tinygen.ir.graph import DType, Node
 from tinygen.ops.base import Kernel, KernelCall, OpDef, c_values, reference_kernel, register
 from tinygen.ops.common import check_channel_output, out_hw
 from tinygen.ops.conv2d import Conv2d, Conv2dAttrs
+from tinygen.ops.conv_gemm import requant_fast_ok
 from tinygen.reference import codebook
 
 
@@ -80,7 +81,8 @@ class Conv2dCodebook(OpDef):
     name = "conv2d_codebook"
     attrs_type = Conv2dCodebookAttrs
     kernels = (Kernel("tg_conv2d_codebook_s8_fast", "tg_codebook.h", "tg_conv2d_codebook_params",
-                      lambda n, g: n.attrs.groups == 1, frozenset({"dsp"}), _fast_scratch,
+                      lambda n, g: n.attrs.groups == 1 and requant_fast_ok(n.attrs.multiplier, n.attrs.shift),
+                      frozenset({"dsp"}), _fast_scratch,
                       layout="codebook indices and table as stored; rows decoded to int16 in scratch"),
                reference_kernel("tg_conv2d_codebook_s8_ref", "tg_codebook.h", "tg_conv2d_codebook_params"))
 

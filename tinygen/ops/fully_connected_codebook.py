@@ -14,6 +14,7 @@ from tinygen.ir.graph import DType, Node
 from tinygen.ops.base import Kernel, KernelCall, OpDef, c_values, reference_kernel, register
 from tinygen.ops.common import check_channel_output
 from tinygen.ops.conv2d_codebook import bits_per_weight, check_codebook, codebook_fields
+from tinygen.ops.conv_gemm import requant_fast_ok
 from tinygen.ops.fully_connected import FullyConnected, FullyConnectedAttrs
 from tinygen.reference import codebook
 
@@ -38,6 +39,7 @@ class FullyConnectedCodebook(OpDef):
     name = "fully_connected_codebook"
     attrs_type = FullyConnectedCodebookAttrs
     kernels = (Kernel("tg_fully_connected_codebook_s8_fast", "tg_codebook.h", "tg_fully_connected_codebook_params",
+                      lambda n, g: requant_fast_ok(n.attrs.multiplier, n.attrs.shift),
                       needs=frozenset({"dsp"}), scratch=_fast_scratch,
                       layout="codebook indices and table as stored; rows decoded to int16 in scratch"),
                reference_kernel("tg_fully_connected_codebook_s8_ref", "tg_codebook.h",

@@ -7,6 +7,7 @@ conv2d_codebook / fully_connected_codebook with k-bit indices and the table(s) o
 (tinygen/reference/codebook.py: exact, the table holds the values themselves), in the form with
 the fewest bytes. It is applied only where it saves flash: each layer must store fewer bytes than
 its dense int8 weights, and the layers together must save more than the codebook kernels' code.
+Convolutions over fewer than 4 input channels stay dense (see _candidate).
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ def _candidate(graph: Graph, node: Node):
         return None
     w = graph.t(node.inputs[1])
     if not (w.is_const and graph.t(node.inputs[2]).is_const):
+        return None
+    if node.op == "conv2d" and w.shape[3] < 4:
+        # the codebook kernel's dot product works on channel quads; a 1- to 3-channel input
+        # (an RGB stem) would run it scalar at several times the dense kernel's cost, for a few
+        # hundred bytes at most
         return None
     w2d = w.data.reshape(w.shape[0], -1)
     enc = codebook.encode(w2d)
