@@ -168,7 +168,7 @@ def measure(g: Graph, out: Path, board: str, profile: bool = False) -> dict:
     (out / "tinygen.json").write_text(json.dumps({"prefix": gen.prefix, "board": board}))
     fw = build_firmware(out, gen.prefix, board, emulate=True)
     program = Program(out, g, gen.prefix, board)
-    r = validate(program, qemu=True, board=board, count=2, seed=1, profile=profile)
+    r = validate(program, qemu=True, board=board, count=2, seed=1, profile=profile, timeout=90.0)  # a loaded host boots slowly
     if not r.passed:
         raise SystemExit(f"{out.name}: not bit-exact\n{r.summary_text()}")
     weights, total = weight_array_bytes(g)
