@@ -57,12 +57,13 @@ void tg_conv2d_sparse_s8_fast(const tg_conv2d_sparse_params *p, const int8_t *in
             int32_t acc[4] = {bias[o], bias[o], bias[o], bias[o]};
             tg_sparse_row4(col, &v, &st, pairs[o], acc);
             const tg_rq rq = tg_rq_make(mult[o], shift[o]);
-            int8_t r[4];
-            for (int32_t q = 0; q < 4; ++q) {
-                const int32_t y = tg_rq_apply(&rq, acc[q]) + off;
-                r[q] = (int8_t)(y < lo ? lo : (y > hi ? hi : y));
-            }
-            for (int32_t q = 0; q < n; ++q) out[q * cout + o] = r[q];
+            /* four lanes written out (not a loop) so the sums stay in registers */
+            const int32_t y0 = tg_rq_apply(&rq, acc[0]) + off, y1 = tg_rq_apply(&rq, acc[1]) + off;
+            const int32_t y2 = tg_rq_apply(&rq, acc[2]) + off, y3 = tg_rq_apply(&rq, acc[3]) + off;
+            out[o] = (int8_t)(y0 < lo ? lo : (y0 > hi ? hi : y0));
+            if (n > 1) out[cout + o] = (int8_t)(y1 < lo ? lo : (y1 > hi ? hi : y1));
+            if (n > 2) out[2 * cout + o] = (int8_t)(y2 < lo ? lo : (y2 > hi ? hi : y2));
+            if (n > 3) out[3 * cout + o] = (int8_t)(y3 < lo ? lo : (y3 > hi ? hi : y3));
         }
     }
 }
