@@ -50,7 +50,7 @@ def cmd_build(args) -> int:
     program = build(args.model, board=args.board, out_dir=args.output, input_shape=args.input_shape,
                     trust_pickle=args.trust_pickle, dump_dir=args.dump_dir, progress=_progress,
                     calibration=args.calibration, emulate=args.emulate, kernels=args.kernels, name=args.name,
-                    input_buffer=args.input_buffer, fusion=args.fusion)
+                    input_buffer=args.input_buffer, fusion=args.fusion, compress=args.compress)
     rep = program.report
     text = program.out_dir / "report.txt"
     if text.exists():
@@ -234,6 +234,9 @@ def parser() -> argparse.ArgumentParser:
                    help="auto: the fastest kernel variant each layer supports (default); ref: reference kernels "
                         "everywhere, for bisecting a mismatch")
     _plan_arguments(b)
+    b.add_argument("--compress", choices=["auto", "none"], default="auto",
+                   help="auto: drop all-zero filters, store codebook and sparse weights compactly where that "
+                        "saves flash (default); none: every weight dense as lowered")
     b.add_argument("--emulate", action="store_true",
                    help="build the firmware for the board's QEMU stand-in (same model code and flags, real memory limits)")
     b.set_defaults(fn=cmd_build)

@@ -22,6 +22,7 @@ from tinygen.ir.verify import verify
 from tinygen.ir.verify_params import verify_params
 from tinygen.passes.assign_quant import assign_quant
 from tinygen.passes.binary_weights import binary_weights
+from tinygen.passes.compress import compress as compress_weights
 from tinygen.passes.fold_batch_norm import fold_batch_norm
 from tinygen.passes.fuse_activation import fuse_activation
 from tinygen.passes.fuse_sign import fuse_sign
@@ -59,8 +60,9 @@ def import_any(model: Any, input_shape=None, trust_pickle: bool = False, calibra
     return import_torch_object(model, input_shape)
 
 
-def lower_model(graph: Graph, source: str, dump_dir: Path | None = None) -> Graph:
-    """Float graph -> verified lowered graph, dumping each stage when asked."""
+def lower_model(graph: Graph, source: str, dump_dir: Path | None = None, compress: str = "auto") -> Graph:
+    """Float graph -> verified lowered graph, dumping each stage when asked. `compress`: "auto"
+    stores pruned, codebook and sparse weights compactly (tinygen/passes/compress), "none" not."""
     def dump(stage: str, g: Graph) -> None:
         if dump_dir is not None:
             dump_dir.mkdir(parents=True, exist_ok=True)
@@ -70,7 +72,7 @@ def lower_model(graph: Graph, source: str, dump_dir: Path | None = None) -> Grap
     dump("0_imported", graph)
     if graph.dialect == "lowered":  # already integer ops (a .tflite import): no float passes, no lowering
         _check_params(graph, source)
-        return graph
+        return _compressed(graph, source, compress, dump)
     for i, p in enumerate(FLOAT_PASSES, 1):
         graph = p(graph, source)
         verify(graph)
@@ -89,7 +91,20 @@ def lower_model(graph: Graph, source: str, dump_dir: Path | None = None) -> Grap
         raise TinygenError(f"{source}: internal error after lowering: {e}") from e
     dump("9_lowered", lowered)
     _check_params(lowered, source)
-    return lowered
+    return _compressed(lowered, source, compress, dump)
+
+
+def _compressed(graph: Graph, source: str, mode: str, dump) -> Graph:
+    if mode == "none":
+        return graph
+    graph = compress_weights(graph, source, mode)
+    try:
+        verify(graph)
+        verify_params(graph)
+    except ValueError as e:
+        raise TinygenError(f"{source}: internal error after weight compression: {e}") from e
+    dump("10_compressed", graph)
+    return graph
 
 
 INPUT_BUFFERS = ("arena", "caller")
@@ -118,11 +133,12 @@ def build(model: Any, board: str = "host", out_dir: str | Path | None = None, *,
           trust_pickle: bool = False, dump_dir: str | Path | None = None,
           progress: Callable[[str], None] = _quiet, calibration=None, emulate: bool = False,
           kernels: str = "auto", name: str | None = None, input_buffer: str = "arena",
-          fusion: str = "auto") -> Program:
+          fusion: str = "auto", compress: str = "auto") -> Program:
     """`kernels="ref"` builds with every layer on its reference kernel (for bisecting); `name` sets the
     C symbol prefix of the model library (<name>_invoke, <name>.h); `input_buffer="caller"` keeps the
     model input out of the arena (the caller owns it; default "arena": <name>_input0_buffer());
-    `fusion="off"` plans layer at a time, nothing in place (for bisecting)."""
+    `fusion="off"` plans layer at a time, nothing in place (for bisecting); `compress="none"` keeps
+    every weight in its lowered dense form (see lower_model)."""
     t0 = time.perf_counter()
     options = plan_options(input_buffer, fusion)
     if board != "host":  # refuse a bad board or name before any work
@@ -138,7 +154,7 @@ def build(model: Any, board: str = "host", out_dir: str | Path | None = None, *,
     out_dir = Path(out_dir) if out_dir is not None else Path("build") / Path(model_name).stem
     source = model_name
     progress("lowering to integer ops")
-    graph = lower_model(float_graph, source, Path(dump_dir) if dump_dir else None)
+    graph = lower_model(float_graph, source, Path(dump_dir) if dump_dir else None, compress)
     target = "host"
     if board != "host":
         from tinygen.boards import load_board

@@ -11,6 +11,7 @@
 #include "tg_bfully_connected.h"
 #include "tg_binarize.h"
 #include "tg_bmax_pool2d.h"
+#include "tg_codebook.h"
 #include "tg_concat.h"
 #include "tg_conv2d.h"
 #include "tg_conv2d_bits.h"
@@ -31,6 +32,7 @@
 #include "tg_slice.h"
 #include "tg_softmax.h"
 #include "tg_transpose.h"
+#include "tg_sparse.h"
 #include "tg_variance.h"
 /* helpers of the optimized kernels (DSP operations, requantization fast paths, tiles) */
 #include "tg_block_copy.h"

@@ -120,6 +120,9 @@ class Graph:
     inputs: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     dialect: str = "float"  # "float" or "lowered"
+    # node name -> what a compression pass did to it or why it left it (tinygen/passes/compress),
+    # shown in the report
+    notes: dict[str, str] = field(default_factory=dict)
 
     # -- construction ---------------------------------------------------------------------------
     def unique_name(self, base: str, kind: str = "tensor") -> str:
@@ -202,6 +205,7 @@ class Graph:
         g.nodes = [dataclasses.replace(n, inputs=list(n.inputs), outputs=list(n.outputs)) for n in self.nodes]
         g.inputs = list(self.inputs)
         g.outputs = list(self.outputs)
+        g.notes = dict(self.notes)
         return g
 
     def const_inputs(self, node: Node) -> list[Tensor]:

@@ -61,7 +61,7 @@ def save(graph: Graph, directory: Path) -> None:
         nodes.append({"name": n.name, "op": n.op, "inputs": n.inputs, "outputs": n.outputs, "attrs": attrs, "source": n.source,
                       "kernel": n.kernel})
     doc = {"name": graph.name, "dialect": graph.dialect, "inputs": graph.inputs, "outputs": graph.outputs,
-           "tensors": tensors, "nodes": nodes}
+           "tensors": tensors, "nodes": nodes, "notes": graph.notes}
     (directory / "graph.json").write_text(json.dumps(doc, indent=1, sort_keys=True, allow_nan=False) + "\n")
     np.savez(directory / "graph.npz", **consts)
 
@@ -80,4 +80,5 @@ def load(directory: Path) -> Graph:
         if e["attrs"] is not None:
             attrs = get(e["op"]).attrs_type(**{k: _tuples(v) for k, v in e["attrs"].items()})
         g.add_node(Node(e["name"], e["op"], e["inputs"], e["outputs"], attrs, e["source"], e.get("kernel", "")))
+    g.notes = dict(doc.get("notes", {}))
     return g

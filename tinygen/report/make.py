@@ -127,6 +127,7 @@ def make_report(graph: Graph, plan: MemoryPlan, layers: Sequence, board_name: st
             "outputs": [_tensor(graph, t) for t in node.outputs],
             "macs": int(info.macs), "weight_bytes": int(info.weight_bytes),
             "arena_live_bytes": live[info.index], "scratch_bytes": scratch.get(scratch_name(node), 0),
+            "compression": graph.notes.get(node.name, ""),
         })
     weight_bytes = sum(e["weight_bytes"] for e in entries)
     io_bytes = sum(graph.t(t).nbytes for t in dict.fromkeys(graph.inputs + graph.outputs) if t not in plan.arena_inputs)

@@ -113,5 +113,10 @@ def render_text(report: dict) -> str:
                            f"SRAM {place[here]['sram_bytes']:,} B with the {text[here]}"
                            + (f"; {alt['sram_bytes']:,} B (arena {alt['arena_bytes']:,} B) with the {text[other]}"
                               f" (--input-buffer {other}, derived)" if alt else "")])
+
+
+    notes = [f"  L{e['index']} {e['name']}: {e['compression']}" for e in report["layers"] if e.get("compression")]
+    if notes:  # tinygen/passes/compress: pruned filters, codebook and sparse storage, and why not
+        lines += ["", "weight compression"] + notes
     lines += ["", "summary"] + ["  " + s for s in _table(summary, right={1})]
     return "\n".join(lines) + "\n"

@@ -1,0 +1,167 @@
+"""conv2d_sparse: int8 convolution (groups 1, or depthwise) storing only its non-zero weights, each with a
+4-bit step to its position (unstructured sparsity, issue 14; tinygen/reference/sparse.py,
+tg_sparse.h). Exactly conv2d (tinygen/ops/conv2d.py) on the decoded weights, OHWI rows.
+
+Inputs: x NHWC int8, values int8 [E], steps uint8 [E/2], pairs int32 [Cout] (emitted as
+uint16), bias int32 [Cout].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinygen.ir.graph import DType, Node
+from tinygen.ops.base import Kernel, KernelCall, OpDef, c_values, reference_kernel, register
+from tinygen.ops.common import check_channel_output, out_hw
+from tinygen.ops.conv2d import Conv2d, Conv2dAttrs
+from tinygen.ops import requant_smmulr
+from tinygen.ops.conv_gemm import folded_bias, requant_fast_ok
+from tinygen.reference import sparse
+
+
+@dataclass(frozen=True)
+class Conv2dSparseAttrs:
+    stride: tuple[int, int]
+    padding: tuple[int, int, int, int]  # top, bottom, left, right
+    dilation: tuple[int, int]
+    input_offset: int  # -input zero point
+    output_offset: int  # output zero point
+    multiplier: tuple[int, ...]  # per output channel
+    shift: tuple[int, ...]
+    kernel: tuple[int, int]  # kh, kw
+    act_min: int = -128
+    act_max: int = 127
+    groups: int = 1  # 1, or in_c == out_c (depthwise)
+
+
+def check_sparse(values, steps, pairs, k: int, cout: int) -> None:
+    """Shared with fully_connected_sparse: the three constants decode to a [cout, k] matrix."""
+    if values.dtype != DType.INT8 or steps.dtype != DType.UINT8 or pairs.dtype != DType.INT32:
+        raise ValueError("sparse weights are int8 values, uint8 steps and int32 pair counts")
+    if not (values.is_const and steps.is_const and pairs.is_const) or pairs.shape != (cout,):
+        raise ValueError(f"sparse weights must be constants with one pair count per output channel ({cout})")
+    if pairs.data.min(initial=0) < 0 or pairs.data.max(initial=0) > sparse.MAX_PAIRS:
+        raise ValueError(f"sparse pair counts must lie in [0, {sparse.MAX_PAIRS}]")
+    if values.shape != (2 * int(pairs.data.sum()),) or steps.shape != (int(pairs.data.sum()),):
+        raise ValueError("sparse values/steps do not match the pair counts")
+    sparse.decode(values.data, steps.data, pairs.data, k)  # raises when a row steps past its end
+
+
+def sparse_fields(values, steps, pairs, k: int, bias: np.ndarray) -> list:
+    e = values.shape[0]
+    return [("values", c_values(values.data, "int8_t", f"{e} entries (non-zeros, fillers and pads)")),
+            ("steps", c_values(steps.data, "uint8_t", "two 4-bit position steps per byte, low nibble first")),
+            ("pairs", c_values(pairs.data.astype(np.uint16), "uint16_t", "entry pairs per output channel")),
+            ("bias", c_values(bias, "int32_t"))]
+
+
+def density(values, pairs, k: int) -> float:
+    return float(np.count_nonzero(values.data)) / max(1, pairs.shape[0] * k)
+
+
+def _k(node, graph) -> int:
+    a = node.attrs
+    return a.kernel[0] * a.kernel[1] * (graph.t(node.inputs[0]).shape[3] // a.groups)
+
+
+def decoded(node, graph) -> np.ndarray:
+    """The [Cout, K] weight matrix the constants encode."""
+    v, s, n = (graph.t(i).data for i in node.inputs[1:4])
+    return sparse.decode(v, s, n, _k(node, graph))
+
+
+def _fast_bias(node, graph):
+    return folded_bias(decoded(node, graph), graph.t(node.inputs[4]).data, node.attrs.input_offset)
+
+
+def smmulr_ok(w2d: np.ndarray, bias: np.ndarray | None, shifts) -> bool:
+    """The fast kernels' accumulator bias' + sum w*x (int8 x, |x| <= 128) within the bound of
+    tg_requant_smmulr.h for every channel's shift (shared with fully_connected_sparse)."""
+    if bias is None:
+        return False
+    bound = np.abs(bias.astype(np.int64)) + 128 * np.abs(w2d.astype(np.int64)).sum(axis=1)
+    return all(requant_smmulr.fits(int(b), [s]) for b, s in zip(bound, shifts))
+
+
+def _fast_ok(node, graph) -> bool:
+    return (node.attrs.groups == 1 and graph.t(node.inputs[0]).shape[0] == 1
+            and smmulr_ok(decoded(node, graph), _fast_bias(node, graph), node.attrs.shift))
+
+
+def _dw_ok(node, graph) -> bool:
+    a, x = node.attrs, graph.t(node.inputs[0])
+    return (a.groups == x.shape[3] == graph.t(node.inputs[3]).shape[0] and a.kernel[0] * a.kernel[1] <= 64
+            and x.shape[0] == 1 and requant_fast_ok(a.multiplier, a.shift) and _fast_bias(node, graph) is not None)
+
+
+def _fast_scratch(node, graph) -> int:
+    return 4 * _k(node, graph)
+
+
+_FOLDED = "sparse entries as stored; bias + input_offset*sum(w); four pixels interleaved in scratch"
+
+
+@register
+class Conv2dSparse(OpDef):
+    name = "conv2d_sparse"
+    attrs_type = Conv2dSparseAttrs
+    kernels = (Kernel("tg_conv2d_sparse_s8_fast", "tg_sparse.h", "tg_conv2d_sparse_params", _fast_ok,
+                      scratch=_fast_scratch, layout=_FOLDED),
+               Kernel("tg_conv2d_sparse_s8_dw", "tg_sparse.h", "tg_conv2d_sparse_params", _dw_ok,
+                      layout="sparse entries as stored (one row of k_h*k_w taps per channel)"),
+               reference_kernel("tg_conv2d_sparse_s8_ref", "tg_sparse.h", "tg_conv2d_sparse_params"))
+
+    def check(self, node, graph):
+        if len(node.inputs) != 5:
+            raise ValueError("conv2d_sparse takes (input, values, steps, pairs, bias)")
+        x, values, steps, pairs, b = (graph.t(i) for i in node.inputs)
+        if x.dtype != DType.INT8 or len(x.shape) != 4:
+            raise ValueError("conv2d_sparse takes an int8 NHWC input")
+        cout = pairs.shape[0]
+        if node.attrs.groups not in (1, x.shape[3]) or (node.attrs.groups > 1 and cout != x.shape[3]):
+            raise ValueError(f"conv2d_sparse takes groups 1 or depthwise (groups == in_c == out_c), got groups="
+                             f"{node.attrs.groups} for {x.shape[3]} -> {cout}")
+        check_sparse(values, steps, pairs, _k(node, graph), cout)
+        check_channel_output(node, graph, node.attrs, b, (x.shape[0], *out_hw(x.shape, node.attrs), pairs.shape[0]))
+
+    def reference(self, node, graph, inputs):
+        x, values, steps, pairs, b = inputs
+        a: Conv2dSparseAttrs = node.attrs
+        w = sparse.decode(values, steps, pairs, _k(node, graph)).reshape(len(pairs), *a.kernel, x.shape[3] // a.groups)
+        attrs = Conv2dAttrs(a.stride, a.padding, a.dilation, a.groups, a.input_offset, a.output_offset, a.multiplier,
+                            a.shift, a.act_min, a.act_max)
+        conv = Node(node.name, "conv2d", [node.inputs[0], "", node.inputs[4]], node.outputs, attrs)
+        return Conv2d().reference(conv, graph, [x, w, b])
+
+    def macs(self, node, graph):
+        """Dense-equivalent MACs (the layer's shape), so instructions/MAC compare with the dense build."""
+        return int(graph.t(node.outputs[0]).size * _k(node, graph))
+
+    def emit(self, node, graph):
+        x, values, steps, pairs, b = (graph.t(i) for i in node.inputs)
+        o = graph.t(node.outputs[0])
+        a: Conv2dSparseAttrs = node.attrs
+        k = _k(node, graph)
+        kernel = self.kernel(node)
+        folded = not kernel.reference and kernel.symbol != "tg_conv2d_sparse_s8_dw"
+        bias = _fast_bias(node, graph) if folded else b.data
+        fields = [
+            ("in_h", x.shape[1]), ("in_w", x.shape[2]), ("in_c", x.shape[3]),
+            ("out_h", o.shape[1]), ("out_w", o.shape[2]), ("out_c", o.shape[3]),
+            ("k_h", a.kernel[0]), ("k_w", a.kernel[1]),
+            ("stride_h", a.stride[0]), ("stride_w", a.stride[1]),
+            ("dil_h", a.dilation[0]), ("dil_w", a.dilation[1]),
+            ("pad_t", a.padding[0]), ("pad_l", a.padding[2]), ("groups", a.groups),
+            ("input_offset", a.input_offset), ("output_offset", a.output_offset),
+            ("act_min", a.act_min), ("act_max", a.act_max),
+            *sparse_fields(values, steps, pairs, k, bias),
+            ("multiplier", c_values(a.multiplier, "int32_t")),
+            ("shift", c_values(a.shift, "int32_t")),
+        ]
+        return KernelCall(fields, [node.inputs[0]], list(node.outputs),
+            comment=f"{'depthwise ' if a.groups > 1 else ''}conv2d_sparse {a.kernel[0]}x{a.kernel[1]}/{a.stride[0]} "
+                    f"{x.shape[3]}->{o.shape[3]}, "
+                    f"{100 * density(values, pairs, k):.0f}% non-zero, "
+                    f"{8.0 * sparse.stored_bytes(values.data, steps.data, pairs.data) / (pairs.shape[0] * k):.2f} bits/weight")
