@@ -142,6 +142,26 @@ _DW = "[ceil(C/4)][kh*kw][4] (channel blocks of 4, zero-padded); bias + input_of
 _DWM = "int16 tap pairs [Cout][ceil(kh*kw/2)]; bias + input_offset*sum(w)"
 
 
+def conv_fields(x, o, kernel_hw, a, weight_fields: list) -> list:
+    """The fields of tg_conv2d_params in struct order (tg_conv2d.h), also the prefix and suffix of
+    the compressed convs' params (codebook, packed, sparse): geometry, offsets and clamp, then the
+    variant's weight fields, then the per-channel requantization arrays. `a` has the Conv2dAttrs
+    field names; `x`, `o` the NHWC input and output tensors."""
+    return [
+        ("in_h", x.shape[1]), ("in_w", x.shape[2]), ("in_c", x.shape[3]),
+        ("out_h", o.shape[1]), ("out_w", o.shape[2]), ("out_c", o.shape[3]),
+        ("k_h", kernel_hw[0]), ("k_w", kernel_hw[1]),
+        ("stride_h", a.stride[0]), ("stride_w", a.stride[1]),
+        ("dil_h", a.dilation[0]), ("dil_w", a.dilation[1]),
+        ("pad_t", a.padding[0]), ("pad_l", a.padding[2]), ("groups", a.groups),
+        ("input_offset", a.input_offset), ("output_offset", a.output_offset),
+        ("act_min", a.act_min), ("act_max", a.act_max),
+        *weight_fields,
+        ("multiplier", c_values(a.multiplier, "int32_t")),
+        ("shift", c_values(a.shift, "int32_t")),
+    ]
+
+
 @register
 class Conv2d(OpDef):
     name = "conv2d"
@@ -226,19 +246,7 @@ class Conv2d(OpDef):
         x, w, b = (graph.t(i) for i in node.inputs)
         o = graph.t(node.outputs[0])
         a: Conv2dAttrs = node.attrs
-        fields = [
-            ("in_h", x.shape[1]), ("in_w", x.shape[2]), ("in_c", x.shape[3]),
-            ("out_h", o.shape[1]), ("out_w", o.shape[2]), ("out_c", o.shape[3]),
-            ("k_h", w.shape[1]), ("k_w", w.shape[2]),
-            ("stride_h", a.stride[0]), ("stride_w", a.stride[1]),
-            ("dil_h", a.dilation[0]), ("dil_w", a.dilation[1]),
-            ("pad_t", a.padding[0]), ("pad_l", a.padding[2]), ("groups", a.groups),
-            ("input_offset", a.input_offset), ("output_offset", a.output_offset),
-            ("act_min", a.act_min), ("act_max", a.act_max),
-            *self._weight_fields(node, graph),
-            ("multiplier", c_values(a.multiplier, "int32_t")),
-            ("shift", c_values(a.shift, "int32_t")),
-        ]
+        fields = conv_fields(x, o, w.shape[1:3], a, self._weight_fields(node, graph))
         kind = "depthwise " if a.groups == x.shape[3] and a.groups > 1 else ""
         return KernelCall(fields, [node.inputs[0]], list(node.outputs),
             comment=f"{kind}conv2d {w.shape[1]}x{w.shape[2]}/{a.stride[0]} {x.shape[3]}->{o.shape[3]}"

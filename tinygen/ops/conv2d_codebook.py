@@ -17,7 +17,7 @@ import numpy as np
 from tinygen.ir.graph import DType, Node
 from tinygen.ops.base import Kernel, KernelCall, OpDef, c_values, reference_kernel, register
 from tinygen.ops.common import check_channel_output, out_hw
-from tinygen.ops.conv2d import Conv2d, Conv2dAttrs
+from tinygen.ops.conv2d import Conv2d, Conv2dAttrs, conv_fields
 from tinygen.ops.conv_gemm import requant_fast_ok
 from tinygen.reference import codebook
 
@@ -121,20 +121,8 @@ class Conv2dCodebook(OpDef):
         a: Conv2dCodebookAttrs = node.attrs
         kh, kw = a.kernel
         k = _row_elements(node, graph)
-        fields = [
-            ("in_h", x.shape[1]), ("in_w", x.shape[2]), ("in_c", x.shape[3]),
-            ("out_h", o.shape[1]), ("out_w", o.shape[2]), ("out_c", o.shape[3]),
-            ("k_h", kh), ("k_w", kw),
-            ("stride_h", a.stride[0]), ("stride_w", a.stride[1]),
-            ("dil_h", a.dilation[0]), ("dil_w", a.dilation[1]),
-            ("pad_t", a.padding[0]), ("pad_l", a.padding[2]), ("groups", a.groups),
-            ("input_offset", a.input_offset), ("output_offset", a.output_offset),
-            ("act_min", a.act_min), ("act_max", a.act_max),
-            *codebook_fields(index, table, a.index_bits, k),
-            ("bias", c_values(b.data, "int32_t")),
-            ("multiplier", c_values(a.multiplier, "int32_t")),
-            ("shift", c_values(a.shift, "int32_t")),
-        ]
+        fields = conv_fields(x, o, (kh, kw), a, [*codebook_fields(index, table, a.index_bits, k),
+                                                ("bias", c_values(b.data, "int32_t"))])
         return KernelCall(fields, [node.inputs[0]], list(node.outputs),
             comment=f"conv2d_codebook {kh}x{kw}/{a.stride[0]} {x.shape[3]}->{o.shape[3]} {a.index_bits}-bit indices, "
                     f"{bits_per_weight(index, table, k):.2f} bits/weight" + (f" groups={a.groups}" if a.groups > 1 else ""))

@@ -19,7 +19,7 @@ import numpy as np
 from tinygen.ir.graph import DType, Node
 from tinygen.ops.base import Kernel, KernelCall, OpDef, reference_kernel, c_values, register
 from tinygen.ops.common import check_channel_output, out_hw
-from tinygen.ops.conv2d import Conv2d, Conv2dAttrs
+from tinygen.ops.conv2d import Conv2d, Conv2dAttrs, conv_fields
 from tinygen.ops.packed_pairs import fits_int32, folded_bias, pair_layout
 from tinygen.reference import bitpack
 
@@ -144,20 +144,7 @@ class Conv2dPacked(OpDef):
                                     "in SXTB16 pair order (tg_packed_dot.h)"))]
             bias = c_values(_fast_bias(node, graph).astype(np.int32), "int32_t",
                             "bias + step*input_offset*sum(codes) + K*weight_offset*input_offset")
-        fields = [
-            ("in_h", x.shape[1]), ("in_w", x.shape[2]), ("in_c", x.shape[3]),
-            ("out_h", o.shape[1]), ("out_w", o.shape[2]), ("out_c", o.shape[3]),
-            ("k_h", kh), ("k_w", kw),
-            ("stride_h", a.stride[0]), ("stride_w", a.stride[1]),
-            ("dil_h", a.dilation[0]), ("dil_w", a.dilation[1]),
-            ("pad_t", a.padding[0]), ("pad_l", a.padding[2]), ("groups", a.groups),
-            ("input_offset", a.input_offset), ("output_offset", a.output_offset),
-            ("act_min", a.act_min), ("act_max", a.act_max),
-            *weight_fields,
-            ("bias", bias),
-            ("multiplier", c_values(a.multiplier, "int32_t")),
-            ("shift", c_values(a.shift, "int32_t")),
-        ]
+        fields = conv_fields(x, o, (kh, kw), a, [*weight_fields, ("bias", bias)])
         return KernelCall(fields,
             [node.inputs[0]], list(node.outputs),
             comment=f"conv2d_packed {kh}x{kw}/{a.stride[0]} {x.shape[3]}->{o.shape[3]} {a.weight_bits}-bit weights"

@@ -15,7 +15,7 @@ import numpy as np
 from tinygen.ir.graph import DType, Node
 from tinygen.ops.base import Kernel, KernelCall, OpDef, c_values, reference_kernel, register
 from tinygen.ops.common import check_channel_output, out_hw
-from tinygen.ops.conv2d import Conv2d, Conv2dAttrs
+from tinygen.ops.conv2d import Conv2d, Conv2dAttrs, conv_fields
 from tinygen.ops import requant_smmulr
 from tinygen.ops.conv_gemm import folded_bias, requant_fast_ok
 from tinygen.reference import sparse
@@ -147,19 +147,7 @@ class Conv2dSparse(OpDef):
         kernel = self.kernel(node)
         folded = not kernel.reference and kernel.symbol != "tg_conv2d_sparse_s8_dw"
         bias = _fast_bias(node, graph) if folded else b.data
-        fields = [
-            ("in_h", x.shape[1]), ("in_w", x.shape[2]), ("in_c", x.shape[3]),
-            ("out_h", o.shape[1]), ("out_w", o.shape[2]), ("out_c", o.shape[3]),
-            ("k_h", a.kernel[0]), ("k_w", a.kernel[1]),
-            ("stride_h", a.stride[0]), ("stride_w", a.stride[1]),
-            ("dil_h", a.dilation[0]), ("dil_w", a.dilation[1]),
-            ("pad_t", a.padding[0]), ("pad_l", a.padding[2]), ("groups", a.groups),
-            ("input_offset", a.input_offset), ("output_offset", a.output_offset),
-            ("act_min", a.act_min), ("act_max", a.act_max),
-            *sparse_fields(values, steps, pairs, k, bias),
-            ("multiplier", c_values(a.multiplier, "int32_t")),
-            ("shift", c_values(a.shift, "int32_t")),
-        ]
+        fields = conv_fields(x, o, a.kernel, a, sparse_fields(values, steps, pairs, k, bias))
         return KernelCall(fields, [node.inputs[0]], list(node.outputs),
             comment=f"{'depthwise ' if a.groups > 1 else ''}conv2d_sparse {a.kernel[0]}x{a.kernel[1]}/{a.stride[0]} "
                     f"{x.shape[3]}->{o.shape[3]}, "
