@@ -71,12 +71,16 @@ static inline void tg_conv2d_rows_inplace_noscratch(const tg_conv2d_params *p, t
     while ((out = tg_rows_next(p, &s, &band, data, lag)) != 0) fn(&band, lag, out);
 }
 
-/* A fused pair (tinygen/plan/fusion.py): pm, a 1x1 stride-1 unpadded conv (fm) whose output
- * only feeds pn (fn), never materialised. For each band of pn's output rows, the rows of pm's
- * output the band reads, [lo, hi), are made in `band`: those the previous band made are kept,
- * the others computed by fm from the same rows of x (row i of pm's output needs row i of x). */
-static inline void tg_conv2d_fused_rows(const tg_conv2d_params *pn, tg_conv2d_scratch_fn fn, const tg_conv2d_params *pm,
-                                        tg_conv2d_fn fm, const int8_t *x, int8_t *out, int8_t *band, void *scratch)
+/* A fused pair (tinygen/plan/fusion.py): pm, a 1x1 stride-1 unpadded conv (fm, or fm_s taking
+ * scratch_m) whose output only feeds pn (fn), never materialised. For each band of pn's output
+ * rows, the rows of pm's output the band reads, [lo, hi), are made in `band`: those the previous
+ * band made are kept, the others computed by pm's kernel from the same rows of x (row i of pm's
+ * output needs row i of x). The two entry points below pass one of fm / fm_s as 0; being inline
+ * with a constant argument, the test on it is resolved at compile time. */
+static inline void tg_conv2d_fused_rows_core(const tg_conv2d_params *pn, tg_conv2d_scratch_fn fn,
+                                             const tg_conv2d_params *pm, tg_conv2d_fn fm, tg_conv2d_scratch_fn fm_s,
+                                             const int8_t *x, int8_t *out, int8_t *band, void *scratch,
+                                             void *scratch_m)
 {
     const size_t row_x = (size_t)pm->in_w * (size_t)pm->in_c;
     const size_t row_e = (size_t)pn->in_w * (size_t)pn->in_c;
@@ -98,7 +102,11 @@ static inline void tg_conv2d_fused_rows(const tg_conv2d_params *pn, tg_conv2d_sc
         }
         if (hi > have) {
             qm.in_h = qm.out_h = hi - have;
-            fm(&qm, x + (size_t)have * row_x, band + (size_t)(have - lo) * row_e);
+            if (fm_s) {
+                fm_s(&qm, x + (size_t)have * row_x, band + (size_t)(have - lo) * row_e, scratch_m);
+            } else {
+                fm(&qm, x + (size_t)have * row_x, band + (size_t)(have - lo) * row_e);
+            }
         }
         blo = lo;
         bhi = hi;
@@ -107,6 +115,20 @@ static inline void tg_conv2d_fused_rows(const tg_conv2d_params *pn, tg_conv2d_sc
         qn.pad_t = pn->pad_t - (r0 * s - lo);
         fn(&qn, band, out + (size_t)r0 * row_o, scratch);
     }
+}
+
+static inline void tg_conv2d_fused_rows(const tg_conv2d_params *pn, tg_conv2d_scratch_fn fn, const tg_conv2d_params *pm,
+                                        tg_conv2d_fn fm, const int8_t *x, int8_t *out, int8_t *band, void *scratch)
+{
+    tg_conv2d_fused_rows_core(pn, fn, pm, fm, 0, x, out, band, scratch, 0);
+}
+
+/* The same with pm's kernel taking scratch of its own (scratch_m, live while the pair runs). */
+static inline void tg_conv2d_fused_rows_ms(const tg_conv2d_params *pn, tg_conv2d_scratch_fn fn,
+                                           const tg_conv2d_params *pm, tg_conv2d_scratch_fn fm, const int8_t *x,
+                                           int8_t *out, int8_t *band, void *scratch, void *scratch_m)
+{
+    tg_conv2d_fused_rows_core(pn, fn, pm, 0, fm, x, out, band, scratch, scratch_m);
 }
 
 #endif

@@ -38,9 +38,9 @@ def _check_report(out_dir, printed: str, expect_top1: float, expect_acc: float):
 
 
 def test_against_keras_float_model(tmp_path, capsys):
-    from tinygen.importers.keras import _tensorflow
+    from tinygen.importers.keras import tensorflow_quiet
 
-    tf = _tensorflow()
+    tf = tensorflow_quiet()
     xtr, ytr, xte, yte = digits()
     xtr, xte = np.moveaxis(xtr, 1, -1), np.moveaxis(xte, 1, -1)  # Keras: channels last
     tf.keras.utils.set_random_seed(0)

@@ -215,10 +215,11 @@ def check_plan(graph: Graph, plan) -> None:
         writes = [(o, *region(o, graph.t(o).nbytes)) for o in node.outputs if o not in ext]
         if band:  # the band rows of m's output, written while the pair runs
             writes.append((band, *region(band, sizes[band])))
-        s = get(node.op).scratch_bytes(node, graph)
-        if s:
-            lo = plan.offsets[liveness.scratch_name(node)]
-            writes.append((None, lo, lo + s))
+        for runs in ([m] if m else []) + [node]:  # m's scratch is written while the pair runs too
+            s = get(runs.op).scratch_bytes(runs, graph)
+            if s:
+                lo = plan.offsets[liveness.scratch_name(runs)]
+                writes.append((None, lo, lo + s))
         if liveness.lag_name(node) in plan.offsets:  # in place on row bands: the lag buffer is written too
             lo = plan.offsets[liveness.lag_name(node)]
             writes.append((None, lo, lo + liveness.lag_bytes(node, graph)))

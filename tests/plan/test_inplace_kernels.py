@@ -201,8 +201,8 @@ def expand_dw_project(h, w, c, e, stride, seed):
         cin = g.t(src).shape[3]
         n, hh, ww, _ = g.t(src).shape
         oh, ow = (hh + 2 * pad - k) // s + 1, (ww + 2 * pad - k) // s + 1
-        m = tuple(int(v) for v in rng.integers(1 << 29, 1 << 30, cout))
-        attrs = Conv2dAttrs((s, s), (pad,) * 4, (1, 1), groups, 3, -2, m, (-7,) * cout)
+        m = tuple(int(v) for v in rng.integers(1 << 30, 1 << 31, cout))  # normalised: every variant applies
+        attrs = Conv2dAttrs((s, s), (pad,) * 4, (1, 1), groups, 3, -2, m, (-8,) * cout)
         wt = g.add_const("w", rng.integers(-127, 128, (cout, k, k, cin // groups)).astype(np.int8))
         b = g.add_const("b", rng.integers(-300, 300, cout).astype(np.int32))
         g.add_tensor(Tensor(dst, (1, oh, ow, cout), DType.INT8, q))
@@ -216,14 +216,21 @@ def expand_dw_project(h, w, c, e, stride, seed):
     return g
 
 
+# the expansion on the kernel without scratch (tg_conv2d_fused_rows) and with (tg_conv2d_fused_rows_ms)
+FUSED_CASES = [(5, 1, "tg_conv2d_s8_1x1"), (8, 1, "tg_conv2d_s8_pw4"), (7, 2, "tg_conv2d_s8_1x1"),
+               (7, 2, "tg_conv2d_s8_pw4"), (8, 2, "tg_conv2d_s8_pw4"), (3, 2, "tg_conv2d_s8_1x1")]
+
+
 @pytest.mark.host
-@pytest.mark.parametrize("h, stride", [(5, 1), (8, 1), (7, 2), (8, 2), (3, 2)], ids=lambda v: str(v))
-def test_fused_expand_depthwise_is_bit_exact(h, stride, tmp_path):
+@pytest.mark.parametrize("h, stride, expand", FUSED_CASES, ids=lambda v: str(v))
+def test_fused_expand_depthwise_is_bit_exact(h, stride, expand, tmp_path):
     from tests.plan.graphs import check_plan
     from tinygen.plan import fusion
 
     g = expand_dw_project(h, 4, 4, 24, stride, seed=h * 10 + stride)
+    g.nodes[1].kernel = expand
     host = compile_graph(g, tmp_path)
+    assert g.nodes[1].kernel == expand
     assert g.nodes[2].kernel == f"tg_conv2d_s8_dw3x3s{stride}"
     plan = plan_memory(g)
     check_plan(g, plan)  # the replay: x stays intact until the pair's second node, the band is written there

@@ -232,7 +232,7 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None 
         scratch = kernel.scratch(node, graph)
         if scratch:
             scratch_checks.append({"index": idx, "symbol": kernel.symbol, "params": f"L{idx}_params", "bytes": scratch})
-            args.append(f"(tg_arena + {plan.offsets[node.name + '/scratch']})")
+            args.append(f"(tg_arena + {plan.offsets[liveness.scratch_name(node)]})")
         skip = call.skip_if_inplace and in_exprs and in_exprs[0] == out_exprs[0]
         if not skip:
             kernels.add(kernel.symbol)
@@ -241,9 +241,12 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None 
         fused_into = plan.fused.get(node.name, "")
         if idx > 0 and plan.fused.get(graph.nodes[idx - 1].name) == node.name:  # fused pair (plan/fusion.py)
             m = graph.nodes[idx - 1]
-            symbol = "tg_conv2d_fused_rows"
-            args = [kernel.symbol, f"&L{idx - 1}_params", get(m.op).kernel(m).symbol, exprs[m.inputs[0]],
+            m_kernel = get(m.op).kernel(m)
+            symbol = "tg_conv2d_fused_rows_ms" if m_kernel.scratch(m, graph) else "tg_conv2d_fused_rows"
+            args = [kernel.symbol, f"&L{idx - 1}_params", m_kernel.symbol, exprs[m.inputs[0]],
                     out_exprs[0], exprs[m.outputs[0]], args[-1]]
+            if m_kernel.scratch(m, graph):
+                args.append(f"(tg_arena + {plan.offsets[liveness.scratch_name(m)]})")
             headers.add(inplace_rows.HEADER)
         elif liveness.lag_name(node) in plan.offsets:  # in place on row bands (tinygen/ops/inplace_rows.py)
             symbol = inplace_rows.wrapper(bool(scratch))

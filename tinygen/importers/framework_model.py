@@ -78,13 +78,9 @@ def _tensors(y):
 
 
 def _keras(path: Path, trust_pickle: bool) -> FrameworkModel:
-    from tinygen.importers.keras import _check_h5_config, _load, _tensorflow, HDF5_MAGIC
+    from tinygen.importers.keras import load_keras_model
 
-    with open(path, "rb") as f:
-        if f.read(8) == HDF5_MAGIC and not trust_pickle:
-            _check_h5_config(path)
-    tf = _tensorflow()
-    model = _load(path, tf)
+    model, _ = load_keras_model(path, trust_pickle)
 
     def run(x: np.ndarray) -> list[np.ndarray]:
         return _as_outputs(model(x, training=False))
@@ -93,9 +89,9 @@ def _keras(path: Path, trust_pickle: bool) -> FrameworkModel:
 
 
 def _tflite(path: Path) -> FrameworkModel:
-    from tinygen.importers.keras import _tensorflow
+    from tinygen.importers.keras import tensorflow_quiet
 
-    tf = _tensorflow()
+    tf = tensorflow_quiet()
     interp = tf.lite.Interpreter(model_path=str(path))
     ins, outs = interp.get_input_details(), interp.get_output_details()
     if len(ins) != 1 or ins[0]["dtype"] != np.float32 or any(o["dtype"] != np.float32 for o in outs):

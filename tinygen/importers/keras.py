@@ -43,7 +43,7 @@ def is_keras_file(path: Path) -> bool:
     return False
 
 
-def _tensorflow():
+def tensorflow_quiet():
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # also silences oneDNN's start-up notice
@@ -168,14 +168,20 @@ def _calibration(calibration, input_shape, name: str) -> np.ndarray:
     return x
 
 
-def keras_to_tflite(path: str | Path, calibration=None, trust_pickle: bool = False) -> bytes:
-    """Convert a Keras model file to .tflite bytes (see the module docstring)."""
-    path = Path(path)
+def load_keras_model(path: Path, trust_pickle: bool = False):
+    """(the Keras model, the tensorflow module): a legacy .h5's config is checked for code first
+    unless `trust_pickle`."""
     with open(path, "rb") as f:
         if f.read(8) == HDF5_MAGIC and not trust_pickle:
             _check_h5_config(path)
-    tf = _tensorflow()
-    model = _load(path, tf)
+    tf = tensorflow_quiet()
+    return _load(path, tf), tf
+
+
+def keras_to_tflite(path: str | Path, calibration=None, trust_pickle: bool = False) -> bytes:
+    """Convert a Keras model file to .tflite bytes (see the module docstring)."""
+    path = Path(path)
+    model, tf = load_keras_model(path, trust_pickle)
     if _uses_larq(model):
         import larq_compute_engine as lce
 

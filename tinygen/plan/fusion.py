@@ -6,7 +6,7 @@ by n = a conv reading m's output E and nothing else reading E, n runs band by ba
 computes the rows of E the band reads (keeping those the previous band already made) into a band
 buffer of (BAND_ROWS - 1) * stride + reach + 1 rows, with m's own kernel, then runs n's kernel on
 it. Both kernels must be callable on row bands (`Kernel.inplace_lag` declared) and n's must take
-scratch (the wrapper's signature). m's input then stays live until n, so a pair is fused only
+scratch (the wrapper's signature); m's scratch, if it takes any, stays live until n. m's input then stays live until n, so a pair is fused only
 when that costs less than E:  input bytes + band bytes < E bytes.
 
 Applied to the node order the schedule chose (the DP counts whole tensors), when
@@ -48,21 +48,29 @@ def fused_pairs(graph: Graph, ext: set[str]) -> dict[int, tuple[int, int]]:
     for i, node in enumerate(graph.nodes):
         for t in dict.fromkeys(node.inputs):
             readers.setdefault(t, []).append(i)
-    out: dict[int, int] = {}
+    candidates = []  # (bytes saved, bytes of E, i, band)
     for i in range(len(graph.nodes) - 1):
         m, n = graph.nodes[i], graph.nodes[i + 1]
-        if any(j == i for j, _ in out.values()) or not (_row_kernel(m) and _row_kernel(n) and _pointwise(m, graph)):
+        if not (_row_kernel(m) and _row_kernel(n) and _pointwise(m, graph)):
             continue
         e = m.outputs[0]
         if e in ext or readers.get(e) != [i + 1] or n.inputs[0] != e or n.inputs.count(e) != 1:
             continue
-        if get(m.op).scratch_bytes(m, graph) or not get(n.op).scratch_bytes(n, graph):
-            continue  # the wrapper calls m as k(p, in, out) and n as k(p, in, out, scratch)
+        if not get(n.op).scratch_bytes(n, graph):
+            continue  # the wrapper calls n as k(p, in, out, scratch)
         x, et = graph.t(m.inputs[0]), graph.t(e)
         if x.shape[0] != 1 or et.shape[0] != 1:
             continue
         x_cost = 0 if m.inputs[0] in ext else x.nbytes
         band = band_bytes(n, graph)
         if x_cost + band < et.nbytes:
+            candidates.append((et.nbytes - x_cost - band, et.nbytes, i, band))
+    # a node is in one pair at most: the pairs saving most first, then the one removing the larger
+    # tensor (peaks sit at wide tensors: x -1x1-> a -1x1-> E -dw-> fuses E, not a)
+    out: dict[int, tuple[int, int]] = {}
+    used: set[int] = set()
+    for _, _, i, band in sorted(candidates, key=lambda c: (-c[0], -c[1], c[2])):
+        if i not in used and i + 1 not in used:
             out[i] = (i + 1, band)
-    return out
+            used |= {i, i + 1}
+    return dict(sorted(out.items()))

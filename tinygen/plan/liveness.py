@@ -138,7 +138,7 @@ def buffers(graph: Graph, aliases: dict[str, str], options: PlanOptions = DEFAUL
     """Arena buffers (arena inputs first, alias chains merged into their root), then scratch buffers.
 
     A fused pair m -> n (tinygen/plan/fusion.py): m's output is only its band buffer, live while m
-    and n run, and m's input is read until n, which computes both."""
+    and n run, and m's input (and scratch) is used until n, which computes both."""
     first: dict[str, int] = {}
     last: dict[str, int] = {}
     size: dict[str, int] = {}
@@ -164,10 +164,11 @@ def buffers(graph: Graph, aliases: dict[str, str], options: PlanOptions = DEFAUL
         if x in last:
             last[x] = max(last[x], j)
     out = [Buffer(t, size[t], first[t], last[t]) for t in first]
+    runs_until = {i: j for i, (j, _) in (fused or {}).items()}  # m of a fused pair runs during n
     for i, n in enumerate(graph.nodes):
         s = get(n.op).scratch_bytes(n, graph)
         if s:
-            out.append(Buffer(scratch_name(n), align(s), i, i))
+            out.append(Buffer(scratch_name(n), align(s), i, runs_until.get(i, i)))
         lag = lag_bytes(n, graph) if n.outputs and n.outputs[0] in aliases else 0
         if lag:  # the input rows a band still reads after they are overwritten, live during the node
             out.append(Buffer(lag_name(n), align(lag), i, i))
