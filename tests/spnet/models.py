@@ -17,13 +17,13 @@ SIZE = 8
 
 
 class TinySPNet(nn.Module):
-    def __init__(self, switches=(8, 4, 2, 1), width: int = 33):
+    def __init__(self, switches=(8, 4, 2, 1), width: int = 33, kinds2=None, kinds3=None):
         super().__init__()
         s, w = tuple(switches), width
         self.q_in = QuantAct()
         self.c1, self.b1, self.a1 = QConv2d(3, w, 3, padding=1, bias=False), SwitchableBatchNorm2d(w, s), SPAct(s)
-        self.c2, self.b2, self.a2 = SPConv2d(w, w, 3, padding=1, switches=s), SwitchableBatchNorm2d(w, s), SPAct(s)
-        self.c3, self.b3, self.q3 = SPConv2d(w, 64, 3, stride=2, padding=1, switches=s), SwitchableBatchNorm2d(64, s), SPAct(s)
+        self.c2, self.b2, self.a2 = SPConv2d(w, w, 3, padding=1, switches=s, kinds=kinds2), SwitchableBatchNorm2d(w, s), SPAct(s)
+        self.c3, self.b3, self.q3 = SPConv2d(w, 64, 3, stride=2, padding=1, switches=s, kinds=kinds3), SwitchableBatchNorm2d(64, s), SPAct(s)
         self.f1, self.b4, self.q4 = SPLinear(64 * 4 * 4, 20, bias=False, switches=s), SwitchableBatchNorm1d(20, s), SPQuantAct(s)
         self.fc, self.q_out = QLinear(20, 10), SPQuantAct(s)
 
@@ -35,9 +35,9 @@ class TinySPNet(nn.Module):
         return self.q_out(self.fc(x))
 
 
-def calibrated(switches=(8, 4, 2, 1), seed: int = 0) -> TinySPNet:
+def calibrated(switches=(8, 4, 2, 1), seed: int = 0, **kinds) -> TinySPNet:
     torch.manual_seed(seed)
-    model = TinySPNet(switches).train()
+    model = TinySPNet(switches, **kinds).train()
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for k in switches:

@@ -113,3 +113,19 @@ def test_every_switch_under_qemu_interleaved(exported, tmp_path):
     # the layers' counts add up to the inference, less the hook calls' few instructions each
     # (the profiled input is sample 0, whose RUN latency is the first of that switch's)
     assert 0 <= one.latencies[0] - sum(p[3] for p in one.profile) < 100 * len(one.profile)
+
+
+@pytest.mark.host
+def test_tanh_and_log_weight_switches_are_exact_and_compact(tmp_path):
+    """The thesis's tanh-based (2 and 4 bit) and logarithmic (4 bit) weight quantizers on the
+    switchable convs: every switch equals its reference; tanh layers are stored as codebook indices."""
+    from tinygen.nn.spnet import export_spnet
+    from tests.spnet.models import calibrated, example_input
+
+    model = calibrated((4, 2), seed=5, kinds2={4: "tanh", 2: "tanh"}, kinds3={4: "log", 2: "tanh"})
+    path = export_spnet(model, example_input(), tmp_path / "tanh.spnet")
+    program = spnet.build(path, out_dir=tmp_path / "out")
+    result = spnet.validate_host(program, count=30, seed=6)
+    assert result.passed, result.summary_text()
+    ops = {s["bits"]: s["ops"] for s in program.report["switches"]}
+    assert "conv2d_codebook" in ops[2] and "conv2d_codebook" in ops[4], ops

@@ -104,3 +104,22 @@ def test_log_quantizer_gives_powers_of_two():
     assert torch.equal(w.grad, torch.ones_like(w))  # straight-through
     with pytest.raises(ValueError):
         SPConv2d(3, 3, 3, switches=(8, 4), kinds={8: "log"})
+
+
+def test_tanh_quantizer_gives_odd_levels_without_zero():
+    from tinygen.nn.spnet import quantize_weight_tanh
+
+    torch.manual_seed(3)
+    w = torch.randn(6, 4, 3, 3, requires_grad=True)
+    for bits in (2, 4):
+        n = (1 << bits) - 1
+        wq = quantize_weight_tanh(w, bits)
+        q = torch.round(wq.detach() * n)
+        assert torch.equal(wq.detach(), q * torch.tensor(1.0 / n))  # exactly integers times the int8 scale 1/n
+        assert bool((q.remainder(2) == 1).all())  # odd integers: no zero level
+        assert float(q.abs().max()) == n and len(torch.unique(q)) <= 1 << bits
+        t = torch.tanh(w.detach())
+        expect = 2 * torch.round((t / (2 * t.abs().max()) + 0.5) * n) - n  # DoReFa, written out
+        assert torch.equal(q, expect)
+    with pytest.raises(ValueError):
+        SPConv2d(3, 3, 3, switches=(8, 4), kinds={8: "tanh"})

@@ -29,9 +29,11 @@ each through the normal pipeline and links them into one library (tinygen/spnet)
 
 The ReLU-based quantizer of the thesis (`ReLUQuantAct`, PACT-like): clamp(x, 0, a) then 2^k - 1
 uniform steps; it is an affine k-bit quantizer whose zero point is its lowest level, so it lowers
-like `KBitAct`. The tanh-based (DoReFa) weight quantizer puts an even number of levels
-symmetrically around 0 (no zero level, odd integers on a grid of 2/(2^k - 1)), which tinygen's
-symmetric integer weights cannot hold in k bits; it is not offered. The logarithmic weight
+like `KBitAct`. The tanh-based (DoReFa) weight quantizer
+(`quantize_weight_tanh`, `SPConv2d(kinds={4: "tanh"})`) puts 2^k levels symmetrically around 0
+with no zero level: odd integers -n..n times 1/n, n = 2^k - 1, which for k <= 6 an int8 per-channel
+fake-quant holds exactly; tinygen's compress pass then stores the layer as k-bit codebook indices
+(2^k distinct values). The logarithmic weight
 quantizer (`quantize_weight_log`, `SPConv2d(kinds={4: "log"})`) is: powers of two times a
 per-channel power-of-two scale, stored as int8 (tinygen has no exponent-code kernel yet).
 """
@@ -128,12 +130,30 @@ def quantize_weight_log(w: torch.Tensor, bits: int) -> torch.Tensor:
     return torch.fake_quantize_per_channel_affine(wq, scale, zero, 0, -127, 127)
 
 
-WEIGHT_KINDS = ("uniform", "log")
+def quantize_weight_tanh(w: torch.Tensor, bits: int) -> torch.Tensor:
+    """The thesis's tanh-based weight quantizer (DoReFa-Net): t = tanh(w) / (2 max|tanh(w)|) + 1/2
+    over the whole tensor, w_q = 2 round(t n) / n - 1 with n = 2^bits - 1, so w_q is an odd integer
+    in [-n, n] times 1/n. Exported as a per-channel int8 fake-quant with scale 1/n, exact on those
+    values (|2i - n| <= 63 for bits <= 6); straight-through gradient through tanh's normalisation."""
+    if not 2 <= bits <= 6:
+        raise ValueError(f"tanh-based weights take bits in 2..6 (odd integers up to 2^bits - 1 must fit int8), got {bits}")
+    n = (1 << bits) - 1
+    t = torch.tanh(w)
+    t = t / (2 * t.detach().abs().max().clamp(min=1e-8)) + 0.5
+    odd = 2 * torch.round(t.detach() * n) - n  # odd integers -n..n
+    wq = (2 * t - 1) + (odd / n - (2 * t - 1)).detach()  # straight-through: the gradient of 2t - 1
+    scale = torch.full((w.shape[0],), 1.0 / n, dtype=torch.float32, device=w.device)
+    zero = torch.zeros(w.shape[0], dtype=torch.int32, device=w.device)
+    return torch.fake_quantize_per_channel_affine(wq, scale, zero, 0, -127, 127)
+
+
+WEIGHT_KINDS = ("uniform", "log", "tanh")
+_KIND_QUANTIZERS = {"log": quantize_weight_log, "tanh": quantize_weight_tanh}
 
 
 class _SPWeighted(Switchable):
-    """Shared by SPConv2d and SPLinear: `kinds` maps a switch to "log" for logarithmic weights
-    (`quantize_weight_log`) instead of the switch's uniform quantizer."""
+    """Shared by SPConv2d and SPLinear: `kinds` maps a switch to "log" (`quantize_weight_log`) or
+    "tanh" (`quantize_weight_tanh`) weights instead of the switch's uniform quantizer."""
 
     def __init__(self, switches: Sequence[int], kinds: dict[int, str] | None):
         super().__init__(switches)
@@ -141,12 +161,13 @@ class _SPWeighted(Switchable):
         for k, v in self.kinds.items():
             if k not in self.switches or v not in WEIGHT_KINDS:
                 raise ValueError(f"kinds maps switches {list(self.switches)} to {WEIGHT_KINDS}, got {k}: {v!r}")
-            if v == "log":
-                quantize_weight_log(torch.ones(1, 1), k)  # refuses widths without a log code
+            if v in _KIND_QUANTIZERS:
+                _KIND_QUANTIZERS[v](torch.ones(1, 1), k)  # refuses widths the quantizer has no code for
 
     def quantized(self, w: torch.Tensor) -> torch.Tensor:
-        if self.kinds.get(self.active) == "log":
-            return quantize_weight_log(w, self.active)
+        kind = self.kinds.get(self.active)
+        if kind in _KIND_QUANTIZERS:
+            return _KIND_QUANTIZERS[kind](w, self.active)
         return quantize_weight(w, self.active)
 
 
