@@ -87,7 +87,7 @@ class DeviceValidationResult(core.ValidationResult):
             if self.macs:
                 lat += f"; {hi / self.macs:.2f} per MAC over {self.macs:,} MACs"
             lines.append(lat)
-        worst = f", worst case {self.stack_worst:,} B from the call graph" if self.stack_worst else ""
+        worst = f", worst case {self.stack_worst:,} B from the call graph of the firmware run" if self.stack_worst else ""
         lines.append(f"memory: arena {self.info.arena_bytes:,} B, stack peak {self.stack_peak:,} B measured{worst}, "
                      f"{self.info.stack_bytes:,} B reserved")
         if self.profile:

@@ -57,7 +57,7 @@ def render_text(report: dict) -> str:
     stack_tag = " [stack estimated]" if report["stack_estimate"] and not est else ""
     model = report.get("model_library")
     worst = report.get("stack_worst_bytes")
-    stack_note = f" (stack reserved; worst case {worst:,} from the call graph)" if worst else ""
+    stack_note = f" (stack reserved; worst case {worst:,} from this firmware's call graph)" if worst else ""
     summary = []
     if model:
         mtag = " [estimate]" if model["estimate"] else ""
