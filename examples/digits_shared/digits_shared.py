@@ -26,17 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import tinygen  # noqa: E402
 from tinygen.nn import LogConv2d, LogLinear, QConv2d, QLinear, QuantAct  # noqa: E402
 
-SIZE = 16
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "digits_int8"))
 
-
-def load_digits(seed: int = 0):
-    from sklearn.datasets import load_digits as sk_digits
-    from sklearn.model_selection import train_test_split
-
-    d = sk_digits()
-    x = torch.from_numpy(d.images.astype(np.float32) / 16.0)[:, None]
-    x = F.interpolate(x, size=(SIZE, SIZE), mode="bilinear", align_corners=False).numpy()
-    return train_test_split(x, d.target.astype(np.int64), test_size=0.2, random_state=seed, stratify=d.target)
+from digits import SIZE, load_digits  # noqa: E402  (the digits data and split of the int8 example)
 
 
 class Net(nn.Module):
@@ -98,7 +90,8 @@ def main(argv=None) -> None:
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--qemu", action="store_true", help="also build for the f446re's QEMU stand-in and count instructions")
     args = ap.parse_args(argv)
-    x_train, x_test, y_train, y_test = load_digits()
+    d = load_digits()
+    x_train, x_test, y_train, y_test = d.x_train, d.x_test, d.y_train, d.y_test
     with tempfile.TemporaryDirectory() as tmp:
         for label, log in (("uniform int8", False), ("4-bit log", True)):
             model = train(log, x_train, y_train, args.epochs)

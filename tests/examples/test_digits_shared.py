@@ -21,10 +21,10 @@ def test_digits_log_weights_example(tmp_path):
     sys.modules["digits_shared_example"] = mod
     spec.loader.exec_module(mod)
     torch.set_num_threads(2)
-    x_train, x_test, y_train, y_test = mod.load_digits()
-    r = mod.evaluate(mod.train(True, x_train, y_train, epochs=3), x_test, y_test, tmp_path)
+    d = mod.load_digits()
+    r = mod.evaluate(mod.train(True, d.x_train, d.y_train, epochs=3), d.x_test, d.y_test, tmp_path)
     assert r["ops"] == ["conv2d", "conv2d_codebook", "fully_connected_codebook", "fully_connected_codebook"]
-    assert r["c_equals_reference"] == len(y_test) == 360
+    assert r["c_equals_reference"] == len(d.y_test) == 360
     assert r["int8_accuracy"] > 0.8
     notes = [e["compression"] for e in r["program"].report["layers"] if "codebook" in e["op"]]
     assert all("4-bit indices, one table per layer" in n for n in notes), notes
