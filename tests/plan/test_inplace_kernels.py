@@ -187,8 +187,9 @@ def test_every_row_band_kernel_has_a_case():
 
 # --- fused row bands: pointwise expand -> depthwise, the expanded tensor never materialised ---
 
-def expand_dw_project(h, w, c, e, stride, seed):
-    """x -1x1 (c -> e)-> E -depthwise 3x3 / stride-> D -1x1 (e -> c)-> y (+ x when stride 1)."""
+def expand_dw_project(h, w, c, e, stride, seed, inplace_before=False):
+    """x -1x1 (c -> e)-> E -depthwise 3x3 / stride-> D -1x1 (e -> c)-> y; with `inplace_before` a
+    depthwise 3x3 that runs in place makes the expansion's input (an alias of an earlier tensor)."""
     from tinygen.ops.conv2d import Conv2dAttrs
 
     rng = np.random.default_rng(seed)
@@ -208,8 +209,13 @@ def expand_dw_project(h, w, c, e, stride, seed):
         g.add_tensor(Tensor(dst, (1, oh, ow, cout), DType.INT8, q))
         g.add_node(Node(f"n_{dst}", "conv2d", [src, wt.name, b.name], [dst], attrs))
 
-    conv("x", "a", c, 1, 1, 1, 0)
-    conv("a", "E", e, 1, 1, 1, 0)
+    if inplace_before:  # x -3x3 (no fusion with the depthwise)-> a -dw in place-> a2
+        conv("x", "a", c, 3, 1, 1, 1)
+        conv("a", "a2", c, 3, c, 1, 1)
+        conv("a2", "E", e, 1, 1, 1, 0)
+    else:
+        conv("x", "a", c, 1, 1, 1, 0)
+        conv("a", "E", e, 1, 1, 1, 0)
     conv("E", "D", e, 3, e, stride, 1)
     conv("D", "y", c, 1, 1, 1, 0)
     g.outputs = ["y"]
@@ -243,6 +249,24 @@ def test_fused_expand_depthwise_is_bit_exact(h, stride, expand, tmp_path):
     else:
         assert plan.fused == {}
     x = np.random.default_rng(h).integers(-128, 128, g.t("x").shape).astype(np.int8)
+    (ref,) = interpreter.run(g, [x])
+    (got,) = host.invoke_one([x])
+    np.testing.assert_array_equal(got, ref)
+    assert len(np.unique(ref)) > 3
+
+
+@pytest.mark.host
+def test_fused_pair_after_an_in_place_layer_keeps_its_input(tmp_path):
+    """The expansion's input is the in-place output of the layer before (an alias): it must stay
+    live, under its root's storage, until the pair's second node, clear of that node's scratch."""
+    from tests.plan.graphs import check_plan
+
+    g = expand_dw_project(16, 16, 32, 64, 2, seed=7, inplace_before=True)
+    host = compile_graph(g, tmp_path)
+    plan = plan_memory(g)
+    assert plan.aliases.get("a2") == "a" and plan.fused == {"n_E": "n_D"}
+    check_plan(g, plan)
+    x = np.random.default_rng(7).integers(-128, 128, g.t("x").shape).astype(np.int8)
     (ref,) = interpreter.run(g, [x])
     (got,) = host.invoke_one([x])
     np.testing.assert_array_equal(got, ref)

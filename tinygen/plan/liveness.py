@@ -161,6 +161,7 @@ def buffers(graph: Graph, aliases: dict[str, str], options: PlanOptions = DEFAUL
     for i, (j, band) in (fused or {}).items():
         e, x = graph.nodes[i].outputs[0], graph.nodes[i].inputs[0]
         size[e], last[e] = align(band), j
+        x = aliases.get(x, x)  # x may be the in-place output of an earlier layer: its storage is the root's
         if x in last:
             last[x] = max(last[x], j)
     out = [Buffer(t, size[t], first[t], last[t]) for t in first]
