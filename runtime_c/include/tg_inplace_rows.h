@@ -71,6 +71,44 @@ static inline void tg_conv2d_rows_inplace_noscratch(const tg_conv2d_params *p, t
     while ((out = tg_rows_next(p, &s, &band, data, lag)) != 0) fn(&band, lag, out);
 }
 
+/* A pointwise conv (1x1, stride 1, unpadded) in place on pixel bands: output pixel q reads input
+ * pixel q only, so the map is a row of in_h * in_w pixels run TG_INPLACE_BAND_PIXELS at a time
+ * (the kernel sees a 1 x n image) from `lag`, which holds a copy of the band's input pixels. */
+#define TG_INPLACE_BAND_PIXELS 8
+
+/* One of fn / fn_s is 0; inline with a constant argument, the test is resolved at compile time. */
+static inline void tg_conv2d_pixels_inplace_core(const tg_conv2d_params *p, tg_conv2d_fn fn, tg_conv2d_scratch_fn fn_s,
+                                                 int8_t *data, int8_t *lag, void *scratch)
+{
+    const size_t px = (size_t)p->in_c;
+    const int32_t total = p->in_h * p->in_w;
+    tg_conv2d_params band = *p;
+    band.in_h = band.out_h = 1;
+    for (int32_t q0 = 0; q0 < total; q0 += TG_INPLACE_BAND_PIXELS) {
+        const int32_t n = total - q0 < TG_INPLACE_BAND_PIXELS ? total - q0 : TG_INPLACE_BAND_PIXELS;
+        int8_t *at = data + (size_t)q0 * px;
+        memcpy(lag, at, (size_t)n * px);
+        band.in_w = band.out_w = n;
+        if (fn_s) {
+            fn_s(&band, lag, at, scratch);
+        } else {
+            fn(&band, lag, at);
+        }
+    }
+}
+
+static inline void tg_conv2d_pixels_inplace(const tg_conv2d_params *p, tg_conv2d_scratch_fn fn, int8_t *data,
+                                            int8_t *lag, void *scratch)
+{
+    tg_conv2d_pixels_inplace_core(p, 0, fn, data, lag, scratch);
+}
+
+static inline void tg_conv2d_pixels_inplace_noscratch(const tg_conv2d_params *p, tg_conv2d_fn fn, int8_t *data,
+                                                      int8_t *lag)
+{
+    tg_conv2d_pixels_inplace_core(p, fn, 0, data, lag, 0);
+}
+
 /* A fused pair (tinygen/plan/fusion.py): pm, a 1x1 stride-1 unpadded conv (fm, or fm_s taking
  * scratch_m) whose output only feeds pn (fn), never materialised. For each band of pn's output
  * rows, the rows of pm's output the band reads, [lo, hi), are made in `band`: those the previous

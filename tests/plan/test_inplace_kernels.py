@@ -145,6 +145,7 @@ ROW_CASES = [
     (7, 4, 8, 3, 1, 1, "tg_conv2d_s8_im2col"), (5, 3, 12, 1, 1, 1, "tg_conv2d_s8_1x1"),
     (7, 4, 12, 3, 1, 1, "tg_conv2d_s8_im2col4"), (5, 3, 20, 1, 1, 1, "tg_conv2d_s8_pw4"),  # the w16 GEMM
     (6, 3, 8, 3, 1, 2, "tg_conv2d_s8_ref"),  # grouped, on the reference
+    (7, 3, 8, 1, 1, 1, "tg_conv2d_s8_ref"),  # pointwise on pixel bands (21 = 8 + 8 + 5), on the reference
     (4, 4, 8, 3, 1, 0, None),  # lag (4 rows) as large as the tensor: not worth it, planned apart
 ]
 
@@ -166,10 +167,11 @@ def test_conv_in_place_on_row_bands_is_bit_exact(case, tmp_path):
     assert kernel.inplace_lag is not None, dw.kernel  # a variant that runs on row bands
     plan = plan_memory(g)
     check_plan(g, plan)  # the memory replay, with the lag buffer written during the node
-    rows = min(inplace_rows.BAND_ROWS + (k - 1) * dil, h)
-    if rows < h:
+    # the lag: BAND_ROWS + reach rows, or for a pointwise conv BAND_PIXELS pixels (tg_conv2d_pixels_inplace)
+    lag = (min(inplace_rows.BAND_PIXELS, h * w) if k == 1 else min(inplace_rows.BAND_ROWS + (k - 1) * dil, h) * w) * c
+    if lag < h * w * c:
         assert plan.aliases.get("d") == "a"
-        assert [b.size for b in plan.buffers if b.name == liveness.lag_name(dw)] == [liveness.align(rows * w * c)]
+        assert [b.size for b in plan.buffers if b.name == liveness.lag_name(dw)] == [liveness.align(lag)]
     else:
         assert "d" not in plan.aliases
     x = np.random.default_rng(h).integers(-128, 128, g.t("x").shape).astype(np.int8)

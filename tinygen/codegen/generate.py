@@ -249,7 +249,7 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None 
                 args.append(f"(tg_arena + {plan.offsets[liveness.scratch_name(m)]})")
             headers.add(inplace_rows.HEADER)
         elif liveness.lag_name(node) in plan.offsets:  # in place on row bands (tinygen/ops/inplace_rows.py)
-            symbol = inplace_rows.wrapper(bool(scratch))
+            symbol = inplace_rows.wrapper(node, graph, bool(scratch))
             lag = f"(int8_t *)(void *)(tg_arena + {plan.offsets[liveness.lag_name(node)]})"
             args = [kernel.symbol, out_exprs[0], lag] + ([args[-1]] if scratch else [])
             headers.add(inplace_rows.HEADER)

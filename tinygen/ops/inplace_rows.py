@@ -8,6 +8,11 @@ the tensor, are kept from the previous band; the rest are copied in before the b
 layer needs the lag buffer, (BAND_ROWS + reach) input rows, instead of a whole second tensor.
 Any channel grouping works (depthwise, dense, 1x1): a band reads whole input rows.
 
+A pointwise conv (1x1, stride 1, no padding) runs on pixel bands instead: output pixel q reads only
+input pixel q, so the tensor is a row of H*W pixels, BAND_PIXELS per call (the kernel sees a 1 x n
+image), and the lag holds just the band. Row bands would hand the kernel W-pixel rows, which on a
+narrow map (DS-CNN's 5) leave the pixel tiles of the GEMM kernels a slow tail in every call.
+
 A kernel offers this by declaring `inplace_lag=lag_bytes` (its params describe any row band and
 it reads rows at or beyond in_h as padding); the op's `inplace_input` must then name the input.
 """
@@ -17,12 +22,20 @@ from __future__ import annotations
 from tinygen.ir.graph import Graph, Node
 
 BAND_ROWS = 2  # output rows per kernel call: the C header's TG_INPLACE_BAND_ROWS
+BAND_PIXELS = 8  # pointwise: pixels per call, a multiple of every GEMM pixel tile (TG_INPLACE_BAND_PIXELS)
 HEADER = "tg_inplace_rows.h"
 
 
-def wrapper(has_scratch: bool) -> str:
+def pointwise(node: Node, graph: Graph) -> bool:
+    """1x1, stride 1, unpadded: each output pixel reads the same input pixel only."""
+    w, a = graph.t(node.inputs[1]), node.attrs
+    return w.shape[1:3] == (1, 1) and tuple(a.stride) == (1, 1) and not any(a.padding)
+
+
+def wrapper(node: Node, graph: Graph, has_scratch: bool) -> str:
     """The C function running a kernel of `void k(p, in, out[, scratch])` in place (tg_inplace_rows.h)."""
-    return "tg_conv2d_rows_inplace" if has_scratch else "tg_conv2d_rows_inplace_noscratch"
+    kind = "pixels" if pointwise(node, graph) else "rows"
+    return f"tg_conv2d_{kind}_inplace" + ("" if has_scratch else "_noscratch")
 
 
 def same_size_conv(node: Node, graph: Graph) -> bool:
@@ -37,10 +50,13 @@ def same_size_conv(node: Node, graph: Graph) -> bool:
 
 
 def lag_bytes(node: Node, graph: Graph) -> int:
-    """Bytes of the lag buffer: BAND_ROWS + reach input rows (0 when the layer cannot run in place)."""
+    """Bytes of the lag buffer: BAND_ROWS + reach input rows, or BAND_PIXELS pixels for a pointwise
+    conv (0 when the layer cannot run in place)."""
     if not same_size_conv(node, graph):
         return 0
     x, w = graph.t(node.inputs[0]), graph.t(node.inputs[1])
+    if pointwise(node, graph):
+        return min(BAND_PIXELS, x.shape[1] * x.shape[2]) * x.shape[3] * x.dtype.itemsize
     reach = (w.shape[1] - 1) * node.attrs.dilation[0]
     rows = min(BAND_ROWS + reach, x.shape[1])
     return rows * x.shape[2] * x.shape[3] * x.dtype.itemsize
