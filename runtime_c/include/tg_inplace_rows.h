@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "tg_conv2d.h"
+#include "tg_elementwise.h"
 
 #define TG_INPLACE_BAND_ROWS 2
 
@@ -167,6 +168,85 @@ static inline void tg_conv2d_fused_rows_ms(const tg_conv2d_params *pn, tg_conv2d
                                            int8_t *out, int8_t *band, void *scratch, void *scratch_m)
 {
     tg_conv2d_fused_rows_core(pn, fn, pm, 0, fm, x, out, band, scratch, scratch_m);
+}
+
+/* A residual block (tinygen/plan/fusion.py, Residual): x -c1-> y1 -c2-> y2, out = add(r, y2) with
+ * r = x or sc(x), in one call. For each band of TG_INPLACE_BAND_ROWS output rows [r0, r1): the rows
+ * of y1 that c2's band reads, [lo, hi), are made in band1 (those the previous band made are kept,
+ * the others computed by c1 from x), c2 makes the band of y2 in band2, sc the band of r in
+ * band_sc, and the add writes rows [r0, r1) of out. y1, y2 and r never exist whole. out may be x
+ * itself (the planner checked that no band reads x rows an earlier band's output covers). Each
+ * conv is a kernel callable on row bands: one of f / fs (taking scratch) is 0. */
+typedef void (*tg_add_fn)(const tg_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+
+typedef struct {
+    const tg_conv2d_params *p;
+    tg_conv2d_fn f;
+    tg_conv2d_scratch_fn fs;
+    void *scratch;
+} tg_conv_rows_call;
+
+/* The conv's output rows [r0, r1) from the rows of its input they read (`in` is the whole input;
+ * the kernel sees the band image, rows at or beyond its in_h being padding as at the bottom). */
+static inline void tg_conv_rows(const tg_conv_rows_call *c, const int8_t *in, int32_t lo, int32_t hi, int32_t r0,
+                                int32_t r1, int8_t *out)
+{
+    tg_conv2d_params band = *c->p;
+    band.in_h = hi - lo;
+    band.out_h = r1 - r0;
+    band.pad_t = c->p->pad_t - (r0 * c->p->stride_h - lo);
+    if (c->fs) {
+        c->fs(&band, in, out, c->scratch);
+    } else {
+        c->f(&band, in, out);
+    }
+}
+
+/* Input rows [*lo, *hi) that output rows [r0, r1) of the conv read. */
+static inline void tg_conv_rows_span(const tg_conv2d_params *p, int32_t r0, int32_t r1, int32_t *lo, int32_t *hi)
+{
+    const int32_t first = r0 * p->stride_h - p->pad_t;
+    const int32_t last = (r1 - 1) * p->stride_h - p->pad_t + (p->k_h - 1) * p->dil_h + 1;
+    *lo = first > 0 ? first : 0;
+    *hi = last < p->in_h ? last : p->in_h;
+}
+
+static inline void tg_residual_rows(const tg_add_params *pa, tg_add_fn fa, int32_t r_first,
+                                    const tg_conv_rows_call *c1, const tg_conv_rows_call *c2,
+                                    const tg_conv_rows_call *sc, const int8_t *x, int8_t *out, int8_t *band1,
+                                    int8_t *band2, int8_t *band_sc)
+{
+    const size_t row_x = (size_t)c1->p->in_w * (size_t)c1->p->in_c;
+    const size_t row1 = (size_t)c1->p->out_w * (size_t)c1->p->out_c;
+    const size_t row_o = (size_t)pa->out_w * (size_t)pa->out_c;
+    tg_add_params qa = *pa;
+    int32_t blo = 0, bhi = 0; /* band1 holds rows [blo, bhi) of y1 */
+    for (int32_t r0 = 0; r0 < pa->out_h; r0 += TG_INPLACE_BAND_ROWS) {
+        const int32_t r1 = r0 + TG_INPLACE_BAND_ROWS < pa->out_h ? r0 + TG_INPLACE_BAND_ROWS : pa->out_h;
+        int32_t lo, hi, xlo, xhi;
+        tg_conv_rows_span(c2->p, r0, r1, &lo, &hi);
+        int32_t have = bhi;
+        if (have > lo) {
+            memmove(band1, band1 + (size_t)(lo - blo) * row1, (size_t)(have - lo) * row1);
+        } else {
+            have = lo;
+        }
+        if (hi > have) {
+            tg_conv_rows_span(c1->p, have, hi, &xlo, &xhi);
+            tg_conv_rows(c1, x + (size_t)xlo * row_x, xlo, xhi, have, hi, band1 + (size_t)(have - lo) * row1);
+        }
+        blo = lo;
+        bhi = hi;
+        tg_conv_rows(c2, band1, lo, hi, r0, r1, band2);
+        const int8_t *r = x + (size_t)r0 * row_o;
+        if (sc) {
+            tg_conv_rows_span(sc->p, r0, r1, &xlo, &xhi);
+            tg_conv_rows(sc, x + (size_t)xlo * row_x, xlo, xhi, r0, r1, band_sc);
+            r = band_sc;
+        }
+        qa.out_h = r1 - r0;
+        fa(&qa, r_first ? r : band2, r_first ? band2 : r, out + (size_t)r0 * row_o);
+    }
 }
 
 #endif

@@ -200,7 +200,10 @@ def check_plan(graph: Graph, plan) -> None:
 
     sizes = {b.name: b.size for b in plan.buffers}
     for i, node in enumerate(graph.nodes):
-        if node.name in plan.fused:  # a fused pair runs at its second node (tinygen/plan/fusion.py)
+        if plan.fused_into(node.name):  # a fused pair or residual block runs at its last node (plan/fusion.py)
+            continue
+        if node.name in plan.residual:
+            _replay_residual(graph, plan, plan.residual[node.name], owner, ids, ext)
             continue
         m = graph.nodes[i - 1] if i and plan.fused.get(graph.nodes[i - 1].name) == node.name else None
         band = m.outputs[0] if m else None
@@ -233,3 +236,74 @@ def check_plan(graph: Graph, plan) -> None:
                 assert hi <= lo2 or hi2 <= lo, f"{node.name}: {o} and {o2} overlap"
         for o, lo, hi in writes:
             owner[lo:hi] = ids[o] if o is not None else -2
+
+
+def _replay_residual(graph: Graph, plan, blk, owner: np.ndarray, ids: dict[str, int], ext: set[str]) -> None:
+    """A residual block replayed row by row as tg_residual_rows runs it (written here again, not
+    taken from the planner): every row of x a conv or the add reads is still x's, each conv's rows
+    of y1 are in the band buffer when conv2 reads them, the bands fit their buffers, scratch never
+    covers what a step reads, and the add's rows land in the output's storage (over x or not)."""
+    from tinygen.ops.inplace_rows import BAND_ROWS
+
+    nodes = {n.name: n for n in graph.nodes}
+    c1, c2, add = nodes[blk.conv1], nodes[blk.conv2], nodes[blk.add]
+    sc = nodes[blk.shortcut] if blk.shortcut else None
+    x, y1, y2, o = c1.inputs[0], c1.outputs[0], c2.outputs[0], add.outputs[0]
+    r = sc.outputs[0] if sc else x
+    row = {t: graph.t(t).shape[2] * graph.t(t).shape[3] for t in (x, y1, o)}
+    size = {b.name: b.size for b in plan.buffers}
+    scratch_at = plan.offsets.get(liveness.residual_scratch_name(blk.add))
+
+    def span(conv, r0, r1):
+        a, k = conv.attrs, graph.t(conv.inputs[1]).shape[1]
+        in_h = graph.t(conv.inputs[0]).shape[1]
+        return max(0, r0 * a.stride[0] - a.padding[0]), min(in_h, (r1 - 1) * a.stride[0] - a.padding[0] + (k - 1) * a.dilation[0] + 1)
+
+    def owned(t, lo, hi, what):
+        assert hi > lo and (owner[lo:hi] == ids[t]).all(), f"{add.name}: {what} overwritten before it is read"
+
+    def read_x(a, b):
+        if x not in ext:
+            owned(x, plan.offset_of(x) + a * row[x], plan.offset_of(x) + b * row[x], f"rows {a}..{b} of {x}")
+
+    def run(conv):  # its scratch is written while it runs
+        s = get(conv.op).scratch_bytes(conv, graph)
+        if s:
+            owner[scratch_at:scratch_at + s] = -2
+
+    def band(t, rows, row_bytes):
+        assert rows * row_bytes <= size[t], f"{add.name}: {rows} rows of {t} overflow its band buffer"
+        return plan.offsets[t]
+
+    blo = bhi = 0
+    h = graph.t(o).shape[1]
+    for r0 in range(0, h, BAND_ROWS):
+        r1 = min(r0 + BAND_ROWS, h)
+        lo, hi = span(c2, r0, r1)
+        have = max(bhi, lo)
+        b1 = band(y1, hi - lo, row[y1])
+        if have > lo:  # rows [lo, have) move down from where the band before left them
+            owned(y1, b1 + (lo - blo) * row[y1], b1 + (have - blo) * row[y1], f"kept rows of {y1}")
+            owner[b1:b1 + (have - lo) * row[y1]] = ids[y1]
+        if hi > have:
+            read_x(*span(c1, have, hi))
+            run(c1)
+            owner[b1 + (have - lo) * row[y1]:b1 + (hi - lo) * row[y1]] = ids[y1]
+        blo, bhi = lo, hi
+        run(c2)
+        owned(y1, b1, b1 + (hi - lo) * row[y1], f"band of {y1}")
+        b2 = band(y2, r1 - r0, row[o])
+        owner[b2:b2 + (r1 - r0) * row[o]] = ids[y2]
+        if sc:
+            read_x(*span(sc, r0, r1))
+            run(sc)
+            bs = band(r, r1 - r0, row[o])
+            owner[bs:bs + (r1 - r0) * row[o]] = ids[r]
+            owned(r, bs, bs + (r1 - r0) * row[o], f"band of {r}")
+        else:
+            read_x(r0, r1)
+        owned(y2, b2, b2 + (r1 - r0) * row[o], f"band of {y2}")
+        if o not in ext:
+            lo_o = plan.offset_of(o)
+            assert lo_o + h * row[o] <= plan.arena_bytes
+            owner[lo_o + r0 * row[o]:lo_o + r1 * row[o]] = ids[o]

@@ -150,6 +150,28 @@ def model_prefix(name: str, where: str = "--name") -> str:
     return name.lower()
 
 
+def _residual_call(graph: Graph, plan: MemoryPlan, blk, exprs: dict[str, str]) -> tuple[str, list[str]]:
+    """tg_residual_rows's symbol and arguments after the add's params (tg_inplace_rows.h)."""
+    index = {n.name: i for i, n in enumerate(graph.nodes)}
+
+    def conv(name: str) -> str:
+        if not name:
+            return "0"
+        i = index[name]
+        node = graph.nodes[i]
+        kernel = get(node.op).kernel(node)
+        scratch = f"(tg_arena + {plan.offsets[plan.scratch_buffer(node)]})" if kernel.scratch(node, graph) else ""
+        fns = f"0, {kernel.symbol}, {scratch}" if scratch else f"{kernel.symbol}, 0, 0"
+        return f"&(const tg_conv_rows_call){{&L{i}_params, {fns}}}"
+
+    add = graph.nodes[index[blk.add]]
+    c1, c2 = graph.nodes[index[blk.conv1]], graph.nodes[index[blk.conv2]]
+    bands = [exprs[t] for t, _ in blk.bands] + ["0"] * (3 - len(blk.bands))
+    r_first = int(add.inputs[1] == c2.outputs[0])
+    return "tg_residual_rows", [get(add.op).kernel(add).symbol, str(r_first), conv(blk.conv1), conv(blk.conv2),
+                                conv(blk.shortcut), exprs[c1.inputs[0]], exprs[add.outputs[0]], *bands]
+
+
 def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None = None) -> GeneratedModel:
     """`name` sets the symbol prefix (<name>_invoke, ...); by default the graph's name."""
     prefix = model_prefix(name) if name else c_ident(graph.name).lower()
@@ -232,14 +254,17 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None 
         scratch = kernel.scratch(node, graph)
         if scratch:
             scratch_checks.append({"index": idx, "symbol": kernel.symbol, "params": f"L{idx}_params", "bytes": scratch})
-            args.append(f"(tg_arena + {plan.offsets[liveness.scratch_name(node)]})")
+            args.append(f"(tg_arena + {plan.offsets[plan.scratch_buffer(node)]})")
         skip = call.skip_if_inplace and in_exprs and in_exprs[0] == out_exprs[0]
         if not skip:
             kernels.add(kernel.symbol)
             headers.add(kernel.header)
         symbol = kernel.symbol
-        fused_into = plan.fused.get(node.name, "")
-        if idx > 0 and plan.fused.get(graph.nodes[idx - 1].name) == node.name:  # fused pair (plan/fusion.py)
+        fused_into = plan.fused_into(node.name)
+        if node.name in plan.residual:  # a residual block, run band by band at its add (plan/fusion.py)
+            symbol, args = _residual_call(graph, plan, plan.residual[node.name], exprs)
+            headers.add(inplace_rows.HEADER)
+        elif idx > 0 and plan.fused.get(graph.nodes[idx - 1].name) == node.name:  # fused pair (plan/fusion.py)
             m = graph.nodes[idx - 1]
             m_kernel = get(m.op).kernel(m)
             symbol = "tg_conv2d_fused_rows_ms" if m_kernel.scratch(m, graph) else "tg_conv2d_fused_rows"

@@ -16,10 +16,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tinygen.ir.graph import Graph, Node
 from tinygen.ops.base import get
+
+if TYPE_CHECKING:
+    from tinygen.plan.fusion import Residual
 
 ALIGN = 16
 
@@ -101,18 +106,26 @@ def lag_bytes(node: Node, graph: Graph) -> int:
     return 0 if kern.inplace_ok or kern.inplace_lag is None else kern.inplace_lag(node, graph)
 
 
+def residual_scratch_name(add: str) -> str:
+    """The scratch buffer the convs of the residual block ending at node `add` share."""
+    return f"{add}/block_scratch"
+
+
 def lag_name(node: Node) -> str:
     return f"{node.name}/lag"
 
 
 def find_aliases(graph: Graph, options: PlanOptions = DEFAULT,
-                 fused: dict[int, tuple[int, int]] | None = None) -> dict[str, str]:
+                 fused: dict[int, tuple[int, int]] | None = None, blocks: Sequence[Residual] = (),
+                 skip: Collection[int] = ()) -> dict[str, str]:
     """tensor -> root tensor whose storage it reuses (in-place ops), for the graph's node order.
 
     A node may overwrite its in-place input only when that node is the input's last reader: the
     input then dies at the node, so the shared storage holds exactly one live tensor at any time,
     and a chain A -> B -> C (each member dying where the next is born) never lets an op overwrite
-    a value that something later still reads."""
+    a value that something later still reads. The nodes of fused pairs and residual blocks
+    (tinygen/plan/fusion.py) do not run in place, except a block's add written over x (`in_place`:
+    x dies in the block); nor do the nodes in `skip` (the planner found them not worth it)."""
     if not options.fusion:
         return {}
     last_use: dict[str, int] = {}
@@ -120,9 +133,18 @@ def find_aliases(graph: Graph, options: PlanOptions = DEFAULT,
         for t in n.inputs:
             last_use[t] = i
     ext = external(graph, options)
-    in_pair = {i for i in fused or {}} | {j for j, _ in (fused or {}).values()}  # tinygen/plan/fusion.py
+    index = {n.name: i for i, n in enumerate(graph.nodes)}
+    in_pair = {i for i in fused or {}} | {j for j, _ in (fused or {}).values()} | set(skip)
+    over_x = {}  # index of a block's add -> x, when the add's output goes over x
+    for blk in blocks:
+        in_pair |= {index[m] for m in blk.members}
+        if blk.in_place:
+            over_x[index[blk.add]] = graph.nodes[index[blk.conv1]].inputs[0]
     aliases: dict[str, str] = {}
     for i, n in enumerate(graph.nodes):
+        if i in over_x:
+            aliases[n.outputs[0]] = aliases.get(over_x[i], over_x[i])
+            continue
         cand = None if i in in_pair else inplace_candidate(graph, n, ext)
         if cand is None:
             continue
@@ -134,11 +156,12 @@ def find_aliases(graph: Graph, options: PlanOptions = DEFAULT,
 
 
 def buffers(graph: Graph, aliases: dict[str, str], options: PlanOptions = DEFAULT,
-            fused: dict[int, tuple[int, int]] | None = None) -> list[Buffer]:
+            fused: dict[int, tuple[int, int]] | None = None, blocks: Sequence[Residual] = ()) -> list[Buffer]:
     """Arena buffers (arena inputs first, alias chains merged into their root), then scratch buffers.
 
     A fused pair m -> n (tinygen/plan/fusion.py): m's output is only its band buffer, live while m
-    and n run, and m's input (and scratch) is used until n, which computes both."""
+    and n run, and m's input (and scratch) is used until n, which computes both. A residual block
+    likewise: its convs' outputs are band buffers, and x and the convs' scratch live until the add."""
     first: dict[str, int] = {}
     last: dict[str, int] = {}
     size: dict[str, int] = {}
@@ -164,11 +187,26 @@ def buffers(graph: Graph, aliases: dict[str, str], options: PlanOptions = DEFAUL
         x = aliases.get(x, x)  # x may be the in-place output of an earlier layer: its storage is the root's
         if x in last:
             last[x] = max(last[x], j)
-    out = [Buffer(t, size[t], first[t], last[t]) for t in first]
     runs_until = {i: j for i, (j, _) in (fused or {}).items()}  # m of a fused pair runs during n
+    index = {n.name: i for i, n in enumerate(graph.nodes)}
+    shared = []  # a residual block's convs run one after the other: one scratch buffer for all
+    for blk in blocks:
+        a = index[blk.add]
+        for t, band in blk.bands:
+            size[t], last[t] = align(band), a
+        x = graph.nodes[index[blk.conv1]].inputs[0]
+        x = aliases.get(x, x)
+        if x in last:
+            last[x] = max(last[x], a)
+        members = [index[m] for m in blk.members]
+        s = max(get(graph.nodes[i].op).scratch_bytes(graph.nodes[i], graph) for i in members)
+        if s:
+            shared.append(Buffer(residual_scratch_name(blk.add), align(s), min(members), a))
+        runs_until.update({i: -1 for i in members})
+    out = [Buffer(t, size[t], first[t], last[t]) for t in first] + shared
     for i, n in enumerate(graph.nodes):
         s = get(n.op).scratch_bytes(n, graph)
-        if s:
+        if s and runs_until.get(i) != -1:
             out.append(Buffer(scratch_name(n), align(s), i, runs_until.get(i, i)))
         lag = lag_bytes(n, graph) if n.outputs and n.outputs[0] in aliases else 0
         if lag:  # the input rows a band still reads after they are overwritten, live during the node

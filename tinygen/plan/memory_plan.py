@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tinygen.ir.graph import Graph
+from tinygen.ir.graph import Graph, Node
 from tinygen.plan import assign, fusion, liveness
 from tinygen.plan.liveness import DEFAULT, PlanOptions
 from tinygen.plan.schedule import apply_schedule, schedule
@@ -29,9 +29,26 @@ class MemoryPlan:
     arena_inputs: list[str] = field(default_factory=list)  # graph inputs the caller writes into the arena
     rescheduled: bool = False  # plan_with_schedule changed the node order
     fused: dict[str, str] = field(default_factory=dict)  # node m -> node n computing m's rows (fusion.py)
+    residual: dict[str, fusion.Residual] = field(default_factory=dict)  # block's add -> block (fusion.py)
 
     def offset_of(self, tensor: str) -> int:
         return self.offsets[self.aliases.get(tensor, tensor)]
+
+    def scratch_buffer(self, node: Node) -> str:
+        """The buffer holding a node's scratch: its own, or the one its residual block shares."""
+        for add, blk in self.residual.items():
+            if node.name in blk.members:
+                return liveness.residual_scratch_name(add)
+        return liveness.scratch_name(node)
+
+    def fused_into(self, node: str) -> str:
+        """The node whose call computes this node's output band by band ("" when it runs itself)."""
+        if node in self.fused:
+            return self.fused[node]
+        for add, blk in self.residual.items():
+            if node in blk.members and node != add:
+                return add
+        return ""
 
     def live_bytes(self, num_nodes: int) -> list[int]:
         """Arena bytes live at each node index."""
@@ -39,14 +56,17 @@ class MemoryPlan:
 
 
 def plan_memory(graph: Graph, options: PlanOptions = DEFAULT) -> MemoryPlan:
-    fused = fusion.fused_pairs(graph, liveness.external(graph, options)) if options.fusion else {}
-    aliases = liveness.find_aliases(graph, options, fused)
-    bufs = liveness.buffers(graph, aliases, options, fused)
+    ext = liveness.external(graph, options)
+    fused = fusion.fused_pairs(graph, ext) if options.fusion else {}
+    taken = set(fused) | {j for j, _ in fused.values()}
+    blocks = fusion.residual_blocks(graph, ext, taken) if options.fusion else []
+    aliases = liveness.find_aliases(graph, options, fused, blocks)
+    bufs = liveness.buffers(graph, aliases, options, fused, blocks)
     placed = assign.assign_offsets(bufs)
     names = {graph.nodes[i].name: graph.nodes[j].name for i, (j, _) in fused.items()}
     return MemoryPlan(placed.offsets, placed.arena_bytes, liveness.lower_bound(bufs, len(graph.nodes)),
                       aliases, bufs, placed.method, placed.optimal, options, liveness.arena_inputs(graph, options),
-                      fused=names)
+                      fused=names, residual={b.add: b for b in blocks})
 
 
 def plain_lower_bound(graph: Graph, options: PlanOptions = DEFAULT) -> int:
