@@ -125,7 +125,7 @@ def find_aliases(graph: Graph, options: PlanOptions = DEFAULT,
     and a chain A -> B -> C (each member dying where the next is born) never lets an op overwrite
     a value that something later still reads. The nodes of fused pairs and residual blocks
     (tinygen/plan/fusion.py) do not run in place, except a block's add written over x (`in_place`:
-    x dies in the block); nor do the nodes in `skip` (the planner found them not worth it)."""
+    x dies in the block); nodes in `skip` run in place only where that costs nothing (no row bands)."""
     if not options.fusion:
         return {}
     last_use: dict[str, int] = {}
@@ -134,7 +134,7 @@ def find_aliases(graph: Graph, options: PlanOptions = DEFAULT,
             last_use[t] = i
     ext = external(graph, options)
     index = {n.name: i for i, n in enumerate(graph.nodes)}
-    in_pair = {i for i in fused or {}} | {j for j, _ in (fused or {}).values()} | set(skip)
+    in_pair = {i for i in fused or {}} | {j for j, _ in (fused or {}).values()}
     over_x = {}  # index of a block's add -> x, when the add's output goes over x
     for blk in blocks:
         in_pair |= {index[m] for m in blk.members}
@@ -145,7 +145,7 @@ def find_aliases(graph: Graph, options: PlanOptions = DEFAULT,
         if i in over_x:
             aliases[n.outputs[0]] = aliases.get(over_x[i], over_x[i])
             continue
-        cand = None if i in in_pair else inplace_candidate(graph, n, ext)
+        cand = None if i in in_pair or (i in skip and lag_bytes(n, graph)) else inplace_candidate(graph, n, ext)
         if cand is None:
             continue
         src, dst = cand

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tinygen.ir.graph import Graph, Node
+from tinygen.ops.base import get
 from tinygen.plan import assign, fusion, liveness
 from tinygen.plan.liveness import DEFAULT, PlanOptions
 from tinygen.plan.schedule import apply_schedule, schedule
@@ -55,14 +56,58 @@ class MemoryPlan:
         return liveness.live_bytes(self.buffers, num_nodes)
 
 
+def _layout(graph: Graph, options: PlanOptions, fused: dict, blocks: list, skip: set[int]):
+    aliases = liveness.find_aliases(graph, options, fused, blocks, skip)
+    return aliases, liveness.buffers(graph, aliases, options, fused, blocks)
+
+
+def _cheapest(graph: Graph, options: PlanOptions, fused: dict, blocks: list, bound: int):
+    """(fused, blocks, skip): the executions that cost instructions (a layer in place on row bands,
+    a fused pair, a residual block) kept only where dropping them raises the lower bound above
+    `bound`, the one with all of them. Greedy: the one over the most MACs (the costliest to run
+    banded) is dropped first, its layers then running whole; free in-place layers always stay."""
+    aliases, _ = _layout(graph, options, fused, blocks, set())
+    index = {n.name: i for i, n in enumerate(graph.nodes)}
+
+    def macs(idx) -> int:
+        return sum(get(graph.nodes[i].op).macs(graph.nodes[i], graph) for i in idx)
+
+    choices = [(macs([i]), "row", i) for i, n in enumerate(graph.nodes)
+               if n.outputs and n.outputs[0] in aliases and liveness.lag_bytes(n, graph)]
+    choices += [(macs([m, n]), "pair", m) for m, (n, _) in fused.items()]
+    choices += [(macs([index[m] for m in b.members]), "block", k) for k, b in enumerate(blocks)]
+    keep_fused, keep_blocks, skip = dict(fused), list(blocks), set()
+    for _, kind, key in sorted(choices, key=lambda c: (-c[0], c[1], c[2])):
+        f, b, sk = dict(keep_fused), list(keep_blocks), set(skip)
+        if kind == "row":
+            sk.add(key)
+        elif kind == "pair":
+            sk |= {key, f.pop(key)[0]}
+        else:
+            sk |= {index[m] for m in blocks[key].members}
+            b.remove(blocks[key])
+        _, bufs = _layout(graph, options, f, b, sk)
+        if liveness.lower_bound(bufs, len(graph.nodes)) <= bound:
+            keep_fused, keep_blocks, skip = f, b, sk
+    return keep_fused, keep_blocks, skip
+
+
 def plan_memory(graph: Graph, options: PlanOptions = DEFAULT) -> MemoryPlan:
+    """The plan for this order: fused pairs, residual blocks and in-place layers where they lower
+    the peak (`_cheapest`: the same lower bound as with all of them, at fewer instructions)."""
     ext = liveness.external(graph, options)
     fused = fusion.fused_pairs(graph, ext) if options.fusion else {}
     taken = set(fused) | {j for j, _ in fused.values()}
     blocks = fusion.residual_blocks(graph, ext, taken) if options.fusion else []
-    aliases = liveness.find_aliases(graph, options, fused, blocks)
-    bufs = liveness.buffers(graph, aliases, options, fused, blocks)
+    aliases, bufs = _layout(graph, options, fused, blocks, set())
     placed = assign.assign_offsets(bufs)
+    if options.fusion:
+        f, b, skip = _cheapest(graph, options, fused, blocks, liveness.lower_bound(bufs, len(graph.nodes)))
+        if skip:
+            a2, bufs2 = _layout(graph, options, f, b, skip)
+            placed2 = assign.assign_offsets(bufs2)
+            if placed2.arena_bytes <= placed.arena_bytes:  # unless its placement comes out larger
+                fused, blocks, aliases, bufs, placed = f, b, a2, bufs2, placed2
     names = {graph.nodes[i].name: graph.nodes[j].name for i, (j, _) in fused.items()}
     return MemoryPlan(placed.offsets, placed.arena_bytes, liveness.lower_bound(bufs, len(graph.nodes)),
                       aliases, bufs, placed.method, placed.optimal, options, liveness.arena_inputs(graph, options),

@@ -88,7 +88,8 @@ def _inplace_layers(graph: Graph, plan: MemoryPlan) -> list[int]:
 def _schedule(graph: Graph, plan: MemoryPlan, plain_bound: int | None) -> dict:
     inplace = _inplace_layers(graph, plan)
     index = {n.name: i for i, n in enumerate(graph.nodes)}
-    fused = [[index[m], index[n]] for m, n in plan.fused.items()]
+    fused = sorted([[index[m], index[n]] for m, n in plan.fused.items()]  # pairs, and each residual block's
+                   + [[index[m], index[a]] for a, blk in plan.residual.items() for m in blk.members if m != a])
     kind = "fused row bands + in-place" if fused else "in-place" if inplace else "layer at a time"
     return {"kind": kind, "order": "rescheduled" if plan.rescheduled else "given",
             "fusion": "auto" if plan.options.fusion else "off", "inplace_layers": inplace, "fused_layers": fused,
