@@ -179,16 +179,18 @@ static inline void tg_conv2d_fused_rows_ms(const tg_conv2d_params *pn, tg_conv2d
  * conv is a kernel callable on row bands: one of f / fs (taking scratch) is 0. */
 typedef void (*tg_add_fn)(const tg_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 
-typedef struct {
+/* A conv of the block: its params, kernel and scratch. A plain struct tag, not a typedef: the
+ * typedef'd structs of these headers are kernel params (checked field by field against Python). */
+struct tg_conv_rows_call {
     const tg_conv2d_params *p;
     tg_conv2d_fn f;
     tg_conv2d_scratch_fn fs;
     void *scratch;
-} tg_conv_rows_call;
+};
 
 /* The conv's output rows [r0, r1) from the rows of its input they read (`in` is the whole input;
  * the kernel sees the band image, rows at or beyond its in_h being padding as at the bottom). */
-static inline void tg_conv_rows(const tg_conv_rows_call *c, const int8_t *in, int32_t lo, int32_t hi, int32_t r0,
+static inline void tg_conv_rows(const struct tg_conv_rows_call *c, const int8_t *in, int32_t lo, int32_t hi, int32_t r0,
                                 int32_t r1, int8_t *out)
 {
     tg_conv2d_params band = *c->p;
@@ -212,8 +214,8 @@ static inline void tg_conv_rows_span(const tg_conv2d_params *p, int32_t r0, int3
 }
 
 static inline void tg_residual_rows(const tg_add_params *pa, tg_add_fn fa, int32_t r_first,
-                                    const tg_conv_rows_call *c1, const tg_conv_rows_call *c2,
-                                    const tg_conv_rows_call *sc, const int8_t *x, int8_t *out, int8_t *band1,
+                                    const struct tg_conv_rows_call *c1, const struct tg_conv_rows_call *c2,
+                                    const struct tg_conv_rows_call *sc, const int8_t *x, int8_t *out, int8_t *band1,
                                     int8_t *band2, int8_t *band_sc)
 {
     const size_t row_x = (size_t)c1->p->in_w * (size_t)c1->p->in_c;

@@ -257,7 +257,8 @@ def _replay_residual(graph: Graph, plan, blk, owner: np.ndarray, ids: dict[str, 
     def span(conv, r0, r1):
         a, k = conv.attrs, graph.t(conv.inputs[1]).shape[1]
         in_h = graph.t(conv.inputs[0]).shape[1]
-        return max(0, r0 * a.stride[0] - a.padding[0]), min(in_h, (r1 - 1) * a.stride[0] - a.padding[0] + (k - 1) * a.dilation[0] + 1)
+        last = (r1 - 1) * a.stride[0] - a.padding[0] + (k - 1) * a.dilation[0]
+        return max(0, r0 * a.stride[0] - a.padding[0]), min(in_h, last + 1)
 
     def owned(t, lo, hi, what):
         assert hi > lo and (owner[lo:hi] == ids[t]).all(), f"{add.name}: {what} overwritten before it is read"

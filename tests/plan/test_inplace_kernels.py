@@ -18,13 +18,16 @@ from tinygen.ops.mul import mul_params
 from tinygen.ops.reshape import ReshapeAttrs
 from tinygen.ops.softmax import softmax_params, tflm_softmax_params
 from tinygen.ops.softmax_float import SoftmaxFloatAttrs
-from tinygen.plan import plan_memory
+from tinygen.plan import PlanOptions, plan_memory
 from tinygen.reference import interpreter
 from tinygen.select import HOST
 from tinygen.select.kernels import candidates
 from tinygen.testing import compile_graph
 
 SHAPE = (1, 4, 5, 8)
+# the banded executions wherever they apply, not only where they lower the peak: these tests are
+# about the mechanisms, on graphs too small for every one of them to matter
+EVERYWHERE = PlanOptions(cheapest=False)
 QP = (0.05, 0, 0.04, 3, 0.07, -1)  # input1, input2, output: scale, zero point
 
 
@@ -161,11 +164,11 @@ def test_conv_in_place_on_row_bands_is_bit_exact(case, tmp_path):
     g = conv_chain(h, w, c, k, dil, groups, seed=h * 100 + k)
     if pin:
         g.nodes[1].kernel = pin
-    host = compile_graph(g, tmp_path)  # selects kernels, plans, compiles
+    host = compile_graph(g, tmp_path, EVERYWHERE)  # selects kernels, plans, compiles
     dw = g.nodes[1]
     kernel = REGISTRY["conv2d"].kernel(dw)
     assert kernel.inplace_lag is not None, dw.kernel  # a variant that runs on row bands
-    plan = plan_memory(g)
+    plan = plan_memory(g, EVERYWHERE)
     check_plan(g, plan)  # the memory replay, with the lag buffer written during the node
     # the lag: BAND_ROWS + reach rows, or for a pointwise conv BAND_PIXELS pixels (tg_conv2d_pixels_inplace)
     lag = (min(inplace_rows.BAND_PIXELS, h * w) if k == 1 else min(inplace_rows.BAND_ROWS + (k - 1) * dil, h) * w) * c
@@ -237,10 +240,10 @@ def test_fused_expand_depthwise_is_bit_exact(h, stride, expand, tmp_path):
 
     g = expand_dw_project(h, 4, 4, 24, stride, seed=h * 10 + stride)
     g.nodes[1].kernel = expand
-    host = compile_graph(g, tmp_path)
+    host = compile_graph(g, tmp_path, EVERYWHERE)
     assert g.nodes[1].kernel == expand
     assert g.nodes[2].kernel == f"tg_conv2d_s8_dw3x3s{stride}"
-    plan = plan_memory(g)
+    plan = plan_memory(g, EVERYWHERE)
     check_plan(g, plan)  # the replay: x stays intact until the pair's second node, the band is written there
     e = g.t("E")
     band = fusion.band_bytes(g.nodes[2], g)
@@ -264,8 +267,8 @@ def test_fused_pair_after_an_in_place_layer_keeps_its_input(tmp_path):
     from tests.plan.graphs import check_plan
 
     g = expand_dw_project(16, 16, 32, 64, 2, seed=7, inplace_before=True)
-    host = compile_graph(g, tmp_path)
-    plan = plan_memory(g)
+    host = compile_graph(g, tmp_path, EVERYWHERE)
+    plan = plan_memory(g, EVERYWHERE)
     assert plan.aliases.get("a2") == "a" and plan.fused == {"n_E": "n_D"}
     check_plan(g, plan)
     x = np.random.default_rng(7).integers(-128, 128, g.t("x").shape).astype(np.int8)

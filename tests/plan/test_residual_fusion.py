@@ -108,15 +108,15 @@ def test_output_not_over_x_when_a_later_band_reads_what_it_covers(tmp_path, monk
     from tinygen.plan import fusion
 
     g = block(8, 5, 8, 1, "", seed=3, k1=5)
-    host = compile_graph(g, tmp_path)
-    plan = plan_memory(g)
+    host = compile_graph(g, tmp_path, PlanOptions(cheapest=False))
+    plan = plan_memory(g, PlanOptions(cheapest=False))
     (blk,) = plan.residual.values()
     assert not blk.in_place and "o" not in plan.aliases
     check_plan(g, plan)
     x = np.random.default_rng(3).integers(-128, 128, g.t("in").shape).astype(np.int8)
     np.testing.assert_array_equal(host.invoke_one([x])[0], interpreter.run(g, [x])[0])
     monkeypatch.setattr(fusion, "_overwrite_safe", lambda *a: True)
-    forced = plan_memory(g)
+    forced = plan_memory(g, PlanOptions(cheapest=False))
     assert forced.residual["n_add"].in_place and forced.aliases["o"] == "x"
     with pytest.raises(AssertionError, match="overwritten before it is read"):
         check_plan(g, forced)

@@ -162,7 +162,7 @@ def _residual_call(graph: Graph, plan: MemoryPlan, blk, exprs: dict[str, str]) -
         kernel = get(node.op).kernel(node)
         scratch = f"(tg_arena + {plan.offsets[plan.scratch_buffer(node)]})" if kernel.scratch(node, graph) else ""
         fns = f"0, {kernel.symbol}, {scratch}" if scratch else f"{kernel.symbol}, 0, 0"
-        return f"&(const tg_conv_rows_call){{&L{i}_params, {fns}}}"
+        return f"&(const struct tg_conv_rows_call){{&L{i}_params, {fns}}}"
 
     add = graph.nodes[index[blk.add]]
     c1, c2 = graph.nodes[index[blk.conv1]], graph.nodes[index[blk.conv2]]

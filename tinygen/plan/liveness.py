@@ -35,6 +35,9 @@ class PlanOptions:
 
     input_in_arena: bool = False  # graph inputs are arena buffers (the caller writes them there)
     fusion: bool = True  # in-place outputs (later also fused and tiled execution); off for bisecting
+    # banded execution (in place on row bands, fused pairs, residual blocks) only where it lowers the
+    # peak (memory_plan._cheapest); False applies it wherever it can (for tests of the mechanisms)
+    cheapest: bool = True
 
 
 DEFAULT = PlanOptions()

@@ -101,7 +101,7 @@ def plan_memory(graph: Graph, options: PlanOptions = DEFAULT) -> MemoryPlan:
     blocks = fusion.residual_blocks(graph, ext, taken) if options.fusion else []
     aliases, bufs = _layout(graph, options, fused, blocks, set())
     placed = assign.assign_offsets(bufs)
-    if options.fusion:
+    if options.fusion and options.cheapest:
         f, b, skip = _cheapest(graph, options, fused, blocks, liveness.lower_bound(bufs, len(graph.nodes)))
         if skip:
             a2, bufs2 = _layout(graph, options, f, b, skip)
