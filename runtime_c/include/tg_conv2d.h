@@ -21,7 +21,7 @@ void tg_conv2d_s8_ref(const tg_conv2d_params *p, const int8_t *input, int8_t *ou
 /* Fast variants (ARMv7E-M DSP). They read `weight` and `bias` in the layout tinygen/ops/conv2d.py
  * writes for them: bias with input_offset * sum(weights) folded in; weights in the GEMM tile's
  * order (tg_conv_gemm.h) for 1x1 / im2col, [ceil(in_c/4)][k_h*k_w][4] for depthwise (tg_conv_dw.h),
- * int16 tap pairs [out_c][ceil(k_h*k_w/2)] for depthwise with multiplier (tg_conv_dwm.h). */
+ * int16 tap pairs [in_c][ceil(k_h*k_w/2)][M] for depthwise with multiplier (tg_conv_dwm.h). */
 void tg_conv2d_s8_pw4(const tg_conv2d_params *p, const int8_t *input, int8_t *output, void *scratch);
 size_t tg_conv2d_s8_pw4_scratch_bytes(const tg_conv2d_params *p);
 void tg_conv2d_s8_1x1(const tg_conv2d_params *p, const int8_t *input, int8_t *output);
@@ -37,5 +37,8 @@ void tg_conv2d_s8_dw(const tg_conv2d_params *p, const int8_t *input, int8_t *out
 size_t tg_conv2d_s8_dw_scratch_bytes(const tg_conv2d_params *p);
 void tg_conv2d_s8_dwm(const tg_conv2d_params *p, const int8_t *input, int8_t *output, void *scratch);
 size_t tg_conv2d_s8_dwm_scratch_bytes(const tg_conv2d_params *p);
+/* tg_conv2d_s8_dwm with `bias` as tg_gemm_w16.h's output-stage records. */
+void tg_conv2d_s8_dwm_w16(const tg_conv2d_params *p, const int8_t *input, int8_t *output, void *scratch);
+size_t tg_conv2d_s8_dwm_w16_scratch_bytes(const tg_conv2d_params *p);
 
 #endif

@@ -144,6 +144,7 @@ QEMU_VARIANTS = {
     "tg_conv2d_s8_dw3x3s2": [c for c in CASES if c[8] == c[2] == c[3] and c[4] == 3 and c[5] == 2 and c[7] == 1],
     "tg_conv2d_s8_dw": [c for c in CASES if c[8] == c[2] == c[3] and c[2] > 1],
     "tg_conv2d_s8_dwm": [c for c in CASES if c[8] == c[2] > 1 and c[3] > c[2]],
+    "tg_conv2d_s8_dwm_w16": [c for c in CASES if c[8] == c[2] > 1 and c[3] > c[2]],
 }
 
 

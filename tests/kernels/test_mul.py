@@ -92,7 +92,10 @@ def test_mul_fast_paths_bit_exact(case, seed, tmp_path):
     from tinygen.select.kernels import candidates
 
     graph, feeds = fast_case_graph("mul", case, seed, mul_params)
-    assert candidates(graph.nodes[0], graph, HOST)[0].symbol == "tg_mul_s8_fast"
+    usable = [k.symbol for k in candidates(graph.nodes[0], graph, HOST)]
+    assert "tg_mul_s8_fast" in usable
+    if graph.nodes[0].attrs.shift < 0:  # the one-SMLAL stage takes every right shift these scales give
+        assert usable[0] == "tg_mul_s8_w16"
     (ref,), (host,) = reference_and_host(graph, feeds, tmp_path)
     np.testing.assert_array_equal(host, ref)
 
@@ -107,6 +110,18 @@ def test_mul_fast_refuses_a_large_left_shift():
     assert [k.symbol for k in candidates(graph.nodes[0], graph, HOST)] == ["tg_mul_s8_ref"]
 
 
+def test_mul_w16_refuses_a_left_shift():
+    """tg_mul_s8_w16's stage needs a right shift in [-23, -1] (tg_gemm_w16.h)."""
+    from tinygen.select import HOST
+    from tinygen.select.kernels import candidates
+
+    for shift, usable in ((1, False), (-1, True), (-23, True), (-24, False)):
+        attrs = MulAttrs(3, -5, 0, 1 << 30, shift)
+        graph, _ = two_operand_graph("mul", attrs, ((1, 2, 2, 3), (1, 2, 2, 3)), "", (1.0, 0, 1.0, 0, 1.0, 0),
+                                     np.random.default_rng(0))
+        assert ("tg_mul_s8_w16" in [k.symbol for k in candidates(graph.nodes[0], graph, HOST)]) == usable
+
+
 @pytest.mark.qemu
 def test_mul_fast_on_qemu(tmp_path):
     from tests.kernels.qemu_tier import check_on_qemu
@@ -114,3 +129,14 @@ def test_mul_fast_on_qemu(tmp_path):
     picks = [FAST_CASES[i] for i in (0, 3, 9, 14, 22, 29)]
     graphs = [fast_case_graph("mul", c, s, mul_params)[0] for c in picks for s in (0, 1)]
     check_on_qemu(graphs, tmp_path, "tg_mul_s8_fast")
+
+
+@pytest.mark.qemu
+def test_mul_w16_on_qemu(tmp_path):
+    from tests.kernels.qemu_tier import check_on_qemu
+
+    picks = [FAST_CASES[i] for i in (0, 3, 9, 14, 22, 29)]
+    graphs = [g for c in picks for s in (0, 1) for g in [fast_case_graph("mul", c, s, mul_params)[0]]
+              if g.nodes[0].attrs.shift < 0]
+    assert len(graphs) >= 6
+    check_on_qemu(graphs, tmp_path, "tg_mul_s8_w16")

@@ -107,6 +107,12 @@ def _depthwise_mult(node, graph) -> bool:
             and _fast_common(node, graph) and _dw_requant_ok(node, graph))
 
 
+def _depthwise_mult_w16(node, graph) -> bool:
+    """tg_conv2d_s8_dwm_w16: tg_conv2d_s8_dwm's layers whose requantization the w16 record stage
+    takes (tg_gemm_w16.h)."""
+    return w16_stage_ok(node.attrs.multiplier, node.attrs.shift) and _depthwise_mult(node, graph)
+
+
 def _dw_weights(w2d: np.ndarray) -> np.ndarray:
     """[C, taps] -> [ceil(C/4)][taps][4], zeros after the last channel (tg_conv_dw.h)."""
     c, taps = w2d.shape
@@ -115,13 +121,14 @@ def _dw_weights(w2d: np.ndarray) -> np.ndarray:
     return padded.reshape(-1, 4, taps).transpose(0, 2, 1).reshape(-1)
 
 
-def _dwm_weights(w2d: np.ndarray) -> np.ndarray:
-    """[Cout, taps] int8 -> int16 tap pairs [Cout][ceil(taps/2)] (0 after the last tap), as the
-    little-endian bytes tg_conv_dwm.h loads one word per pair from."""
-    taps = w2d.shape[1]
-    padded = np.zeros((w2d.shape[0], taps + (taps & 1)), np.int16)
+def _dwm_weights(w2d: np.ndarray, groups: int) -> np.ndarray:
+    """[Cout, taps] int8 (Cout = groups * M) -> int16 tap pairs [groups][ceil(taps/2)][M] (0 after
+    the last tap), as the little-endian bytes tg_conv_dwm.h loads one word per pair from."""
+    cout, taps = w2d.shape
+    padded = np.zeros((cout, taps + (taps & 1)), np.int16)
     padded[:, :taps] = w2d
-    return padded.astype("<i2").view(np.int8).reshape(-1)
+    pairs = padded.reshape(groups, cout // groups, -1, 2).transpose(0, 2, 1, 3)
+    return np.ascontiguousarray(pairs).astype("<i2").view(np.int8).reshape(-1)
 
 
 def _im2col_scratch(node, graph) -> int:
@@ -139,7 +146,9 @@ _W16 = ("[Cout][K rounded up to 4] zero padded (tg_gemm_w16.h); bias = per chann
         "m, k_lo, k_hi, sh} output-stage records")
 _W16_KERNELS = frozenset({"tg_conv2d_s8_pw4", "tg_conv2d_s8_im2col4"})
 _DW = "[ceil(C/4)][kh*kw][4] (channel blocks of 4, zero-padded); bias + input_offset*sum(w)"
-_DWM = "int16 tap pairs [Cout][ceil(kh*kw/2)]; bias + input_offset*sum(w)"
+_DWM = "int16 tap pairs [Cin][ceil(kh*kw/2)][M]; bias + input_offset*sum(w)"
+_DWM_W16 = ("int16 tap pairs [Cin][ceil(kh*kw/2)][M]; bias = per channel {bias + input_offset*sum(w), m, k_lo, k_hi, "
+            "sh} output-stage records (tg_gemm_w16.h)")
 
 
 def conv_fields(x, o, kernel_hw, a, weight_fields: list) -> list:
@@ -177,6 +186,8 @@ class Conv2d(OpDef):
                lambda n, g: _depthwise(n, g, 3, 2), _DSP, _dw_scratch, _DW, inplace_lag=inplace_rows.lag_bytes),
         Kernel("tg_conv2d_s8_dw", "tg_conv2d.h", "tg_conv2d_params", _depthwise, _DSP, _dw_scratch, _DW,
                inplace_lag=inplace_rows.lag_bytes),
+        Kernel("tg_conv2d_s8_dwm_w16", "tg_conv2d.h", "tg_conv2d_params", _depthwise_mult_w16, _DSP, _dw_scratch,
+               _DWM_W16),
         Kernel("tg_conv2d_s8_dwm", "tg_conv2d.h", "tg_conv2d_params", _depthwise_mult, _DSP, _dw_scratch, _DWM),
         Kernel("tg_conv2d_s8_im2col4", "tg_conv2d.h", "tg_conv2d_params", _dense_w16, _DSP, _im2col4_scratch, _W16,
                inplace_lag=inplace_rows.lag_bytes),
@@ -233,8 +244,14 @@ class Conv2d(OpDef):
             return [("weight", c_values(w16_weights(w2d), "int8_t", f"[Cout][K4] of OHWI {list(w.shape)}")),
                     ("bias", c_values(w16_records(bias, a.multiplier, a.shift, a.output_offset), "int32_t",
                                       "{bias + input_offset * sum(w), m, k_lo, k_hi, sh} per channel"))]
+        if kernel.symbol == "tg_conv2d_s8_dwm_w16":
+            a: Conv2dAttrs = node.attrs
+            return [("weight", c_values(_dwm_weights(w2d, node.attrs.groups), "int8_t",
+                                        f"int16 tap pairs [Cin][ceil(kh*kw/2)][M] from OHWI {list(w.shape)}")),
+                    ("bias", c_values(w16_records(bias, a.multiplier, a.shift, a.output_offset), "int32_t",
+                                      "{bias + input_offset * sum(w), m, k_lo, k_hi, sh} per channel"))]
         if kernel.symbol == "tg_conv2d_s8_dwm":
-            data, what = _dwm_weights(w2d), f"int16 tap pairs [Cout][ceil(kh*kw/2)] from OHWI {list(w.shape)}"
+            data, what = _dwm_weights(w2d, node.attrs.groups), f"int16 tap pairs [Cin][ceil(kh*kw/2)][M] from OHWI {list(w.shape)}"
         elif kernel.symbol.startswith("tg_conv2d_s8_dw"):
             data, what = _dw_weights(w2d), f"[ceil(C/4)][kh*kw][4] from OHWI {list(w.shape)}"
         else:

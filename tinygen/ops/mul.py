@@ -17,6 +17,7 @@ from tinygen.ops.add import batched_result, broadcast_fields, check_two_operands
 from tinygen.ops.base import Kernel, KernelCall, OpDef, reference_kernel, register
 from tinygen.ops import requant_smmulr as rqf
 from tinygen.ops.common import requantize_to_int8
+from tinygen.ops.conv_gemm import w16_stage_ok
 from tinygen.quant.params import mul_requant
 
 
@@ -43,11 +44,20 @@ def _fast_requant_ok(node, graph) -> bool:
     return rqf.fits(rqf.offset_bound(a.input1_offset) * rqf.offset_bound(a.input2_offset), [a.shift])
 
 
+def _w16_ok(node, graph) -> bool:
+    """tg_mul_s8_w16: the w16 record stage (tg_gemm_w16.h) is exact for this multiplier and shift;
+    the product of two offset int8 values is within its operand bound."""
+    a: MulAttrs = node.attrs
+    return w16_stage_ok([a.multiplier], [a.shift])
+
+
 @register
 class Mul(OpDef):
     name = "mul"
     attrs_type = MulAttrs
-    kernels = (Kernel("tg_mul_s8_fast", "tg_elementwise.h", "tg_mul_params", _fast_requant_ok, inplace_ok=True),
+    kernels = (Kernel("tg_mul_s8_w16", "tg_elementwise.h", "tg_mul_params", _w16_ok, frozenset({"dsp"}),
+                      inplace_ok=True),
+               Kernel("tg_mul_s8_fast", "tg_elementwise.h", "tg_mul_params", _fast_requant_ok, inplace_ok=True),
                reference_kernel("tg_mul_s8_ref", "tg_elementwise.h", "tg_mul_params", inplace_ok=True))
 
     def check(self, node, graph):
