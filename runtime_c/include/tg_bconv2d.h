@@ -24,7 +24,8 @@
  *           weights of flip channels are stored inverted, diff' = 32*words - diff, and their
  *           thresholds turned accordingly, so there is no flip at run time: flip is NULL)
  *   int8:   acc = class_values[class][o] - diff * 2^(pre_shift+1)  (mod 2^32)  (= dot * 2^pre_shift + bias: cv folds bias, the
- *           k_h*k_w*in_c bits and the zero-padding correction of the class's out-of-image taps)
+ *           k_h*k_w*in_c bits and the zero-padding correction of the class's out-of-image taps),
+ *           requantized by tg_requantize_fast_clamp (equal to the reference's; no multiplier INT32_MIN)
  * Scratch: K words (with compact the weights are one bit run per output channel, tap-major).
  * The reference ignores these fields (NULL, 0). */
 typedef struct {

@@ -129,8 +129,8 @@ static inline uint32_t tg_hs_tail(tg_hs_state *st, const uint32_t *d, int n)
     "eor " out ", " out ", " lo "\n\t"               \
     "eor " lo ", " p ", " q "\n\t"
 
-/* bytes += byte counts of x (x and the temporary t are overwritten) */
-#define TG_HS_ADD_BYTES(x, t)                                 \
+/* x = byte counts of x (the temporary t is overwritten) */
+#define TG_HS_BYTE_COUNTS(x, t)                               \
     "lsr " t ", " x ", #1\n\t"                             \
     "and " t ", " t ", #0x55555555\n\t"                    \
     "sub " x ", " x ", " t "\n\t"                           \
@@ -139,8 +139,9 @@ static inline uint32_t tg_hs_tail(tg_hs_state *st, const uint32_t *d, int n)
     "and " x ", " x ", #0x33333333\n\t"                    \
     "add " x ", " x ", " t "\n\t"                           \
     "add " x ", " x ", " x ", lsr #4\n\t"                  \
-    "and " x ", " x ", #0x0F0F0F0F\n\t"                    \
-    "add %[bytes], %[bytes], " x "\n\t"
+    "and " x ", " x ", #0x0F0F0F0F\n\t"
+/* bytes += byte counts of x (x and the temporary t are overwritten) */
+#define TG_HS_ADD_BYTES(x, t) TG_HS_BYTE_COUNTS(x, t) "add %[bytes], %[bytes], " x "\n\t"
 /* the Harley-Seal block of 8 words (a, b advance by 8 words): the eights word's byte counts go to bytes */
 #define TG_HS_BLOCK8_ASM                                      \
     TG_HS_PAIR("%[ta]")                                       \

@@ -545,3 +545,17 @@ def test_compact_fields_only_where_padding_bits_are_zero():
     (attrs, ins, shape, dtype), _ = bconv_case(rng, 5, 6, 45, 8, 3, 1, (1,) * 4, 1, 0, "binary")
     one = single_op_graph("bconv2d", attrs, ins, shape, out_dtype=dtype)
     assert not bconv2d_hs.compacts(one.nodes[0], one)
+
+
+def test_carry_save_int8_output_needs_the_fast_requant_contract():
+    """The carry-save variants requantize with tg_requantize_fast_clamp, equal to the reference for
+    multipliers != INT32_MIN only: a layer with one such multiplier keeps the reference."""
+    rng = np.random.default_rng(4)
+    (attrs, ins, shape, dtype), _ = bconv_case(rng, 6, 6, 128, 8, 3, 1, (1,) * 4, 1, 0, "int8")
+    g = single_op_graph("bconv2d", attrs, ins, shape, out_dtype=dtype)
+    select_kernels(g, HOST)
+    assert g.nodes[0].kernel == "tg_bconv2d_b1_hs8k36"
+    g.nodes[0].attrs = dataclasses.replace(attrs, multiplier=(fx.INT32_MIN,) + attrs.multiplier[1:])
+    g.nodes[0].kernel = ""
+    select_kernels(g, HOST)
+    assert g.nodes[0].kernel == "tg_bconv2d_b1_ref"

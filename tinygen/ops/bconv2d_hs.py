@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygen.ops.conv_gemm import requant_fast_ok
 from tinygen.reference import bitpack
 
 BLOCK = 8  # words per carry-save block
@@ -118,6 +119,8 @@ def supports(tail: int):
             return False
         if a.output == "binary" and 32 * node_words(node, graph) > 32767:
             return False  # int16 class thresholds
+        if a.output == "int8" and not requant_fast_ok(a.multiplier, a.shift):
+            return False  # the kernels' tg_requantize_fast_clamp
         _, _, rm, cm = classes(x.shape, w.shape, a, o.shape[1], o.shape[2])
         # Where most pixels have a class of their own (tiny images), the class table is per-pixel
         # data in flash for a layer too small to gain from it: those keep the reference.
