@@ -40,6 +40,13 @@ void tg_fully_connected_sparse_s8_ref(const tg_fully_connected_sparse_params *p,
 void tg_conv2d_sparse_s8_fast(const tg_conv2d_sparse_params *p, const int8_t *input, int8_t *output,
                               void *scratch);
 size_t tg_conv2d_sparse_s8_fast_scratch_bytes(const tg_conv2d_sparse_params *p);
+/* Same results with the folded bias, eight pixels per walk of a row, two pixels per 64-bit
+ * multiply-add (generator-checked: 128 * sum|w| < 2^22 per row) and tg_gemm_w16.h's output stage;
+ * the entries as one stream in `steps` (per pair: its step byte, then its two values), `values`
+ * NULL. See tg_conv2d_sparse_s8_px8.c. */
+void tg_conv2d_sparse_s8_px8(const tg_conv2d_sparse_params *p, const int8_t *input, int8_t *output,
+                             void *scratch);
+size_t tg_conv2d_sparse_s8_px8_scratch_bytes(const tg_conv2d_sparse_params *p);
 void tg_fully_connected_sparse_s8_fast(const tg_fully_connected_sparse_params *p, const int8_t *input,
                                        int8_t *output);
 /* Same results for a depthwise layer (groups == in_c == out_c, k_h*k_w <= 64): channel by channel,
