@@ -53,6 +53,13 @@ void tg_fully_connected_sparse_s8_fast(const tg_fully_connected_sparse_params *p
  * the row's non-zero taps are decoded once, then every output pixel adds only those taps. */
 void tg_conv2d_sparse_s8_dw(const tg_conv2d_sparse_params *p, const int8_t *input, int8_t *output);
 
+/* Same results for a depthwise layer (groups == in_c == out_c, k_h*k_w <= 64) with the folded
+ * bias and tg_gemm_w16.h's output stage (generator-checked): each output row's input rows padded
+ * in scratch, four channels per pixel, only the non-zero taps read. See tg_conv2d_sparse_s8_dw4.c. */
+void tg_conv2d_sparse_s8_dw4(const tg_conv2d_sparse_params *p, const int8_t *input, int8_t *output,
+                             void *scratch);
+size_t tg_conv2d_sparse_s8_dw4_scratch_bytes(const tg_conv2d_sparse_params *p);
+
 /* One row's `pairs` entry pairs over four interleaved pixels: col holds 4 bytes per position
  * (byte q of word i is pixel q's value at position i); acc[q] += sum_j v_j * col[4*p_j + q].
  * Advances *v and *st past the row. */

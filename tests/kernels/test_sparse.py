@@ -91,7 +91,8 @@ def fc_cases(seed):
 BUILDERS = {"conv2d": conv_cases, "fully_connected": fc_cases}
 
 
-FAST = {"conv2d": ("tg_conv2d_sparse_s8_px8", "tg_conv2d_sparse_s8_fast", "tg_conv2d_sparse_s8_dw"),
+FAST = {"conv2d": ("tg_conv2d_sparse_s8_px8", "tg_conv2d_sparse_s8_fast", "tg_conv2d_sparse_s8_dw4",
+                   "tg_conv2d_sparse_s8_dw"),
         "fully_connected": ("tg_fully_connected_sparse_s8_fast",)}
 
 

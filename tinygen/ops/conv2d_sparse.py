@@ -129,6 +129,34 @@ def _px8_scratch(node, graph) -> int:
     return 16 * _k(node, graph) + 20 * graph.t(node.inputs[3]).shape[0]
 
 
+DW4_MAX_ROWS = 16384  # tg_conv2d_sparse_s8_dw4.c: its padded input rows in scratch
+
+
+def _dw4_rows_bytes(node, graph) -> int:
+    a, x, o = node.attrs, graph.t(node.inputs[0]), graph.t(node.outputs[0])
+    pw = (o.shape[2] - 1) * a.stride[1] + (a.kernel[1] - 1) * a.dilation[1] + 1
+    return a.kernel[0] * pw * x.shape[3], pw
+
+
+def _dw4_ok(node, graph) -> bool:
+    a, x = node.attrs, graph.t(node.inputs[0])
+    if not (a.groups == x.shape[3] == graph.t(node.inputs[3]).shape[0] and a.kernel[0] * a.kernel[1] <= 64
+            and x.shape[0] == 1 and w16_stage_ok(a.multiplier, a.shift)):
+        return False
+    rows, pw = _dw4_rows_bytes(node, graph)
+    reach = (a.kernel[0] - 1) * pw * x.shape[3] + (a.kernel[1] - 1) * a.dilation[1] * x.shape[3]
+    bias = _fast_bias(node, graph)
+    if rows > DW4_MAX_ROWS or reach + x.shape[3] > 32767 or bias is None:  # int16 tap offsets
+        return False
+    sums = 128 * np.abs(decoded(node, graph).astype(np.int64)).sum(axis=1)
+    return bool((np.abs(bias.astype(np.int64)) + sums < 2 ** 31).all())
+
+
+def _dw4_scratch(node, graph) -> int:
+    """A 5-word output stage record per channel (rounded up to 4 channels), then the padded rows."""
+    return 20 * ((graph.t(node.inputs[3]).shape[0] + 3) & ~3) + _dw4_rows_bytes(node, graph)[0]
+
+
 def _dw_ok(node, graph) -> bool:
     a, x = node.attrs, graph.t(node.inputs[0])
     return (a.groups == x.shape[3] == graph.t(node.inputs[3]).shape[0] and a.kernel[0] * a.kernel[1] <= 64
@@ -151,6 +179,8 @@ class Conv2dSparse(OpDef):
                       scratch=_px8_scratch, layout=_FOLDED_STREAM),
                Kernel("tg_conv2d_sparse_s8_fast", "tg_sparse.h", "tg_conv2d_sparse_params", _fast_ok,
                       scratch=_fast_scratch, layout=_FOLDED),
+               Kernel("tg_conv2d_sparse_s8_dw4", "tg_sparse.h", "tg_conv2d_sparse_params", _dw4_ok,
+                      scratch=_dw4_scratch, layout="sparse entries as stored; bias + input_offset*sum(w)"),
                Kernel("tg_conv2d_sparse_s8_dw", "tg_sparse.h", "tg_conv2d_sparse_params", _dw_ok,
                       layout="sparse entries as stored (one row of k_h*k_w taps per channel)"),
                reference_kernel("tg_conv2d_sparse_s8_ref", "tg_sparse.h", "tg_conv2d_sparse_params"))
