@@ -40,11 +40,25 @@ void tg_fully_connected_sparse_s8_ref(const tg_fully_connected_sparse_params *p,
 void tg_conv2d_sparse_s8_fast(const tg_conv2d_sparse_params *p, const int8_t *input, int8_t *output,
                               void *scratch);
 size_t tg_conv2d_sparse_s8_fast_scratch_bytes(const tg_conv2d_sparse_params *p);
+/* Same results with the folded bias, eight pixels per walk of a row, two pixels per 64-bit
+ * multiply-add (generator-checked: 128 * sum|w| < 2^22 per row) and tg_gemm_w16.h's output stage;
+ * the entries as one stream in `steps` (per pair: its step byte, then its two values), `values`
+ * NULL. See tg_conv2d_sparse_s8_px8.c. */
+void tg_conv2d_sparse_s8_px8(const tg_conv2d_sparse_params *p, const int8_t *input, int8_t *output,
+                             void *scratch);
+size_t tg_conv2d_sparse_s8_px8_scratch_bytes(const tg_conv2d_sparse_params *p);
 void tg_fully_connected_sparse_s8_fast(const tg_fully_connected_sparse_params *p, const int8_t *input,
                                        int8_t *output);
 /* Same results for a depthwise layer (groups == in_c == out_c, k_h*k_w <= 64): channel by channel,
  * the row's non-zero taps are decoded once, then every output pixel adds only those taps. */
 void tg_conv2d_sparse_s8_dw(const tg_conv2d_sparse_params *p, const int8_t *input, int8_t *output);
+
+/* Same results for a depthwise layer (groups == in_c == out_c, k_h*k_w <= 64) with the folded
+ * bias and tg_gemm_w16.h's output stage (generator-checked): each output row's input rows padded
+ * in scratch, four channels per pixel, only the non-zero taps read. See tg_conv2d_sparse_s8_dw4.c. */
+void tg_conv2d_sparse_s8_dw4(const tg_conv2d_sparse_params *p, const int8_t *input, int8_t *output,
+                             void *scratch);
+size_t tg_conv2d_sparse_s8_dw4_scratch_bytes(const tg_conv2d_sparse_params *p);
 
 /* One row's `pairs` entry pairs over four interleaved pixels: col holds 4 bytes per position
  * (byte q of word i is pixel q's value at position i); acc[q] += sum_j v_j * col[4*p_j + q].

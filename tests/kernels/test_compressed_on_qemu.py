@@ -14,7 +14,9 @@ pytestmark = pytest.mark.qemu
 VARIANTS = [  # (op, kernel, cases)
     ("conv2d_codebook", "tg_conv2d_codebook_s8_fast", lambda: test_codebook.conv_cases(1, False)[0]),
     ("fully_connected_codebook", "tg_fully_connected_codebook_s8_fast", lambda: test_codebook.fc_cases(1, True)[0]),
+    ("conv2d_sparse", "tg_conv2d_sparse_s8_px8", lambda: test_sparse.conv_cases(1)[0]),
     ("conv2d_sparse", "tg_conv2d_sparse_s8_fast", lambda: test_sparse.conv_cases(1)[0]),
+    ("conv2d_sparse", "tg_conv2d_sparse_s8_dw4", lambda: test_sparse.conv_cases(2)[0]),
     ("conv2d_sparse", "tg_conv2d_sparse_s8_dw", lambda: test_sparse.conv_cases(2)[0]),
     ("fully_connected_sparse", "tg_fully_connected_sparse_s8_fast", lambda: test_sparse.fc_cases(1)[0]),
 ]

@@ -17,7 +17,7 @@ from tinygen.ops.base import Kernel, KernelCall, OpDef, c_values, reference_kern
 from tinygen.ops.common import check_channel_output, out_hw
 from tinygen.ops.conv2d import Conv2d, Conv2dAttrs, conv_fields
 from tinygen.ops import requant_smmulr
-from tinygen.ops.conv_gemm import folded_bias, requant_fast_ok
+from tinygen.ops.conv_gemm import folded_bias, requant_fast_ok, w16_stage_ok
 from tinygen.reference import sparse
 
 
@@ -49,10 +49,28 @@ def check_sparse(values, steps, pairs, k: int, cout: int) -> None:
     sparse.decode(values.data, steps.data, pairs.data, k)  # raises when a row steps past its end
 
 
-def sparse_fields(values, steps, pairs, k: int, bias: np.ndarray) -> list:
+def stream(values: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """The entries as one byte stream, per pair: its step byte, then its two values (the layout of
+    the kernels that walk one pointer, _STREAM)."""
+    out = np.empty((steps.size, 3), np.uint8)
+    out[:, 0] = steps
+    out[:, 1:] = np.asarray(values, np.int8).view(np.uint8).reshape(-1, 2)
+    return out.reshape(-1)
+
+
+_STREAM = "entries as one stream in steps (per pair: step byte, two values), values NULL"
+
+
+def sparse_fields(values, steps, pairs, k: int, bias: np.ndarray, as_stream: bool = False) -> list:
     e = values.shape[0]
-    return [("values", c_values(values.data, "int8_t", f"{e} entries (non-zeros, fillers and pads)")),
-            ("steps", c_values(steps.data, "uint8_t", "two 4-bit position steps per byte, low nibble first")),
+    if as_stream:
+        entries = [("values", None),
+                   ("steps", c_values(stream(values.data, steps.data), "uint8_t",
+                                      f"{e} entries: per pair its two 4-bit steps (low nibble first), two int8 values"))]
+    else:
+        entries = [("values", c_values(values.data, "int8_t", f"{e} entries (non-zeros, fillers and pads)")),
+                   ("steps", c_values(steps.data, "uint8_t", "two 4-bit position steps per byte, low nibble first"))]
+    return [*entries,
             ("pairs", c_values(pairs.data.astype(np.uint16), "uint16_t", "entry pairs per output channel")),
             ("bias", c_values(bias, "int32_t"))]
 
@@ -90,6 +108,55 @@ def _fast_ok(node, graph) -> bool:
             and smmulr_ok(decoded(node, graph), _fast_bias(node, graph), node.attrs.shift))
 
 
+LANE_LIMIT = 1 << 22  # tg_conv2d_sparse_s8_px8.c: two pixels' sums share one 64-bit accumulator
+PX8_MAX_K = 512  # its scratch is 16 bytes per receptive-field position
+
+
+def _px8_ok(node, graph) -> bool:
+    a = node.attrs
+    if (a.groups != 1 or graph.t(node.inputs[0]).shape[0] != 1 or _k(node, graph) > PX8_MAX_K
+            or not w16_stage_ok(a.multiplier, a.shift)):
+        return False
+    bias = _fast_bias(node, graph)
+    if bias is None:
+        return False
+    sums = 128 * np.abs(decoded(node, graph).astype(np.int64)).sum(axis=1)
+    return bool((sums < LANE_LIMIT).all() and (np.abs(bias.astype(np.int64)) + LANE_LIMIT < 2 ** 31).all())
+
+
+def _px8_scratch(node, graph) -> int:
+    """16 bytes per receptive-field position, then a 5-word output stage record per channel."""
+    return 16 * _k(node, graph) + 20 * graph.t(node.inputs[3]).shape[0]
+
+
+DW4_MAX_ROWS = 16384  # tg_conv2d_sparse_s8_dw4.c: its padded input rows in scratch
+
+
+def _dw4_rows_bytes(node, graph) -> int:
+    a, x, o = node.attrs, graph.t(node.inputs[0]), graph.t(node.outputs[0])
+    pw = (o.shape[2] - 1) * a.stride[1] + (a.kernel[1] - 1) * a.dilation[1] + 1
+    return a.kernel[0] * pw * x.shape[3], pw
+
+
+def _dw4_ok(node, graph) -> bool:
+    a, x = node.attrs, graph.t(node.inputs[0])
+    if not (a.groups == x.shape[3] == graph.t(node.inputs[3]).shape[0] and a.kernel[0] * a.kernel[1] <= 64
+            and x.shape[0] == 1 and w16_stage_ok(a.multiplier, a.shift)):
+        return False
+    rows, pw = _dw4_rows_bytes(node, graph)
+    reach = (a.kernel[0] - 1) * pw * x.shape[3] + (a.kernel[1] - 1) * a.dilation[1] * x.shape[3]
+    bias = _fast_bias(node, graph)
+    if rows > DW4_MAX_ROWS or reach + x.shape[3] > 32767 or bias is None:  # int16 tap offsets
+        return False
+    sums = 128 * np.abs(decoded(node, graph).astype(np.int64)).sum(axis=1)
+    return bool((np.abs(bias.astype(np.int64)) + sums < 2 ** 31).all())
+
+
+def _dw4_scratch(node, graph) -> int:
+    """A 5-word output stage record per channel (rounded up to 4 channels), then the padded rows."""
+    return 20 * ((graph.t(node.inputs[3]).shape[0] + 3) & ~3) + _dw4_rows_bytes(node, graph)[0]
+
+
 def _dw_ok(node, graph) -> bool:
     a, x = node.attrs, graph.t(node.inputs[0])
     return (a.groups == x.shape[3] == graph.t(node.inputs[3]).shape[0] and a.kernel[0] * a.kernel[1] <= 64
@@ -101,14 +168,19 @@ def _fast_scratch(node, graph) -> int:
 
 
 _FOLDED = "sparse entries as stored; bias + input_offset*sum(w); four pixels interleaved in scratch"
+_FOLDED_STREAM = "bias + input_offset*sum(w); " + _STREAM
 
 
 @register
 class Conv2dSparse(OpDef):
     name = "conv2d_sparse"
     attrs_type = Conv2dSparseAttrs
-    kernels = (Kernel("tg_conv2d_sparse_s8_fast", "tg_sparse.h", "tg_conv2d_sparse_params", _fast_ok,
+    kernels = (Kernel("tg_conv2d_sparse_s8_px8", "tg_sparse.h", "tg_conv2d_sparse_params", _px8_ok,
+                      scratch=_px8_scratch, layout=_FOLDED_STREAM),
+               Kernel("tg_conv2d_sparse_s8_fast", "tg_sparse.h", "tg_conv2d_sparse_params", _fast_ok,
                       scratch=_fast_scratch, layout=_FOLDED),
+               Kernel("tg_conv2d_sparse_s8_dw4", "tg_sparse.h", "tg_conv2d_sparse_params", _dw4_ok,
+                      scratch=_dw4_scratch, layout="sparse entries as stored; bias + input_offset*sum(w)"),
                Kernel("tg_conv2d_sparse_s8_dw", "tg_sparse.h", "tg_conv2d_sparse_params", _dw_ok,
                       layout="sparse entries as stored (one row of k_h*k_w taps per channel)"),
                reference_kernel("tg_conv2d_sparse_s8_ref", "tg_sparse.h", "tg_conv2d_sparse_params"))
@@ -147,7 +219,8 @@ class Conv2dSparse(OpDef):
         kernel = self.kernel(node)
         folded = not kernel.reference and kernel.symbol != "tg_conv2d_sparse_s8_dw"
         bias = _fast_bias(node, graph) if folded else b.data
-        fields = conv_fields(x, o, a.kernel, a, sparse_fields(values, steps, pairs, k, bias))
+        fields = conv_fields(x, o, a.kernel, a, sparse_fields(values, steps, pairs, k, bias,
+                                                              as_stream=kernel.layout == _FOLDED_STREAM))
         return KernelCall(fields, [node.inputs[0]], list(node.outputs),
             comment=f"{'depthwise ' if a.groups > 1 else ''}conv2d_sparse {a.kernel[0]}x{a.kernel[1]}/{a.stride[0]} "
                     f"{x.shape[3]}->{o.shape[3]}, "
