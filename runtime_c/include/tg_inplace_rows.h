@@ -21,6 +21,25 @@
 typedef void (*tg_conv2d_scratch_fn)(const tg_conv2d_params *p, const int8_t *input, int8_t *output, void *scratch);
 typedef void (*tg_conv2d_fn)(const tg_conv2d_params *p, const int8_t *input, int8_t *output);
 
+/* Input rows [*lo, *hi) that output rows [r0, r1) of the conv read. */
+static inline void tg_conv_rows_span(const tg_conv2d_params *p, int32_t r0, int32_t r1, int32_t *lo, int32_t *hi)
+{
+    const int32_t first = r0 * p->stride_h - p->pad_t;
+    const int32_t last = (r1 - 1) * p->stride_h - p->pad_t + (p->k_h - 1) * p->dil_h + 1;
+    *lo = first > 0 ? first : 0;
+    *hi = last < p->in_h ? last : p->in_h;
+}
+
+/* A band buffer holding rows [blo, bhi) of a tensor (`row` bytes each) moves on to a band that
+ * starts at row lo: the rows it already has from lo on go to its front; returns the first row it
+ * still lacks (the caller makes rows [that, hi) after them). */
+static inline int32_t tg_band_keep(int8_t *band, size_t row, int32_t blo, int32_t bhi, int32_t lo)
+{
+    if (bhi <= lo) return lo;
+    memmove(band, band + (size_t)(lo - blo) * row, (size_t)(bhi - lo) * row);
+    return bhi;
+}
+
 typedef struct {
     int32_t r0;       /* first output row of the next band */
     int32_t blo, bhi; /* lag holds input rows [blo, bhi) */
@@ -31,18 +50,12 @@ static inline int8_t *tg_rows_next(const tg_conv2d_params *p, tg_rows_state *s, 
                                    int8_t *data, int8_t *lag)
 {
     const size_t row = (size_t)p->in_w * (size_t)p->in_c;
-    const int32_t reach = (p->k_h - 1) * p->dil_h;
     const int32_t r0 = s->r0;
     if (r0 >= p->out_h) return 0;
     const int32_t r1 = r0 + TG_INPLACE_BAND_ROWS < p->out_h ? r0 + TG_INPLACE_BAND_ROWS : p->out_h;
-    const int32_t lo = r0 - p->pad_t > 0 ? r0 - p->pad_t : 0;
-    const int32_t hi = r1 - p->pad_t + reach < p->in_h ? r1 - p->pad_t + reach : p->in_h;
-    int32_t have = s->bhi;
-    if (have > lo) {
-        memmove(lag, lag + (size_t)(lo - s->blo) * row, (size_t)(have - lo) * row);
-    } else {
-        have = lo;
-    }
+    int32_t lo, hi;
+    tg_conv_rows_span(p, r0, r1, &lo, &hi);
+    const int32_t have = tg_band_keep(lag, row, s->blo, s->bhi, lo);
     memcpy(lag + (size_t)(have - lo) * row, data + (size_t)have * row, (size_t)(hi - have) * row);
     s->blo = lo;
     s->bhi = hi;
@@ -124,21 +137,14 @@ static inline void tg_conv2d_fused_rows_core(const tg_conv2d_params *pn, tg_conv
     const size_t row_x = (size_t)pm->in_w * (size_t)pm->in_c;
     const size_t row_e = (size_t)pn->in_w * (size_t)pn->in_c;
     const size_t row_o = (size_t)pn->out_w * (size_t)pn->out_c;
-    const int32_t reach = (pn->k_h - 1) * pn->dil_h;
     const int32_t s = pn->stride_h;
     tg_conv2d_params qm = *pm, qn = *pn;
     int32_t blo = 0, bhi = 0; /* band holds rows [blo, bhi) of pm's output */
     for (int32_t r0 = 0; r0 < pn->out_h; r0 += TG_INPLACE_BAND_ROWS) {
         const int32_t r1 = r0 + TG_INPLACE_BAND_ROWS < pn->out_h ? r0 + TG_INPLACE_BAND_ROWS : pn->out_h;
-        const int32_t lo = r0 * s - pn->pad_t > 0 ? r0 * s - pn->pad_t : 0;
-        const int32_t last = (r1 - 1) * s - pn->pad_t + reach + 1;
-        const int32_t hi = last < pn->in_h ? last : pn->in_h;
-        int32_t have = bhi;
-        if (have > lo) {
-            memmove(band, band + (size_t)(lo - blo) * row_e, (size_t)(have - lo) * row_e);
-        } else {
-            have = lo;
-        }
+        int32_t lo, hi;
+        tg_conv_rows_span(pn, r0, r1, &lo, &hi);
+        const int32_t have = tg_band_keep(band, row_e, blo, bhi, lo);
         if (hi > have) {
             qm.in_h = qm.out_h = hi - have;
             if (fm_s) {
@@ -204,15 +210,6 @@ static inline void tg_conv_rows(const struct tg_conv_rows_call *c, const int8_t 
     }
 }
 
-/* Input rows [*lo, *hi) that output rows [r0, r1) of the conv read. */
-static inline void tg_conv_rows_span(const tg_conv2d_params *p, int32_t r0, int32_t r1, int32_t *lo, int32_t *hi)
-{
-    const int32_t first = r0 * p->stride_h - p->pad_t;
-    const int32_t last = (r1 - 1) * p->stride_h - p->pad_t + (p->k_h - 1) * p->dil_h + 1;
-    *lo = first > 0 ? first : 0;
-    *hi = last < p->in_h ? last : p->in_h;
-}
-
 static inline void tg_residual_rows(const tg_add_params *pa, tg_add_fn fa, int32_t r_first,
                                     const struct tg_conv_rows_call *c1, const struct tg_conv_rows_call *c2,
                                     const struct tg_conv_rows_call *sc, const int8_t *x, int8_t *out, int8_t *band1,
@@ -227,12 +224,7 @@ static inline void tg_residual_rows(const tg_add_params *pa, tg_add_fn fa, int32
         const int32_t r1 = r0 + TG_INPLACE_BAND_ROWS < pa->out_h ? r0 + TG_INPLACE_BAND_ROWS : pa->out_h;
         int32_t lo, hi, xlo, xhi;
         tg_conv_rows_span(c2->p, r0, r1, &lo, &hi);
-        int32_t have = bhi;
-        if (have > lo) {
-            memmove(band1, band1 + (size_t)(lo - blo) * row1, (size_t)(have - lo) * row1);
-        } else {
-            have = lo;
-        }
+        const int32_t have = tg_band_keep(band1, row1, blo, bhi, lo);
         if (hi > have) {
             tg_conv_rows_span(c1->p, have, hi, &xlo, &xhi);
             tg_conv_rows(c1, x + (size_t)xlo * row_x, xlo, xhi, have, hi, band1 + (size_t)(have - lo) * row1);
