@@ -9,7 +9,10 @@ build/int8_kernels/, gitignored), builds it with `--kernels auto` and `--kernels
 board's QEMU stand-in, validates bit-exact and profiles (-icount: exact emulated instructions).
 Prints per model the whole-model instructions/MAC (against TFLM + CMSIS-NN's figure from the
 issue, measured on the M7 stand-in), per layer kind and per kernel variant, and the model
-library's .text bytes (kernels included). Prints numbers; not a test.
+library's .text bytes (kernels included). Layers the planner runs fused in row bands (a pair or
+a residual block, see report.txt) are profiled as one call, charged to its last layer: they are
+counted as the kind "fused block"; `--fusion off` gives every layer its own row. Prints numbers;
+not a test.
 """
 
 from __future__ import annotations
@@ -109,24 +112,27 @@ def layer_kind(entry: dict, node, graph) -> str:
     return f"{w[1]}x{w[2]} conv"
 
 
-def run(name: str, board: str, kernels: str, count: int) -> dict:
+def run(name: str, board: str, kernels: str, count: int, fusion: str = "auto") -> dict:
     import tinygen
     from tinygen.compile.firmware import build_firmware
     from tinygen.compile.sizes import object_sizes
     from tinygen.device.validate import validate
 
-    out = CACHE / f"{name}_{board}_{kernels}"
-    program = tinygen.build(str(tflite_file(name)), board=board, out_dir=out, kernels=kernels, emulate=True)
+    out = CACHE / f"{name}_{board}_{kernels}_{fusion}"
+    program = tinygen.build(str(tflite_file(name)), board=board, out_dir=out, kernels=kernels, emulate=True,
+                            fusion=fusion)
     fw = build_firmware(out, program.prefix, board, emulate=True)
     r = validate(program, qemu=True, board=board, count=count, seed=0, profile=True)
     if not r.passed:
         raise SystemExit(f"{name} {board} {kernels}: NOT bit-exact\n{r.summary_text()}")
     layers = program.report["layers"]
+    fused = {i for group in program.report["schedule"]["fused_layers"] for i in group}
     kinds, variants = defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0])
     for p in r.profile:
         e = layers[p.index]
         node = program.graph.nodes[p.index]
-        for table, key in ((kinds, layer_kind(e, node, program.graph)), (variants, e["kernel"])):
+        kind = "fused block" if p.index in fused else layer_kind(e, node, program.graph)
+        for table, key in ((kinds, kind), (variants, "fused block" if p.index in fused else e["kernel"])):
             table[key][0] += p.count
             table[key][1] += p.macs
     text = object_sizes(sorted((fw.elf.parent / "model").glob("*.o")))["text"]
@@ -142,13 +148,15 @@ def main(argv=None) -> int:
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--boards", default="f746zg,f446re")
     ap.add_argument("--count", type=int, default=1)
+    ap.add_argument("--fusion", default="auto", choices=("auto", "off"))
     args = ap.parse_args(argv)
     from tinygen.errors import TinygenError
 
     for name in args.models.split(","):
         for board in args.boards.split(","):
             try:
-                fast, ref = run(name, board, "auto", args.count), run(name, board, "ref", args.count)
+                fast = run(name, board, "auto", args.count, args.fusion)
+                ref = run(name, board, "ref", args.count, args.fusion)
             except TinygenError as e:  # e.g. a model that does not fit the board's SRAM
                 print(f"\n{name} on {board}: not built: {str(e).splitlines()[0]}")
                 continue

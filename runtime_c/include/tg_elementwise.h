@@ -14,6 +14,10 @@
  *   b = requant(sat32((x2 + input2_offset) << left_shift), input2_multiplier, input2_shift)
  *   out = clamp(requant(sat32(a + b), output_multiplier, output_shift) + output_offset, act_min, act_max)
  * sub: as add with tg_add_params, out from sat32(a - b)
+ * add, tg_add_s8_lut: a and b looked up in tables the generator computed with the formulas above,
+ *   table1[x1 + 128] = a << pre, table2[x2 + 128] = b << pre, pre being the output requantization's
+ *   left shift in tg_requant_smmulr.h's form (max(output_shift, 0) + 1; the generator checked that
+ *   |a| + |b| over all entries is within that form's bound); the other kernels get NULL tables.
  * mul:
  *   out = clamp(requant((x1 + input1_offset) * (x2 + input2_offset), multiplier, shift) + output_offset,
  *               act_min, act_max)
@@ -25,6 +29,7 @@ typedef struct {
     int32_t input1_offset, input2_offset, output_offset, left_shift;
     int32_t input1_multiplier, input1_shift, input2_multiplier, input2_shift;
     int32_t output_multiplier, output_shift, act_min, act_max;
+    const int32_t *table1, *table2;
 } tg_add_params;
 
 typedef struct {
@@ -68,6 +73,8 @@ void tg_mul_s8_ref(const tg_mul_params *p, const int8_t *input1, const int8_t *i
 /* The same results with tg_requant_smmulr.h's requantization; the generator selects them only for
  * layers whose operand bounds it allows (ops/add.py, ops/mul.py). */
 void tg_add_s8_fast(const tg_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+/* add with its input requantizations as tables (see above), for layers whose tables bound it. */
+void tg_add_s8_lut(const tg_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 void tg_mul_s8_fast(const tg_mul_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 /* mul with tg_gemm_w16.h's one-SMLAL output stage, for layers whose multiplier and shift it takes. */
 void tg_mul_s8_w16(const tg_mul_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);

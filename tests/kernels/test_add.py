@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from tinygen.ir.graph import DType, Graph, Node, QuantParams, Tensor
-from tinygen.ops.add import AddAttrs, add_params
+from tinygen.ops.add import LUT_MIN_ELEMENTS, AddAttrs, add_params
 from tinygen.ops.mul import mul_params
 from tinygen.plan import plan_memory
 from tinygen.reference import interpreter
@@ -209,7 +209,9 @@ def test_add_fast_paths_bit_exact(case, seed, tmp_path):
     from tinygen.select.kernels import candidates
     from tinygen.select import HOST
 
-    assert candidates(graph.nodes[0], graph, HOST)[0].symbol == "tg_add_s8_fast"
+    usable = [k.symbol for k in candidates(graph.nodes[0], graph, HOST)]
+    assert "tg_add_s8_fast" in usable
+    assert ("tg_add_s8_lut" in usable) == (graph.t("out").size >= LUT_MIN_ELEMENTS)
     (ref,), (host,) = reference_and_host(graph, feeds, tmp_path)
     np.testing.assert_array_equal(host, ref)
 
@@ -223,6 +225,36 @@ def test_add_fast_refuses_operands_beyond_its_bound():
     graph, _ = two_operand_graph("add", attrs, ((1, 4, 4, 5), (1, 4, 4, 5)), "", (1.0, 0, 1.0, 0, 1.0, 0),
                             np.random.default_rng(5))
     assert [k.symbol for k in candidates(graph.nodes[0], graph, HOST)] == ["tg_add_s8_ref"]
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("seed", range(6))
+def test_add_lut_tables_by_formula(seed, tmp_path):
+    """tg_add_s8_lut at every input value pair (a 256 x 256 grid, so every table entry is read with
+    every other): equal to the reference, and the reference to the per-element formula."""
+    rng = np.random.default_rng(300 + seed)
+    qp = random_qparams(rng)
+    if seed % 2:
+        qp = (qp[0], -128, qp[2] * 7.0, 127, qp[4] * 3.0, int(rng.choice([-128, 127])))
+    attrs = add_params(*qp, -128 if seed < 4 else qp[5], 127)
+    graph, _ = two_operand_graph("add", attrs, ((1, 256, 256, 1), (1, 256, 256, 1)), "", qp, rng)
+    graph.nodes[0].kernel = "tg_add_s8_lut"
+    v = np.arange(-128, 128, dtype=np.int8)
+    x1, x2 = np.broadcast_to(v[:, None], (256, 256)), np.broadcast_to(v[None, :], (256, 256))
+    feeds = [x1.reshape(1, 256, 256, 1).copy(), x2.reshape(1, 256, 256, 1).copy()]
+    (ref,), (host,) = reference_and_host(graph, feeds, tmp_path)
+    np.testing.assert_array_equal(host, ref)
+    for i, j in ((0, 0), (0, 255), (255, 0), (255, 255), (128, 128), (37, 201)):
+        assert ref[0, i, j, 0] == _direct_add(attrs, int(v[i]), int(v[j]))
+
+
+@pytest.mark.qemu
+def test_add_lut_on_qemu(tmp_path):
+    from tests.kernels.qemu_tier import check_on_qemu
+
+    picks = [c for c in FAST_CASES if np.prod(np.broadcast_shapes(c[0], c[1])) >= LUT_MIN_ELEMENTS][:4]
+    graphs = [fast_case_graph("add", c, s, add_params)[0] for c in picks for s in (0, 1)]
+    check_on_qemu(graphs, tmp_path, "tg_add_s8_lut")
 
 
 @pytest.mark.qemu

@@ -69,6 +69,7 @@ def _lut():
 
 # kernel -> (op, attrs, input shapes, dtype, constant second operand)
 CASES = {
+    "tg_add_s8_lut": ("add", add_params(*QP), [(1, 8, 8, 16), (1, 8, 1, 16)], DType.INT8, False),
     "tg_add_s8_fast": ("add", add_params(*QP), [SHAPE, (1, 4, 1, 8)], DType.INT8, False),
     "tg_add_s8_ref": ("add", add_params(*QP, -1, 127), [SHAPE, (1, 1, 1, 8)], DType.INT8, False),
     "tg_sub_s8_ref": ("sub", add_params(*QP), [SHAPE, SHAPE], DType.INT8, False),

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.ops.base import Kernel, KernelCall, reference_kernel, OpDef, register
+from tinygen.ops.base import Kernel, KernelCall, reference_kernel, OpDef, c_values, register
 from tinygen.ops.common import requantize_to_int8
 from tinygen.quant.params import add_requant
 from tinygen.ops import requant_smmulr as rqf
@@ -139,13 +139,51 @@ def _fast_requant_ok(node, graph) -> bool:
     return rqf.fits(sums, [a.output_shift])
 
 
+def _input_terms(a: AddAttrs) -> tuple[np.ndarray, np.ndarray]:
+    """a and b of the module formula for every int8 input value (-128..127), by the reference's
+    own arithmetic."""
+    x = np.arange(-128, 128, dtype=np.int64)
+    return tuple(fx.requantize(fx.sat32((x + off) << a.left_shift), m, sh)
+                 for off, m, sh in ((a.input1_offset, a.input1_multiplier, a.input1_shift),
+                                    (a.input2_offset, a.input2_multiplier, a.input2_shift)))
+
+
+# Below this many output elements the two 1 KB tables cost more flash than the ~25 instructions
+# per element they save are worth; tg_add_s8_fast runs those.
+LUT_MIN_ELEMENTS = 512
+
+
+def _lut_ok(node, graph) -> bool:
+    """tg_add_s8_lut's conditions (its C file says why): the output requantization of any a + b
+    of the tables exact in the fast form, a rounding shift of at least 1, and the output offset
+    foldable into the rounding constant without overflow."""
+    a: AddAttrs = node.attrs
+    if int(np.prod(graph.t(node.outputs[0]).shape)) < LUT_MIN_ELEMENTS or a.output_shift >= 0:
+        return False
+    t1, t2 = _input_terms(a)
+    total = int(np.abs(t1).max() + np.abs(t2).max())
+    if not rqf.fits(total, [a.output_shift]):
+        return False
+    e = -a.output_shift
+    y = ((total << 1) * abs(a.output_multiplier) >> 32) + 1  # |SMMULR(2 * (a + b), m)|, pre = 1
+    return y + (1 << (e - 1)) + abs(a.output_offset) * (1 << e) < (1 << 31)
+
+
+def lut_tables(a: AddAttrs) -> tuple[np.ndarray, np.ndarray]:
+    """tg_add_s8_lut's tables (tg_elementwise.h): each input term shifted left by the output
+    requantization's pre-shift, indexed by the int8 value + 128."""
+    pre = max(a.output_shift, 0) + 1  # 1 where _lut_ok holds
+    return tuple(t << pre for t in _input_terms(a))
+
+
 # -- the op -----------------------------------------------------------------------------------------
 
 @register
 class Add(OpDef):
     name = "add"
     attrs_type = AddAttrs
-    kernels = (Kernel("tg_add_s8_fast", "tg_elementwise.h", "tg_add_params", _fast_requant_ok, inplace_ok=True),
+    kernels = (Kernel("tg_add_s8_lut", "tg_elementwise.h", "tg_add_params", _lut_ok, layout="lut", inplace_ok=True),
+               Kernel("tg_add_s8_fast", "tg_elementwise.h", "tg_add_params", _fast_requant_ok, inplace_ok=True),
                reference_kernel("tg_add_s8_ref", "tg_elementwise.h", "tg_add_params", inplace_ok=True))
 
     def check(self, node, graph):
@@ -174,5 +212,11 @@ class Add(OpDef):
             ("output_multiplier", a.output_multiplier), ("output_shift", a.output_shift),
             ("act_min", a.act_min), ("act_max", a.act_max),
         ]
+        if node.kernel and self.kernel(node).layout == "lut":
+            t1, t2 = lut_tables(a)
+            fields += [("table1", c_values(t1, "int32_t", "a << pre by input 1 value + 128")),
+                       ("table2", c_values(t2, "int32_t", "b << pre by input 2 value + 128"))]
+        else:
+            fields += [("table1", None), ("table2", None)]
         return KernelCall(fields, list(node.inputs),
                           list(node.outputs), comment=shapes_comment(node, graph, "+"))

@@ -132,6 +132,8 @@ static const tg_add_params L2_params = {
     .output_shift = -18,
     .act_min = -3,
     .act_max = 127,
+    .table1 = 0,
+    .table2 = 0,
 };
 
 /* L3 mean: mean over axes [1, 2] (16 values) [gap] */
