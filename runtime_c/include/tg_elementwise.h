@@ -94,4 +94,26 @@ static inline int tg_dense_strides(int32_t n, int32_t h, int32_t w, int32_t c, i
     return sn == (n > 1 ? step : 0);
 }
 
+/* Runs fn(args..., in1, s1, in2, s2, out, count), a fast kernel's loop over `count` elements
+ * read at element strides s1 / s2, over the output of a broadcasting op with params p (add's or
+ * mul's): once over the whole output when neither input broadcasts, else once per output pixel
+ * (n, h, w) over its channels. */
+#define TG_BROADCAST_RUNS(p, input1, input2, output, fn, ...)                                                   \
+    do {                                                                                                       \
+        if (tg_dense_strides((p)->out_n, (p)->out_h, (p)->out_w, (p)->out_c, (p)->in1_sn, (p)->in1_sh,         \
+                             (p)->in1_sw, (p)->in1_sc)                                                        \
+            && tg_dense_strides((p)->out_n, (p)->out_h, (p)->out_w, (p)->out_c, (p)->in2_sn, (p)->in2_sh,      \
+                                (p)->in2_sw, (p)->in2_sc)) {                                                  \
+            fn(__VA_ARGS__, (input1), 1, (input2), 1, (output), (p)->out_n * (p)->out_h * (p)->out_w * (p)->out_c); \
+            break;                                                                                             \
+        }                                                                                                      \
+        int8_t *o_ = (output);                                                                                 \
+        for (int32_t n_ = 0; n_ < (p)->out_n; ++n_)                                                            \
+            for (int32_t h_ = 0; h_ < (p)->out_h; ++h_)                                                        \
+                for (int32_t w_ = 0; w_ < (p)->out_w; ++w_, o_ += (p)->out_c)                                  \
+                    fn(__VA_ARGS__, (input1) + n_ * (p)->in1_sn + h_ * (p)->in1_sh + w_ * (p)->in1_sw,         \
+                       (p)->in1_sc, (input2) + n_ * (p)->in2_sn + h_ * (p)->in2_sh + w_ * (p)->in2_sw,         \
+                       (p)->in2_sc, o_, (p)->out_c);                                                           \
+    } while (0)
+
 #endif

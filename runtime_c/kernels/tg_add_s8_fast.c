@@ -6,12 +6,6 @@
 #include "tg_fixedpoint.h"
 #include "tg_requant_smmulr.h"
 
-/* Like tg_dense_strides, for this call's output shape. */
-static int dense(const tg_add_params *p, int32_t sn, int32_t sh, int32_t sw, int32_t sc)
-{
-    return tg_dense_strides(p->out_n, p->out_h, p->out_w, p->out_c, sn, sh, sw, sc);
-}
-
 /* Three passes over chunks of TG_ADD_CHUNK elements: each input's requantization into (then added
  * to) a stack buffer, then the output's. One loop holding all three requantizations needs more
  * values than the M4 has registers and reloads them from the stack for every element. The
@@ -43,18 +37,5 @@ void tg_add_s8_fast(const tg_add_params *p, const int8_t *input1, const int8_t *
     const tg_rq qo = tg_rq_make(p->output_multiplier, p->output_shift);
     q1.pre += p->left_shift;
     q2.pre += p->left_shift;
-    if (dense(p, p->in1_sn, p->in1_sh, p->in1_sw, p->in1_sc) && dense(p, p->in2_sn, p->in2_sh, p->in2_sw, p->in2_sc)) {
-        add_run(p, &q1, &q2, &qo, input1, 1, input2, 1, output, p->out_n * p->out_h * p->out_w * p->out_c);
-        return;
-    }
-    for (int32_t n = 0; n < p->out_n; ++n) {
-        for (int32_t h = 0; h < p->out_h; ++h) {
-            for (int32_t w = 0; w < p->out_w; ++w) {
-                const int8_t *in1 = input1 + n * p->in1_sn + h * p->in1_sh + w * p->in1_sw;
-                const int8_t *in2 = input2 + n * p->in2_sn + h * p->in2_sh + w * p->in2_sw;
-                add_run(p, &q1, &q2, &qo, in1, p->in1_sc, in2, p->in2_sc, output, p->out_c);
-                output += p->out_c;
-            }
-        }
-    }
+    TG_BROADCAST_RUNS(p, input1, input2, output, add_run, p, &q1, &q2, &qo);
 }

@@ -29,18 +29,16 @@ static inline __attribute__((always_inline)) void add_lut_body(const add_lut *k,
     }
 }
 
-/* Not inlined, and the dense one with unit strides as constants: in the caller's frame gcc keeps
- * the tables and strides on the stack and reloads them for every element. */
-__attribute__((noinline)) static void add_lut_dense(const add_lut *k, const int8_t *in1, const int8_t *in2,
-                                                    int8_t *out, int32_t count)
+/* Not inlined (in the caller's frame gcc keeps the tables and strides on the stack and reloads
+ * them for every element), and with unit strides as constants where neither input broadcasts. */
+__attribute__((noinline)) static void add_lut_run(const add_lut *k, const int8_t *in1, int32_t s1, const int8_t *in2,
+                                                  int32_t s2, int8_t *out, int32_t count)
 {
-    add_lut_body(k, in1, 1, in2, 1, out, count);
-}
-
-__attribute__((noinline)) static void add_lut_strided(const add_lut *k, const int8_t *in1, int32_t s1,
-                                                      const int8_t *in2, int32_t s2, int8_t *out, int32_t count)
-{
-    add_lut_body(k, in1, s1, in2, s2, out, count);
+    if (s1 == 1 && s2 == 1) {
+        add_lut_body(k, in1, 1, in2, 1, out, count);
+    } else {
+        add_lut_body(k, in1, s1, in2, s2, out, count);
+    }
 }
 
 void tg_add_s8_lut(const tg_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output)
@@ -48,19 +46,5 @@ void tg_add_s8_lut(const tg_add_params *p, const int8_t *input1, const int8_t *i
     const tg_rq q = tg_rq_make(p->output_multiplier, p->output_shift);
     const add_lut k = {p->table1 + 128, p->table2 + 128, q.m, q.r + p->output_offset * ((int32_t)1 << q.e), q.e,
                        p->act_min, p->act_max};
-    if (tg_dense_strides(p->out_n, p->out_h, p->out_w, p->out_c, p->in1_sn, p->in1_sh, p->in1_sw, p->in1_sc)
-        && tg_dense_strides(p->out_n, p->out_h, p->out_w, p->out_c, p->in2_sn, p->in2_sh, p->in2_sw, p->in2_sc)) {
-        add_lut_dense(&k, input1, input2, output, p->out_n * p->out_h * p->out_w * p->out_c);
-        return;
-    }
-    for (int32_t n = 0; n < p->out_n; ++n) {
-        for (int32_t h = 0; h < p->out_h; ++h) {
-            for (int32_t w = 0; w < p->out_w; ++w) {
-                const int8_t *in1 = input1 + n * p->in1_sn + h * p->in1_sh + w * p->in1_sw;
-                const int8_t *in2 = input2 + n * p->in2_sn + h * p->in2_sh + w * p->in2_sw;
-                add_lut_strided(&k, in1, p->in1_sc, in2, p->in2_sc, output, p->out_c);
-                output += p->out_c;
-            }
-        }
-    }
+    TG_BROADCAST_RUNS(p, input1, input2, output, add_lut_run, &k);
 }

@@ -5,12 +5,6 @@
 #include "tg_fixedpoint.h"
 #include "tg_requant_smmulr.h"
 
-/* Like tg_dense_strides, for this call's output shape. */
-static int dense(const tg_mul_params *p, int32_t sn, int32_t sh, int32_t sw, int32_t sc)
-{
-    return tg_dense_strides(p->out_n, p->out_h, p->out_w, p->out_c, sn, sh, sw, sc);
-}
-
 /* Two passes over chunks of TG_MUL_CHUNK elements: the products into a stack buffer, then their
  * requantization: one loop doing both needs more values than the M4 has registers and reloads
  * them from the stack for every element. The requantization is copied into a local and out is
@@ -34,18 +28,5 @@ __attribute__((noinline)) static void mul_run(const tg_mul_params *p, const tg_r
 void tg_mul_s8_fast(const tg_mul_params *p, const int8_t *input1, const int8_t *input2, int8_t *output)
 {
     const tg_rq q = tg_rq_make(p->multiplier, p->shift);
-    if (dense(p, p->in1_sn, p->in1_sh, p->in1_sw, p->in1_sc) && dense(p, p->in2_sn, p->in2_sh, p->in2_sw, p->in2_sc)) {
-        mul_run(p, &q, input1, 1, input2, 1, output, p->out_n * p->out_h * p->out_w * p->out_c);
-        return;
-    }
-    for (int32_t n = 0; n < p->out_n; ++n) {
-        for (int32_t h = 0; h < p->out_h; ++h) {
-            for (int32_t w = 0; w < p->out_w; ++w) {
-                const int8_t *in1 = input1 + n * p->in1_sn + h * p->in1_sh + w * p->in1_sw;
-                const int8_t *in2 = input2 + n * p->in2_sn + h * p->in2_sh + w * p->in2_sw;
-                mul_run(p, &q, in1, p->in1_sc, in2, p->in2_sc, output, p->out_c);
-                output += p->out_c;
-            }
-        }
-    }
+    TG_BROADCAST_RUNS(p, input1, input2, output, mul_run, p, &q);
 }

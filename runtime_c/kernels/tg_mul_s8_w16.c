@@ -40,16 +40,5 @@ void tg_mul_s8_w16(const tg_mul_params *p, const int8_t *input1, const int8_t *i
     const int64_t k = ((int64_t)1 << 30) + ((int64_t)1 << (30 + e)) + (int64_t)p->output_offset * ((int64_t)1 << (31 + e));
     const tg_mul_w16_stage q = {p->input1_offset, p->input2_offset, p->multiplier, (int32_t)(k >> 32), e - 1,
                                 p->act_min, p->act_max, (uint32_t)k};
-    const int32_t n = p->out_n * p->out_h * p->out_w * p->out_c, c = p->out_c;
-    const int d1 = tg_dense_strides(p->out_n, p->out_h, p->out_w, c, p->in1_sn, p->in1_sh, p->in1_sw, p->in1_sc);
-    const int d2 = tg_dense_strides(p->out_n, p->out_h, p->out_w, c, p->in2_sn, p->in2_sh, p->in2_sw, p->in2_sc);
-    if (d1 && d2) {
-        mul_w16_run(&q, input1, 1, input2, 1, output, n);
-        return;
-    }
-    for (int32_t b = 0; b < p->out_n; ++b)
-        for (int32_t h = 0; h < p->out_h; ++h)
-            for (int32_t w = 0; w < p->out_w; ++w, output += c)
-                mul_w16_run(&q, input1 + b * p->in1_sn + h * p->in1_sh + w * p->in1_sw, p->in1_sc,
-                            input2 + b * p->in2_sn + h * p->in2_sh + w * p->in2_sw, p->in2_sc, output, c);
+    TG_BROADCAST_RUNS(p, input1, input2, output, mul_w16_run, &q);
 }
