@@ -149,3 +149,20 @@ def test_replay_catches_an_output_over_the_rows_its_step_reads():
     check_plan(g, plan_memory(g, options, [st]))
     with pytest.raises(AssertionError, match="over the rows it reads"):
         check_plan(g, plan_memory(g, options, [replace(st, over_input="a")]))
+
+
+def test_report_shows_the_tiled_layers():
+    from tinygen.report.make import make_report
+    from tinygen.report.text import render_text
+
+    g = stem(48, 40, seed=5)
+    select_kernels(g, HOST)
+    g, plan = plan_with_schedule(g, PlanOptions(input_in_arena=True))
+    r = make_report(g, plan, generate(g, plan).layers, "f446re")
+    (st,) = r["schedule"]["patched_layers"]
+    assert [g.nodes[i].name for i in st["layers"]] == list(plan.patches[0].nodes)
+    assert r["schedule"]["extra_macs"] == plan.patches[0].extra_macs and r["schedule"]["kind"].startswith("patch")
+    text = render_text(r)
+    assert f"tiles, +{st['extra_macs']:,} MACs)" in text and "budget 10%" in text
+    rows = [line for line in text.splitlines() if line.startswith(tuple(f"L{i} " for i in st["layers"]))]
+    assert len(rows) == len(st["layers"]) and all("tiled" in line for line in rows)

@@ -25,7 +25,6 @@ from tinygen.ops.base import get
 
 if TYPE_CHECKING:
     from tinygen.plan.fusion import Residual
-    from tinygen.plan.patch import Stage
 
 ALIGN = 16
 
@@ -123,7 +122,7 @@ def lag_name(node: Node) -> str:
 
 def find_aliases(graph: Graph, options: PlanOptions = DEFAULT,
                  fused: dict[int, tuple[int, int]] | None = None, blocks: Sequence[Residual] = (),
-                 skip: Collection[int] = (), stages: Sequence[Stage] = ()) -> dict[str, str]:
+                 skip: Collection[int] = (), stages: Sequence = ()) -> dict[str, str]:  # stages: patch.Stage
     """tensor -> root tensor whose storage it reuses (in-place ops), for the graph's node order.
 
     A node may overwrite its in-place input only when that node is the input's last reader: the
@@ -173,7 +172,7 @@ def find_aliases(graph: Graph, options: PlanOptions = DEFAULT,
 
 def buffers(graph: Graph, aliases: dict[str, str], options: PlanOptions = DEFAULT,
             fused: dict[int, tuple[int, int]] | None = None, blocks: Sequence[Residual] = (),
-            stages: Sequence[Stage] = ()) -> list[Buffer]:
+            stages: Sequence = ()) -> list[Buffer]:  # stages: patch.Stage (patch imports this module)
     """Arena buffers (arena inputs first, alias chains merged into their root), then scratch buffers.
 
     A fused pair m -> n (tinygen/plan/fusion.py): m's output is only its band buffer, live while m

@@ -151,11 +151,11 @@ def _patched(graph: Graph, plan: MemoryPlan, options: PlanOptions) -> tuple[Grap
     ext = liveness.external(graph, options)
     budget = int(options.patch_budget * sum(get(n.op).macs(n, graph) for n in graph.nodes))
 
-    def bound(g: Graph, stages) -> int:
+    def live(g: Graph, stages) -> list[int]:
         _, bufs = _layout(g, options, {}, [], set(), stages)
-        return liveness.lower_bound(bufs, len(g.nodes))
+        return liveness.live_bytes(bufs, len(g.nodes))
 
-    g2, stages = patch.choose(graph, ext, budget, bound)
+    g2, stages = patch.choose(graph, ext, budget, live)
     if not stages:
         return graph, plan
     p2 = plan_memory(g2, options, stages)

@@ -35,6 +35,7 @@ HEADER = "tg_patch.h"
 MAX_DEPTH = 6  # members counted along the longest path from X: deeper stages recompute more
 TILE_COUNTS = (2, 3, 4, 6, 7, 8, 12, 14, 16, 24, 28, 32, 48, 56, 64)
 CONV_OPS = ("conv2d", "conv2d_packed")
+MIN_SHARE = 0.25  # a stage's input and tensors must add up to this share of the peak to be tried
 
 
 @dataclass(frozen=True)
@@ -299,53 +300,82 @@ def c_lines(graph: Graph, stage: Stage, params: dict[str, str], exprs: dict[str,
     return lines
 
 
-def choose(graph: Graph, ext: set[str], budget_macs: int, bound) -> tuple[Graph, list[Stage]]:
-    """(graph in an order running each stage's members together, stages) minimising `bound(graph,
-    stages)` (a lower bound of peak SRAM), stage by stage while it drops, within `budget_macs` of
-    extra MACs over all stages; ties go to fewer extra MACs, then fewer tiles."""
+def _bounder(graph: Graph, live, others: list[Stage]):
+    """bound(stage): the lower bound with `others` and `stage`, from one live-bytes sweep per kind
+    of stage (members, over_input): tile counts change only the stage scratch, live at its span."""
+    cache: dict[tuple, tuple[int, int, int]] = {}
+    index = {n.name: i for i, n in enumerate(graph.nodes)}
+
+    def bound(st: Stage) -> int:
+        key = (st.nodes, st.over_input)
+        if key not in cache:
+            v = live(graph, others + [Stage(**{**st.__dict__, "scratch": 0})])
+            s, e = index[st.first], index[st.nodes[-1]]
+            cache[key] = (max(v[:s] + v[e + 1:], default=0), max(v[s:e + 1]), 0)
+        outside, inside, _ = cache[key]
+        return max(outside, inside + align(st.scratch))
+
+    return bound
+
+
+def choose(graph: Graph, ext: set[str], budget_macs: int, live) -> tuple[Graph, list[Stage]]:
+    """(graph in an order running each stage's members together, stages) minimising the lower
+    bound of peak SRAM (the largest of `live(graph, stages)`, bytes live at each node), stage by
+    stage while it drops, within `budget_macs` of extra MACs over all stages; ties go to fewer
+    extra MACs, then fewer tiles."""
     from tinygen.plan.schedule import apply_schedule
 
     stages: list[Stage] = []
-    best = bound(graph, stages)
+    best = max(live(graph, stages), default=0)
     spent = 0
     while True:
         taken = {m for s in stages for m in s.nodes} | {s.input for s in stages}
         found = None
         for x, members in candidates(graph, ext):
-            if taken & set(members):
+            if taken & set(members) or not _worth_trying(graph, x, members, best):
                 continue
-            g = apply_schedule(graph, contiguous(graph, members))
+            order = contiguous(graph, members)
+            g = graph if order == list(range(len(graph.nodes))) else apply_schedule(graph, order)
+            bound = _bounder(g, live, stages)
             for tiles in TILE_COUNTS:
                 st = make_stage(g, x, members, tiles, ext)
                 if st is None or spent + st.extra_macs > budget_macs:
                     continue
-                b = bound(g, stages + [st])
+                b = bound(st)
                 key = (b, st.extra_macs, tiles)
                 if b < best and (found is None or key < found[0]):
                     found = (key, g, st)
         if found is None:
-            return graph, _refine(graph, stages, ext, budget_macs, bound)
+            return graph, _refine(graph, stages, ext, budget_macs, live)
         (best, _, _), graph, st = found
         stages.append(st)
         spent += st.extra_macs
 
 
-def _refine(graph: Graph, stages: list[Stage], ext: set[str], budget_macs: int, bound) -> list[Stage]:
+def _worth_trying(graph: Graph, x: str, members: tuple[str, ...], peak: int) -> bool:
+    """A stage saves at most its input and the tensors it makes: skip those too small to matter
+    against the peak (keeps the search short on deep graphs; the saving goes to the peak layer)."""
+    made = [graph.t(n.outputs[0]).nbytes for n in graph.nodes if n.name in set(members)]
+    return graph.t(x).nbytes + sum(made) >= peak * MIN_SHARE
+
+
+def _refine(graph: Graph, stages: list[Stage], ext: set[str], budget_macs: int, live) -> list[Stage]:
     """Each stage's tile count again with the others fixed (a stage chosen while another layer
     held the peak took the fewest tiles), until none changes."""
     changed = True
     while changed:
         changed = False
-        for k, st in enumerate(stages):
-            others = stages[:k] + stages[k + 1:]
+        for k in range(len(stages)):
+            st, others = stages[k], stages[:k] + stages[k + 1:]
             spent = sum(s.extra_macs for s in others)
-            best = (bound(graph, stages), st.extra_macs, len(st.bands))
+            bound = _bounder(graph, live, others)
+            best = (bound(st), st.extra_macs, len(st.bands))
             for tiles in TILE_COUNTS:
                 cand = make_stage(graph, st.input, st.nodes, tiles, ext)
                 if cand is None or spent + cand.extra_macs > budget_macs:
                     continue
-                trial = others[:k] + [cand] + others[k:]
-                key = (bound(graph, trial), cand.extra_macs, tiles)
+                key = (bound(cand), cand.extra_macs, tiles)
                 if key < best:
-                    best, stages, changed = key, trial, True
+                    best, changed = key, True
+                    stages = stages[:k] + [cand] + stages[k + 1:]
     return stages
