@@ -201,6 +201,8 @@ def make_stage(graph: Graph, x: str, members: tuple[str, ...], tiles: int, ext: 
     # per tile and member: offsets into its input's and output's buffers (tile buffers start at
     # the tile's first row; X and the outputs are whole tensors)
     steps, macs = [], 0
+    node_macs = {n.name: get(n.op).macs(n, graph) for n in nodes}
+    rows_of = {t: _row_bytes(graph, t) for n in nodes for t in (n.inputs[0], n.outputs[0])}
     for need in need_per_tile:
         row_steps = []
         for n in nodes:
@@ -210,11 +212,10 @@ def make_stage(graph: Graph, x: str, members: tuple[str, ...], tiles: int, ext: 
             base_in = 0 if t == x or t in outs else need[t][0]
             base_out = 0 if o in outs else lo
             pad_t = n.attrs.padding[0] - lo * n.attrs.stride[0] + a if n.op in CONV_OPS else 0
-            row_steps.append(Step((a - base_in) * _row_bytes(graph, t), b - a, (lo - base_out) * _row_bytes(graph, o),
-                                  hi - lo, pad_t))
-            macs += get(n.op).macs(n, graph) * (hi - lo) // graph.t(o).shape[1]
+            row_steps.append(Step((a - base_in) * rows_of[t], b - a, (lo - base_out) * rows_of[o], hi - lo, pad_t))
+            macs += node_macs[n.name] * (hi - lo) // graph.t(o).shape[1]
         steps.append(tuple(row_steps))
-    whole = sum(get(n.op).macs(n, graph) for n in nodes)
+    whole = sum(node_macs.values())
     stage = Stage(tuple(members), x, tuple(outs), bands, "", tuple((t, *tiles_at[t]) for t in internal), k_off,
                   off, tuple(steps), max(0, macs - whole))
     return _with_over_input(graph, stage, ext)
