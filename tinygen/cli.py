@@ -71,7 +71,7 @@ def _plan_arguments(p) -> None:
                         "its own, for bisecting")
     p.add_argument("--patch-budget", type=float, default=0.10, metavar="FRACTION",
                    help="extra MACs patch-based (tiled) stages may add, as a fraction of the model's: 0.1 (default) "
-                        "allows 10%%, 0 turns tiling off")
+                        "allows 10%%, 0 turns tiling off (so does --fusion off)")
 
 
 def cmd_analyze(args) -> int:

@@ -38,7 +38,8 @@ class PlanOptions:
     # banded execution (in place on row bands, fused pairs, residual blocks) only where it lowers the
     # peak (memory_plan._cheapest); False applies it wherever it can (for tests of the mechanisms)
     cheapest: bool = True
-    # patch-based stages (plan/patch.py) may add at most this fraction of the model's MACs; 0: none
+    # patch-based stages (plan/patch.py, only with fusion on) may add at most this fraction of the
+    # model's MACs; 0: none
     patch_budget: float = 0.10
 
 
