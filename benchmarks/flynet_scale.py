@@ -9,6 +9,12 @@ on the resolution. Each probe exports the model at that resolution and runs impo
 scheduling -> memory planning (no C compile); the arena does not depend on the weight width.
 
     .venv/bin/python benchmarks/flynet_scale.py [--widths 0.4 0.5] [--bits 8 4] [--max-res 512]
+
+With --elf RES (e.g. --widths 0.5 --bits 4 --elf 224) each model is also built as f746zg firmware
+at RES x RES, the input in the arena, with patch-based stages (the default --patch-budget 0.1) and
+without (--patch-budget 0), and the table gives total SRAM and flash from the linked ELF, the
+planner's lower bound (and layer at a time), the tiled layers and their extra MACs; --qemu N
+validates both builds bit-exact under QEMU on N seeded inputs and prints instructions per inference.
 """
 
 from __future__ import annotations
@@ -87,15 +93,47 @@ class SramCurve:
         return lo_k * STEP
 
 
+def elf_rows(model, width: float, bits: int, res: int, qemu: int) -> list[str]:
+    """f746zg firmware at res x res with and without patch stages: sizes from the ELF, bounds,
+    extra MACs, and (qemu > 0) bit-exact validation and instructions under QEMU."""
+    import tinygen
+
+    out = ROOT / "build" / "flynet_scale"
+    out.mkdir(parents=True, exist_ok=True)
+    src = out / f"flynet_{width}x_{bits}b_{res}.pt2"
+    fly.export(model, (1, 3, res, res), src)
+    rows = []
+    for budget in (0.10, 0.0):
+        tag = f"{src.stem}_patch{budget:g}"
+        rep = tinygen.build(str(src), board="f746zg", out_dir=out / tag, patch_budget=budget).report
+        sched = rep["schedule"]
+        tiled = "; ".join(f"L{p['layers'][0]}..L{p['layers'][-1]} {p['tiles']} tiles" for p in sched["patched_layers"])
+        line = (f"{width:>5} {bits:>5} {res:>4} {budget:>6g} {rep['sram_bytes']:>9,} {rep['flash_bytes']:>10,} "
+                f"{rep['arena_bytes']:>9,} {sched['lower_bound_bytes']:>9,} {sched['plain_lower_bound_bytes']:>9,} "
+                f"{sched['extra_macs']:>9,} {sched['extra_macs'] / rep['macs']:>6.2%}")
+        if qemu:
+            from tinygen.device.validate import validate
+
+            prog = tinygen.build(str(src), board="f746zg", out_dir=out / (tag + "_qemu"), patch_budget=budget,
+                                 emulate=True)
+            v = validate(prog, qemu=True, count=qemu, seed=0)
+            line += f" {'bit-exact' if v.passed else 'MISMATCH':>10} {v.latency:>13,.0f}"
+        rows.append(line + f"  {tiled or '-'}")
+        print(f"  built {tag} ({rep['sram_bytes']:,} B SRAM)", file=sys.stderr, flush=True)
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--widths", type=float, nargs="+", default=[0.4, 0.5])
     ap.add_argument("--bits", type=int, nargs="+", default=[8, 4])
     ap.add_argument("--max-res", type=int, default=512)
+    ap.add_argument("--elf", type=int, metavar="RES", help="also build f746zg firmware at RES x RES (see above)")
+    ap.add_argument("--qemu", type=int, default=0, metavar="N", help="with --elf: validate under QEMU on N inputs")
     args = ap.parse_args()
     torch.set_num_threads(2)
     caps = {b: capacities(b) for b in BOARDS}
-    rows = []
+    rows, elf = [], []
     t0 = time.perf_counter()
     for width in args.widths:
         curve = None
@@ -117,6 +155,8 @@ def main() -> int:
                     r = curve.largest(sram_cap, args.max_res)
                     fits[b] = str(r) if r is not None else "sram"
             rows.append((width, bits, fly.count_params(model), rep, packed, fits))
+            if args.elf:
+                elf.extend(elf_rows(model, width, bits, args.elf, args.qemu))
             print(f"  {width}x {bits}-bit done ({time.perf_counter() - t0:.0f} s, "
                   f"{len(curve.cache)} resolutions probed)", file=sys.stderr, flush=True)
 
@@ -134,6 +174,17 @@ def main() -> int:
     print("max res: largest square input (multiple of 8) whose SRAM estimate fits; 'flash' = the weights do "
           "not fit the board's flash at any resolution, 'sram' = not even at 32x32. packed: layers with "
           "packed sub-byte weights")
+    if elf:
+        print(f"\nf746zg firmware (input in the arena; sizes from the linked ELF; board SRAM "
+              f"{caps['f746zg'][0]:,} B, flash {caps['f746zg'][1]:,} B)")
+        head = (f"{'width':>5} {'wbits':>5} {'res':>4} {'budget':>6} {'SRAM B':>9} {'flash B':>10} {'arena B':>9} "
+                f"{'bound B':>9} {'plain B':>9} {'extra MAC':>9} {'extra':>6}"
+                + (f" {'QEMU':>10} {'instructions':>13}" if args.qemu else "") + "  tiled layers")
+        print(head)
+        print("-" * len(head))
+        print("\n".join(elf))
+        print("budget: --patch-budget (0 = no patch stages); bound: the planner's lower bound for the chosen "
+              "schedule; plain: layer at a time on whole tensors; instructions per inference under QEMU -icount")
     print(f"({time.perf_counter() - t0:.0f} s)")
     return 0
 

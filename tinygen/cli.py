@@ -50,7 +50,8 @@ def cmd_build(args) -> int:
     program = build(args.model, board=args.board, out_dir=args.output, input_shape=args.input_shape,
                     trust_pickle=args.trust_pickle, dump_dir=args.dump_dir, progress=_progress,
                     calibration=args.calibration, emulate=args.emulate, kernels=args.kernels, name=args.name,
-                    input_buffer=args.input_buffer, fusion=args.fusion, compress=args.compress)
+                    input_buffer=args.input_buffer, fusion=args.fusion, compress=args.compress,
+                    patch_budget=args.patch_budget)
     rep = program.report
     text = program.out_dir / "report.txt"
     if text.exists():
@@ -68,6 +69,9 @@ def _plan_arguments(p) -> None:
     p.add_argument("--fusion", choices=["auto", "off"], default="auto",
                    help="auto: layers run in place where exact (default); off: every layer on whole tensors of "
                         "its own, for bisecting")
+    p.add_argument("--patch-budget", type=float, default=0.10, metavar="FRACTION",
+                   help="extra MACs patch-based (tiled) stages may add, as a fraction of the model's: 0.1 (default) "
+                        "allows 10%%, 0 turns tiling off (so does --fusion off)")
 
 
 def cmd_analyze(args) -> int:
@@ -82,7 +86,7 @@ def cmd_analyze(args) -> int:
                            f"{args.model} --board {args.board}` reports flash per switch and SRAM from the linked ELF")
     rep = analyze(args.model, args.board, args.output, input_shape=args.input_shape, trust_pickle=args.trust_pickle,
                   calibration=args.calibration, name=args.name, progress=_progress, input_buffer=args.input_buffer,
-                  fusion=args.fusion)
+                  fusion=args.fusion, patch_budget=args.patch_budget)
     out = Path(args.output) if args.output else None
     text = (out or Path("build") / Path(args.model).stem / "analysis") / "report.txt"
     print(text.read_text().rstrip())

@@ -111,15 +111,18 @@ INPUT_BUFFERS = ("arena", "caller")
 FUSION = ("auto", "off")
 
 
-def plan_options(input_buffer: str = "arena", fusion: str = "auto") -> PlanOptions:
+def plan_options(input_buffer: str = "arena", fusion: str = "auto", patch_budget: float = 0.10) -> PlanOptions:
     """The planner's options from the build options (see `build`)."""
+    if not 0 <= patch_budget <= 10:
+        raise TinygenError(f"patch_budget {patch_budget!r} is not a fraction of the model's MACs between 0 and 10: "
+                           "0.1 lets patch-based stages add at most 10% MACs (the default), 0 turns them off")
     if input_buffer not in INPUT_BUFFERS:
         raise TinygenError(f"input_buffer {input_buffer!r} is not one of {', '.join(INPUT_BUFFERS)}: arena puts the "
                            "model input in the arena (<name>_input0_buffer), caller keeps it in your own buffer")
     if fusion not in FUSION:
         raise TinygenError(f"fusion {fusion!r} is not one of {', '.join(FUSION)}: off runs every layer on whole "
                            "tensors, nothing in place (for bisecting)")
-    return PlanOptions(input_in_arena=input_buffer == "arena", fusion=fusion == "auto")
+    return PlanOptions(input_in_arena=input_buffer == "arena", fusion=fusion == "auto", patch_budget=float(patch_budget))
 
 
 def _check_params(graph: Graph, source: str) -> None:
@@ -133,14 +136,15 @@ def build(model: Any, board: str = "host", out_dir: str | Path | None = None, *,
           trust_pickle: bool = False, dump_dir: str | Path | None = None,
           progress: Callable[[str], None] = _quiet, calibration=None, emulate: bool = False,
           kernels: str = "auto", name: str | None = None, input_buffer: str = "arena",
-          fusion: str = "auto", compress: str = "auto") -> Program:
+          fusion: str = "auto", compress: str = "auto", patch_budget: float = 0.10) -> Program:
     """`kernels="ref"` builds with every layer on its reference kernel (for bisecting); `name` sets the
     C symbol prefix of the model library (<name>_invoke, <name>.h); `input_buffer="caller"` keeps the
     model input out of the arena (the caller owns it; default "arena": <name>_input0_buffer());
     `fusion="off"` plans layer at a time, nothing in place (for bisecting); `compress="none"` keeps
-    every weight in its lowered dense form (see lower_model)."""
+    every weight in its lowered dense form (see lower_model); `patch_budget` is the extra MACs
+    patch-based stages may add, as a fraction of the model's (0 turns them off)."""
     t0 = time.perf_counter()
-    options = plan_options(input_buffer, fusion)
+    options = plan_options(input_buffer, fusion, patch_budget)
     if board != "host":  # refuse a bad board or name before any work
         from tinygen.boards import board_name
 
@@ -214,7 +218,8 @@ def _keep_report_only(tmp: Path, out_dir: Path, message: str) -> None:
 
 def analyze(model: Any, board: str, out_dir: str | Path | None = None, *, input_shape=None,
             trust_pickle: bool = False, calibration=None, name: str | None = None,
-            progress: Callable[[str], None] = _quiet, input_buffer: str = "arena", fusion: str = "auto") -> dict:
+            progress: Callable[[str], None] = _quiet, input_buffer: str = "arena", fusion: str = "auto",
+            patch_budget: float = 0.10) -> dict:
     """Fit report from estimates, without compiling anything: import, lower, plan and generate,
     then write report.json/.txt and the timeline to out_dir whether or not the model fits.
     Returns the report; report["fits"] says whether it fits and report["fit_message"] why not."""
@@ -222,7 +227,7 @@ def analyze(model: Any, board: str, out_dir: str | Path | None = None, *, input_
     from tinygen.report import check_fit
 
     b = load_board(board)
-    options = plan_options(input_buffer, fusion)
+    options = plan_options(input_buffer, fusion, patch_budget)
     if name is not None:
         from tinygen.codegen.generate import model_prefix
 

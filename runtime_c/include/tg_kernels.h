@@ -41,6 +41,7 @@
 #include "tg_conv_gemm.h"
 #include "tg_gemm_w16.h"
 #include "tg_inplace_rows.h"
+#include "tg_patch.h"
 #include "tg_dsp.h"
 #include "tg_dsp_bits.h"
 #include "tg_dsp_extra.h"

@@ -205,6 +205,10 @@ def check_plan(graph: Graph, plan) -> None:
         if node.name in plan.residual:
             _replay_residual(graph, plan, plan.residual[node.name], owner, ids, ext)
             continue
+        stage = next((st for st in plan.patches if st.first == node.name), None)
+        if stage is not None:
+            _replay_patch(graph, plan, stage, owner, ids, ext)
+            continue
         m = graph.nodes[i - 1] if i and plan.fused.get(graph.nodes[i - 1].name) == node.name else None
         band = m.outputs[0] if m else None
         srcs = ([m.inputs[0]] if m else []) + [t for t in node.inputs if t != band]
@@ -308,3 +312,72 @@ def _replay_residual(graph: Graph, plan, blk, owner: np.ndarray, ids: dict[str, 
             lo_o = plan.offset_of(o)
             assert lo_o + h * row[o] <= plan.arena_bytes
             owner[lo_o + r0 * row[o]:lo_o + r1 * row[o]] = ids[o]
+
+
+def _replay_patch(graph: Graph, plan, stage, owner: np.ndarray, ids: dict[str, int], ext: set[str]) -> None:
+    """A patch stage replayed tile by tile as the generated loop runs it (the rows each member
+    reads and makes worked out here again, not taken from the stage's steps): every row a member
+    reads is still its input's (X and the stage outputs in their whole tensors, internal tensors
+    in their tile buffers, which must hold those rows and fit them), a step writes none of the
+    bytes it reads, and each output's rows land in its storage (over X or not)."""
+    members = [n for n in graph.nodes if n.name in stage.nodes]
+    tiles = {t: plan.offsets[f"{stage.first}/patch"] + off for t, off, _ in stage.tiles}
+    tile_size = {t: size for t, _, size in stage.tiles}
+    held: dict[str, tuple[int, int]] = {}  # internal tensor -> rows its tile buffer holds now
+
+    def row(t: str) -> int:
+        sh = graph.t(t).shape
+        return sh[2] * sh[3]
+
+    def span(n: Node, lo: int, hi: int) -> tuple[int, int]:
+        if n.op == "lut":
+            return lo, hi
+        a = n.attrs
+        k = a.kernel[0] if n.op == "conv2d_packed" else graph.t(n.inputs[1]).shape[1]
+        in_h = graph.t(n.inputs[0]).shape[1]
+        return max(0, lo * a.stride[0] - a.padding[0]), min(in_h, (hi - 1) * a.stride[0] - a.padding[0] + (k - 1) * a.dilation[0] + 1)
+
+    def where(t: str, lo: int, hi: int) -> tuple[int, int] | None:
+        """Arena bytes of rows [lo, hi) of t (None: the caller's buffer)."""
+        if t in tiles:
+            h0, h1 = held[t]
+            assert h0 <= lo and hi <= h1, f"{stage.first}: rows {lo}..{hi} of {t} not in its tile buffer ({h0}..{h1})"
+            return tiles[t] + (lo - h0) * row(t), tiles[t] + (hi - h0) * row(t)
+        if t in ext:
+            return None
+        base = plan.offset_of(t)
+        return base + lo * row(t), base + hi * row(t)
+
+    scratch_at = plan.offsets[f"{stage.first}/patch"] + stage.kernel_scratch
+    for r0, r1 in stage.bands:
+        need: dict[str, tuple[int, int]] = {o: (r0, r1) for o in stage.outputs}
+        for n in reversed(members):
+            a, b = span(n, *need[n.outputs[0]])
+            t = n.inputs[0]
+            if t != stage.input:
+                old = need.get(t, (a, b))
+                need[t] = (min(old[0], a), max(old[1], b))
+        for n in members:
+            t, o = n.inputs[0], n.outputs[0]
+            lo, hi = need[o]
+            src = where(t, *span(n, lo, hi))
+            if src is not None:
+                assert (owner[src[0]:src[1]] == ids[t]).all(), f"{stage.first}: {t} overwritten before {n.name} read it"
+            if o in tiles:
+                assert (hi - lo) * row(o) <= tile_size[o], f"{stage.first}: rows of {o} overflow its tile buffer"
+                if tiles[o] != tiles.get(t):  # a lut in place keeps its input's tile
+                    held[o] = (lo, hi)
+                else:
+                    held[o] = held[t]
+            dst = where(o, lo, hi)
+            if dst is not None:
+                assert src is None or dst == src or dst[1] <= src[0] or src[1] <= dst[0], \
+                    f"{stage.first}: {n.name} writes {o} over the rows it reads"
+                owner[dst[0]:dst[1]] = ids[o]
+            s = get(n.op).scratch_bytes(n, graph)
+            if s:
+                owner[scratch_at:scratch_at + s] = -2
+    for o in stage.outputs:  # whole once the last tile ran
+        if o not in ext:
+            lo, hi = where(o, 0, graph.t(o).shape[1])
+            assert (owner[lo:hi] == ids[o]).all(), f"{stage.first}: {o} incomplete or overwritten"

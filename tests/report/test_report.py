@@ -12,7 +12,7 @@ from tinygen.errors import TinygenError
 from tinygen.ir.graph import DType, Graph, Node, QuantParams, Tensor
 from tinygen.ops.add import add_params
 from tinygen.ops.conv2d import Conv2dAttrs
-from tinygen.plan import plan_memory, plan_with_schedule
+from tinygen.plan import PlanOptions, plan_memory, plan_with_schedule
 from tinygen.report import check_fit, make_report, render_text, timeline_svg
 from tinygen.report.make import KERNEL_CODE_BYTES, LAYER_CODE_BYTES, STACK_BYTES
 
@@ -48,7 +48,8 @@ def residual_net(seed: int) -> Graph:
 
 
 def built(seed: int = 0):
-    g, plan = plan_with_schedule(select_kernels(residual_net(seed), HOST))
+    # the fused-pair and in-place schedule (patch stages: tests/plan/test_patch.py)
+    g, plan = plan_with_schedule(select_kernels(residual_net(seed), HOST), PlanOptions(patch_budget=0))
     return g, plan, generate(g, plan).layers
 
 

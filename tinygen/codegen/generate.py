@@ -22,7 +22,7 @@ from tinygen.ir.graph import Graph
 from tinygen.ops.base import CArray, Kernel, KernelCall, get
 from tinygen.paths import RUNTIME_INCLUDE, RUNTIME_KERNELS, TEMPLATES
 from tinygen.ops import inplace_rows
-from tinygen.plan import liveness
+from tinygen.plan import liveness, patch
 from tinygen.plan.liveness import ALIGN
 from tinygen.plan.memory_plan import MemoryPlan
 
@@ -194,6 +194,9 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None 
     for i, name in enumerate(graph.outputs):
         exprs.setdefault(name, f"output{i}")
 
+    for st in plan.patches:  # tensors inside a patch stage exist only as tile buffers
+        for t, off, _ in st.tiles:
+            exprs[t] = f"((int8_t *)(void *)(tg_arena + {plan.offsets[patch.scratch_name(st)] + off}))"
     for node in graph.nodes:
         for out in node.outputs:
             if out in exprs:
@@ -261,6 +264,16 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None 
             headers.add(kernel.header)
         symbol = kernel.symbol
         fused_into = plan.fused_into(node.name)
+        stage = next((st for st in plan.patches if st.first == node.name), None)
+        patch_lines = []
+        if stage is not None:  # a patch stage, run tile by tile here (plan/patch.py)
+            patch_lines = patch.c_lines(graph, stage, {n.name: f"L{i}_params" for i, n in enumerate(graph.nodes)},
+                                        exprs, plan.offsets[patch.scratch_name(stage)], idx)
+            headers.add(patch.HEADER)
+            for m in stage.nodes:  # every member's kernel is called by the loop
+                mn = next(n for n in graph.nodes if n.name == m)
+                kernels.add(get(mn.op).kernel(mn).symbol)
+                headers.add(get(mn.op).kernel(mn).header)
         if node.name in plan.residual:  # a residual block, run band by band at its add (plan/fusion.py)
             symbol, args = _residual_call(graph, plan, plan.residual[node.name], exprs)
             headers.add(inplace_rows.HEADER)
@@ -284,9 +297,11 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None 
             "source": _source_name(node),
             "params_type": kernel.params_type, "params_name": f"L{idx}_params", "fields": fields,
             "symbol": symbol, "args": args, "inputs": in_exprs, "outputs": call.outputs,
-            "input_array": input_array, "skip": skip, "fused_into": fused_into,
-            # a fused pair's first output exists only as band rows: the hook sees none of it
-            "out_expr": exprs[node.outputs[0]], "out_bytes": 0 if fused_into else graph.t(node.outputs[0]).nbytes,
+            "input_array": input_array, "skip": skip, "fused_into": fused_into, "patch": patch_lines,
+            # a fused pair's first output exists only as band rows, a patch stage's only as tiles:
+            # the hook sees none of it
+            "out_expr": exprs.get(node.outputs[0], "0"),
+            "out_bytes": 0 if fused_into or stage is not None else graph.t(node.outputs[0]).nbytes,
         })
         infos.append(LayerInfo(idx, node.name, node.op, call.comment, m, layer_weight_bytes, kernel.symbol))
         weight_bytes += layer_weight_bytes

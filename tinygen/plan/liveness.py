@@ -38,6 +38,9 @@ class PlanOptions:
     # banded execution (in place on row bands, fused pairs, residual blocks) only where it lowers the
     # peak (memory_plan._cheapest); False applies it wherever it can (for tests of the mechanisms)
     cheapest: bool = True
+    # patch-based stages (plan/patch.py, only with fusion on) may add at most this fraction of the
+    # model's MACs; 0: none
+    patch_budget: float = 0.10
 
 
 DEFAULT = PlanOptions()
@@ -120,7 +123,7 @@ def lag_name(node: Node) -> str:
 
 def find_aliases(graph: Graph, options: PlanOptions = DEFAULT,
                  fused: dict[int, tuple[int, int]] | None = None, blocks: Sequence[Residual] = (),
-                 skip: Collection[int] = ()) -> dict[str, str]:
+                 skip: Collection[int] = (), stages: Sequence = ()) -> dict[str, str]:  # stages: patch.Stage
     """tensor -> root tensor whose storage it reuses (in-place ops), for the graph's node order.
 
     A node may overwrite its in-place input only when that node is the input's last reader: the
@@ -128,7 +131,9 @@ def find_aliases(graph: Graph, options: PlanOptions = DEFAULT,
     and a chain A -> B -> C (each member dying where the next is born) never lets an op overwrite
     a value that something later still reads. The nodes of fused pairs and residual blocks
     (tinygen/plan/fusion.py) do not run in place, except a block's add written over x (`in_place`:
-    x dies in the block); nodes in `skip` run in place only where that costs nothing (no row bands)."""
+    x dies in the block); nodes in `skip` run in place only where that costs nothing (no row bands).
+    Members of patch stages (tinygen/plan/patch.py) do not either; a stage's `over_input` output
+    shares X's storage."""
     if not options.fusion:
         return {}
     last_use: dict[str, int] = {}
@@ -143,8 +148,16 @@ def find_aliases(graph: Graph, options: PlanOptions = DEFAULT,
         in_pair |= {index[m] for m in blk.members}
         if blk.in_place:
             over_x[index[blk.add]] = graph.nodes[index[blk.conv1]].inputs[0]
+    over_stage_input = {}  # index of a stage's first member -> (output, X)
+    for st in stages:
+        in_pair |= {index[m] for m in st.nodes}
+        if st.over_input:
+            over_stage_input[index[st.first]] = (st.over_input, st.input)
     aliases: dict[str, str] = {}
     for i, n in enumerate(graph.nodes):
+        if i in over_stage_input:
+            o, x = over_stage_input[i]
+            aliases[o] = aliases.get(x, x)
         if i in over_x:
             aliases[n.outputs[0]] = aliases.get(over_x[i], over_x[i])
             continue
@@ -159,40 +172,57 @@ def find_aliases(graph: Graph, options: PlanOptions = DEFAULT,
 
 
 def buffers(graph: Graph, aliases: dict[str, str], options: PlanOptions = DEFAULT,
-            fused: dict[int, tuple[int, int]] | None = None, blocks: Sequence[Residual] = ()) -> list[Buffer]:
+            fused: dict[int, tuple[int, int]] | None = None, blocks: Sequence[Residual] = (),
+            stages: Sequence = ()) -> list[Buffer]:  # stages: patch.Stage (patch imports this module)
     """Arena buffers (arena inputs first, alias chains merged into their root), then scratch buffers.
 
     A fused pair m -> n (tinygen/plan/fusion.py): m's output is only its band buffer, live while m
     and n run, and m's input (and scratch) is used until n, which computes both. A residual block
-    likewise: its convs' outputs are band buffers, and x and the convs' scratch live until the add."""
+    likewise: its convs' outputs are band buffers, and x and the convs' scratch live until the add.
+    A patch stage (tinygen/plan/patch.py) runs at its first member: its internal tensors are tile
+    buffers in its scratch, live while its members run, as X and its outputs are."""
     first: dict[str, int] = {}
     last: dict[str, int] = {}
     size: dict[str, int] = {}
     ext = external(graph, options)
+    internal = {t for st in stages for t, _, _ in st.tiles}
     for t in arena_inputs(graph, options):
         first[t], last[t], size[t] = 0, 0, align(graph.t(t).nbytes)
     for i, n in enumerate(graph.nodes):
         for t in n.outputs:
-            if t in ext:
+            if t in ext or t in internal:
                 continue
             root = aliases.get(t, t)
             first.setdefault(root, i)
             last[root] = max(last.get(root, i), i)
             size[root] = max(size.get(root, 0), align(graph.t(t).nbytes))
         for t in n.inputs:
-            if t in ext or graph.t(t).is_const:
+            if t in ext or graph.t(t).is_const or t in internal:
                 continue
             root = aliases.get(t, t)
             last[root] = max(last.get(root, i), i)
+    index = {n.name: i for i, n in enumerate(graph.nodes)}
+    runs_until: dict[int, int] = {}
+    patched = []
+    for st in stages:
+        s, e = index[st.first], index[st.nodes[-1]]
+        for o in st.outputs:
+            root = aliases.get(o, o)
+            if root in first:
+                first[root] = min(first[root], s)
+        x = aliases.get(st.input, st.input)
+        if x in last:
+            last[x] = max(last[x], e)
+        patched.append(Buffer(f"{st.first}/patch", align(st.scratch), s, e))
+        runs_until.update({index[m]: -1 for m in st.nodes})
     for i, (j, band) in (fused or {}).items():
         e, x = graph.nodes[i].outputs[0], graph.nodes[i].inputs[0]
         size[e], last[e] = align(band), j
         x = aliases.get(x, x)  # x may be the in-place output of an earlier layer: its storage is the root's
         if x in last:
             last[x] = max(last[x], j)
-    runs_until = {i: j for i, (j, _) in (fused or {}).items()}  # m of a fused pair runs during n
-    index = {n.name: i for i, n in enumerate(graph.nodes)}
-    shared = []  # a residual block's convs run one after the other: one scratch buffer for all
+    runs_until.update({i: j for i, (j, _) in (fused or {}).items()})  # m of a fused pair runs during n
+    shared = patched  # (stage scratch) a residual block's convs run one after the other: one scratch for all
     for blk in blocks:
         a = index[blk.add]
         for t, band in blk.bands:
@@ -211,7 +241,7 @@ def buffers(graph: Graph, aliases: dict[str, str], options: PlanOptions = DEFAUL
         s = get(n.op).scratch_bytes(n, graph)
         if s and runs_until.get(i) != -1:
             out.append(Buffer(scratch_name(n), align(s), i, runs_until.get(i, i)))
-        lag = lag_bytes(n, graph) if n.outputs and n.outputs[0] in aliases else 0
+        lag = lag_bytes(n, graph) if n.outputs and n.outputs[0] in aliases and runs_until.get(i) != -1 else 0
         if lag:  # the input rows a band still reads after they are overwritten, live during the node
             out.append(Buffer(lag_name(n), align(lag), i, i))
     return out

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from tinygen.ir.graph import Graph, Node
 from tinygen.ops.base import get
-from tinygen.plan import assign, fusion, liveness
+from tinygen.plan import assign, fusion, liveness, patch
 from tinygen.plan.liveness import DEFAULT, PlanOptions
 from tinygen.plan.schedule import apply_schedule, schedule
 
@@ -31,12 +31,16 @@ class MemoryPlan:
     rescheduled: bool = False  # plan_with_schedule changed the node order
     fused: dict[str, str] = field(default_factory=dict)  # node m -> node n computing m's rows (fusion.py)
     residual: dict[str, fusion.Residual] = field(default_factory=dict)  # block's add -> block (fusion.py)
+    patches: list[patch.Stage] = field(default_factory=list)  # patch-based stages (patch.py)
 
     def offset_of(self, tensor: str) -> int:
         return self.offsets[self.aliases.get(tensor, tensor)]
 
     def scratch_buffer(self, node: Node) -> str:
-        """The buffer holding a node's scratch: its own, or the one its residual block shares."""
+        """The buffer holding a node's scratch: its own, or the one its residual block or patch stage shares."""
+        for st in self.patches:
+            if node.name in st.nodes:
+                return patch.scratch_name(st)
         for add, blk in self.residual.items():
             if node.name in blk.members:
                 return liveness.residual_scratch_name(add)
@@ -46,6 +50,9 @@ class MemoryPlan:
         """The node whose call computes this node's output band by band ("" when it runs itself)."""
         if node in self.fused:
             return self.fused[node]
+        for st in self.patches:
+            if node in st.nodes and node != st.first:
+                return st.first
         for add, blk in self.residual.items():
             if node in blk.members and node != add:
                 return add
@@ -56,17 +63,17 @@ class MemoryPlan:
         return liveness.live_bytes(self.buffers, num_nodes)
 
 
-def _layout(graph: Graph, options: PlanOptions, fused: dict, blocks: list, skip: set[int]):
-    aliases = liveness.find_aliases(graph, options, fused, blocks, skip)
-    return aliases, liveness.buffers(graph, aliases, options, fused, blocks)
+def _layout(graph: Graph, options: PlanOptions, fused: dict, blocks: list, skip: set[int], stages=()):
+    aliases = liveness.find_aliases(graph, options, fused, blocks, skip, stages)
+    return aliases, liveness.buffers(graph, aliases, options, fused, blocks, stages)
 
 
-def _cheapest(graph: Graph, options: PlanOptions, fused: dict, blocks: list, bound: int):
+def _cheapest(graph: Graph, options: PlanOptions, fused: dict, blocks: list, bound: int, stages=()):
     """(fused, blocks, skip): the executions that cost instructions (a layer in place on row bands,
     a fused pair, a residual block) kept only where dropping them raises the lower bound above
     `bound`, the one with all of them. Greedy: the one over the most MACs (the costliest to run
     banded) is dropped first, its layers then running whole; free in-place layers always stay."""
-    aliases, _ = _layout(graph, options, fused, blocks, set())
+    aliases, _ = _layout(graph, options, fused, blocks, set(), stages)
     index = {n.name: i for i, n in enumerate(graph.nodes)}
 
     def macs(idx) -> int:
@@ -86,32 +93,35 @@ def _cheapest(graph: Graph, options: PlanOptions, fused: dict, blocks: list, bou
         else:
             sk |= {index[m] for m in blocks[key].members}
             b.remove(blocks[key])
-        _, bufs = _layout(graph, options, f, b, sk)
+        _, bufs = _layout(graph, options, f, b, sk, stages)
         if liveness.lower_bound(bufs, len(graph.nodes)) <= bound:
             keep_fused, keep_blocks, skip = f, b, sk
     return keep_fused, keep_blocks, skip
 
 
-def plan_memory(graph: Graph, options: PlanOptions = DEFAULT) -> MemoryPlan:
+def plan_memory(graph: Graph, options: PlanOptions = DEFAULT, stages: list[patch.Stage] = ()) -> MemoryPlan:
     """The plan for this order: fused pairs, residual blocks and in-place layers where they lower
-    the peak (`_cheapest`: the same lower bound as with all of them, at fewer instructions)."""
+    the peak (`_cheapest`: the same lower bound as with all of them, at fewer instructions), with
+    the given patch stages (their members consecutive in this order; none of them fused)."""
     ext = liveness.external(graph, options)
+    members = {i for i, n in enumerate(graph.nodes) if any(n.name in st.nodes for st in stages)}
     fused = fusion.fused_pairs(graph, ext) if options.fusion else {}
-    taken = set(fused) | {j for j, _ in fused.values()}
+    fused = {i: v for i, v in fused.items() if i not in members and v[0] not in members}
+    taken = set(fused) | {j for j, _ in fused.values()} | members
     blocks = fusion.residual_blocks(graph, ext, taken) if options.fusion else []
-    aliases, bufs = _layout(graph, options, fused, blocks, set())
+    aliases, bufs = _layout(graph, options, fused, blocks, set(), stages)
     placed = assign.assign_offsets(bufs)
     if options.fusion and options.cheapest:
-        f, b, skip = _cheapest(graph, options, fused, blocks, liveness.lower_bound(bufs, len(graph.nodes)))
+        f, b, skip = _cheapest(graph, options, fused, blocks, liveness.lower_bound(bufs, len(graph.nodes)), stages)
         if skip:
-            a2, bufs2 = _layout(graph, options, f, b, skip)
+            a2, bufs2 = _layout(graph, options, f, b, skip, stages)
             placed2 = assign.assign_offsets(bufs2)
             if placed2.arena_bytes <= placed.arena_bytes:  # unless its placement comes out larger
                 fused, blocks, aliases, bufs, placed = f, b, a2, bufs2, placed2
     names = {graph.nodes[i].name: graph.nodes[j].name for i, (j, _) in fused.items()}
     return MemoryPlan(placed.offsets, placed.arena_bytes, liveness.lower_bound(bufs, len(graph.nodes)),
                       aliases, bufs, placed.method, placed.optimal, options, liveness.arena_inputs(graph, options),
-                      fused=names, residual={b.add: b for b in blocks})
+                      fused=names, residual={b.add: b for b in blocks}, patches=list(stages))
 
 
 def plain_lower_bound(graph: Graph, options: PlanOptions = DEFAULT) -> int:
@@ -125,11 +135,31 @@ def plan_with_schedule(graph: Graph, options: PlanOptions = DEFAULT) -> tuple[Gr
     """(graph in the chosen order, its plan): the scheduled order unless the given one plans smaller."""
     given = plan_memory(graph, options)
     order = schedule(graph, options=options)
-    if order == list(range(len(graph.nodes))):
-        return graph, given
-    reordered = apply_schedule(graph, order)
-    plan = plan_memory(reordered, options)
-    if plan.arena_bytes <= given.arena_bytes:
-        plan.rescheduled = True
-        return reordered, plan
-    return graph, given
+    if order != list(range(len(graph.nodes))):
+        reordered = apply_schedule(graph, order)
+        plan = plan_memory(reordered, options)
+        if plan.arena_bytes <= given.arena_bytes:
+            plan.rescheduled = True
+            graph, given = reordered, plan
+    return _patched(graph, given, options)
+
+
+def _patched(graph: Graph, plan: MemoryPlan, options: PlanOptions) -> tuple[Graph, MemoryPlan]:
+    """The graph and plan with patch stages (patch.choose), where they give a smaller arena."""
+    if not options.fusion or options.patch_budget <= 0:
+        return graph, plan
+    ext = liveness.external(graph, options)
+    budget = int(options.patch_budget * sum(get(n.op).macs(n, graph) for n in graph.nodes))
+
+    def live(g: Graph, stages) -> list[int]:
+        _, bufs = _layout(g, options, {}, [], set(), stages)
+        return liveness.live_bytes(bufs, len(g.nodes))
+
+    g2, stages = patch.choose(graph, ext, budget, live)
+    if not stages:
+        return graph, plan
+    p2 = plan_memory(g2, options, stages)
+    if p2.arena_bytes < plan.arena_bytes:
+        p2.rescheduled = plan.rescheduled or g2 is not graph
+        return g2, p2
+    return graph, plan

@@ -91,8 +91,14 @@ def _schedule(graph: Graph, plan: MemoryPlan, plain_bound: int | None) -> dict:
     fused = sorted([[index[m], index[n]] for m, n in plan.fused.items()]  # pairs, and each residual block's
                    + [[index[m], index[a]] for a, blk in plan.residual.items() for m in blk.members if m != a])
     kind = "fused row bands + in-place" if fused else "in-place" if inplace else "layer at a time"
+    patched = [{"layers": [index[m] for m in st.nodes], "tiles": len(st.bands), "extra_macs": st.extra_macs,
+                "over_input": st.over_input} for st in plan.patches]
+    if patched:
+        kind = "patch-based + " + kind
     return {"kind": kind, "order": "rescheduled" if plan.rescheduled else "given",
             "fusion": "auto" if plan.options.fusion else "off", "inplace_layers": inplace, "fused_layers": fused,
+            "patched_layers": patched, "extra_macs": sum(st.extra_macs for st in plan.patches),
+            "patch_budget": plan.options.patch_budget,
             "lower_bound_bytes": plan.lower_bound,
             "plain_lower_bound_bytes": plan.lower_bound if plain_bound is None else plain_bound}
 

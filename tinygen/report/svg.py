@@ -117,9 +117,11 @@ def timeline_svg(graph: Graph, plan: MemoryPlan) -> str:
     for i in sorted(inplace):  # a tick under each layer that runs in place, or fused
         out_lines.append(f'<rect class="inplace" x="{_f(LEFT + i * xs)}" y="{TOP + PLOT_H + 3}" width="{_f(max(xs, 1.0))}"'
                          f' height="4" fill="{INPLACE}"><title>L{i} runs in place</title></rect>')
-    for i in sorted(fused):
+    tiled = {i for i, nd in enumerate(graph.nodes) if any(nd.name in st.nodes for st in plan.patches)}
+    for i in sorted(fused | tiled):
+        how = "tiled (patch-based)" if i in tiled else "fused in row bands"
         out_lines.append(f'<rect class="fused" x="{_f(LEFT + i * xs)}" y="{TOP + PLOT_H + 8}" width="{_f(max(xs, 1.0))}"'
-                         f' height="4" fill="{FUSED}"><title>L{i} fused in row bands</title></rect>')
+                         f' height="4" fill="{FUSED}"><title>L{i} {how}</title></rect>')
     for k in range(5):
         value = top_bytes * k // 4
         out_lines.append(f'<text x="{LEFT - 4}" y="{_f(y(value) + 3.5)}" text-anchor="end">{value:,}</text>')
@@ -132,7 +134,7 @@ def timeline_svg(graph: Graph, plan: MemoryPlan) -> str:
     items = [("rect", PALETTE[0], "tensor in the arena"), ("rect", SCRATCH, "kernel scratch"),
              ("rect", IO_COLOR, "caller I/O buffer"), ("line", "#d62728", "arena size"),
              ("dash", "#2ca02c", "lower bound"), ("dot", PEAK, "peak layer"), ("rect", INPLACE, "layer runs in place"),
-             ("rect", FUSED, "layers fused in row bands"),
+             ("rect", FUSED, "fused in row bands or tiled"),
              ("text", "#000000", "#k: see key below")]
     for k, (kind, color, text) in enumerate(items):
         yy = ly + k * 15

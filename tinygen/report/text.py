@@ -41,7 +41,9 @@ def render_text(report: dict) -> str:
     for e in report["layers"]:
         what = e["comment"] or "-"
         fused = {i for pair in sched.get("fused_layers", []) for i in pair}
+        tiled = {i for st in sched.get("patched_layers", []) for i in st["layers"]}
         runs = ", ".join(x for x, on in (("in place", e["index"] in inplace), ("fused", e["index"] in fused),
+                                         ("tiled", e["index"] in tiled),
                                          ("peak", e["index"] == peak_layer)) if on)
         rows.append([f"L{e['index']}", e["op"], _cut(e["name"]), e["kernel"], _cut(what),
                      f"{_shapes(e['inputs'])} -> {_shapes(e['outputs'])}", f"{e['macs']:,}",
@@ -102,6 +104,10 @@ def render_text(report: dict) -> str:
                            + (f", {len(sched['fused_layers'])} pairs fused in row bands: "
                               + ", ".join(f"L{m}+L{n}" for m, n in sched["fused_layers"][:8])
                               + (", ..." if len(sched["fused_layers"]) > 8 else "") if sched.get("fused_layers") else "")
+                           + "".join(f", L{st['layers'][0]}..L{st['layers'][-1]} tiled ({len(st['layers'])} layers, "
+                                     f"{st['tiles']} tiles, +{st['extra_macs']:,} MACs)" for st in sched.get("patched_layers", []))
+                           + (f" (+{sched['extra_macs'] / max(1, report['macs']):.1%} MACs, budget "
+                              f"{sched['patch_budget']:.0%})" if sched.get("patched_layers") else "")
                            + f"; lower bound {sched['lower_bound_bytes']:,} B, layer at a time on whole tensors "
                            f"{sched['plain_lower_bound_bytes']:,} B"])
     place = report.get("input_placement")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
-from tinygen.plan import PlanOptions, plain_lower_bound, plan_memory
+from tinygen.plan import plain_lower_bound, plan_memory
 from tinygen.report.make import make_report
 from tinygen.report.svg import timeline_svg
 from tinygen.report.text import render_text
@@ -14,8 +15,10 @@ from tinygen.report.svg import timeline_png
 
 def write_report(out_dir: Path, graph, plan, gen, board: str, seconds: float | None = None,
                  sram_capacity: int | None = None, flash_capacity: int | None = None, elf_sizes=None) -> dict:
-    other = PlanOptions(input_in_arena=not plan.options.input_in_arena, fusion=plan.options.fusion)
-    other_plan = plan_memory(graph, other)
+    other = replace(plan.options, input_in_arena=not plan.options.input_in_arena)
+    # the same patch stages, none stored over an input the caller would own
+    stages = [replace(st, over_input="") if st.input in graph.inputs else st for st in plan.patches]
+    other_plan = plan_memory(graph, other, stages)
     report = make_report(graph, plan, gen.layers, board, sram_capacity, flash_capacity, elf_sizes, other_plan,
                          plain_lower_bound(graph, plan.options))
     if seconds is not None:
