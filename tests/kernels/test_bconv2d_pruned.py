@@ -1,0 +1,170 @@
+"""bconv2d_pruned (binary convolution with pruned kernels): the reference against torch on masked
++-1 weights and against bconv2d where nothing is pruned; every C variant bit-exact to the reference
+on the host (and under QEMU, in test_bconv2d_pruned_on_qemu) for masks pruning whole words and
+single bits, at channel counts 1, 3, 17, 31, 32, 33, 64."""
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from tinygen.ir.graph import DType
+from tinygen.ops import bconv2d_pruned
+from tinygen.ops.bconv2d import BConv2dAttrs, binary_conv_dot, output_shape
+from tinygen.ops.bconv2d_pruned import pruned_conv_dot, stored_tables
+from tinygen.ops.common import out_hw
+from tinygen.reference import bitpack
+from tinygen.select import HOST, select_kernels
+from tinygen.testing import act, const
+
+from tests.kernels.bitpack_host import assert_cases_bit_exact, cases_graph, random_output_stage, random_packed
+
+CHANNELS = (1, 3, 17, 31, 32, 33, 64)
+MASK_KINDS = ("words", "bits", "mixed", "none", "all")
+
+
+def random_mask(rng, kind: str, cout: int, cin: int) -> np.ndarray:
+    """kept [cout, cin] bool: whole 32-channel words pruned per output, single kernels, both, none
+    pruned, or every kernel of some outputs pruned."""
+    words = bitpack.words_for(cin)
+    kept = np.ones((cout, cin), bool)
+    if kind in ("words", "mixed"):
+        drop = rng.random((cout, words)) < 0.5
+        kept &= np.repeat(drop, 32, axis=1)[:, :cin] == 0
+    if kind in ("bits", "mixed"):
+        kept &= rng.random((cout, cin)) >= (0.5 if kind == "bits" else 0.2)
+    if kind == "all":
+        kept[rng.random(cout) < 0.5] = False
+    return kept
+
+
+def pruned_case(rng, h, w, cin, cout, k, stride, pad, dil, pad_value, output, kind):
+    kept = random_mask(rng, kind, cout, cin)
+    bits = rng.integers(0, 2, (cout, k, k, cin)) * kept[:, None, None, :]  # pruned weight bits 0
+    attrs = BConv2dAttrs((stride, stride), pad, (dil, dil), cin, pad_value, output,
+                         **random_output_stage(rng, output, cout, k * k * cin))
+    x = act("x", (1, h, w, bitpack.words_for(cin)), DType.UINT32)
+    wt = const("w", bitpack.pack_bits(bits))
+    m = const("m", bitpack.pack_bits(kept))
+    oh, ow = out_hw(x.shape, wt.shape, attrs)
+    shape, dtype = output_shape((1, oh, ow), cout, output)
+    label = f"{h}x{w}x{cin}->{cout} k{k}/{stride} pad{pad} dil{dil} pad_value{pad_value} {output} mask {kind}"
+    return (attrs, [x, wt, m], shape, dtype), label
+
+
+def host_cases(rng, cin):
+    geoms = [(3, 1, (1,) * 4, 1), (3, 2, (1,) * 4, 1), (1, 1, (0,) * 4, 1), (3, 1, (0,) * 4, 1),
+             (3, 1, (2, 2, 2, 2), 2), (2, 2, (0, 1, 0, 1), 1)]
+    cases, labels = [], []
+    for i, ((k, s, pad, d), (pv, out), kind) in enumerate(itertools.product(geoms, itertools.product((0, 1),
+                                                                                                ("binary", "int8")),
+                                                                            MASK_KINDS)):
+        if i % 3:  # a third of the 120 combinations per channel count, rotating with cin
+            continue
+        cout = CHANNELS[(i // 3 + cin) % len(CHANNELS)]
+        case, label = pruned_case(rng, 5, 6, cin, cout, k, s, pad, d, pv, out, kind)
+        cases.append(case)
+        labels.append(label)
+    return cases, labels
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("cin", CHANNELS)
+def test_bconv2d_pruned_bit_exact(cin, tmp_path):
+    rng = np.random.default_rng(cin)
+    cases, labels = host_cases(rng, cin)
+    graph = cases_graph("bconv2d_pruned", cases)
+    select_kernels(graph, HOST)
+    assert {n.kernel for n in graph.nodes} == {"tg_bconv2d_pruned_b1_seg"}
+    for n in graph.nodes:
+        n.kernel = ""
+    inputs = [random_packed(rng, graph.t(n).shape[:3], cin) for n in graph.inputs]
+    ref = assert_cases_bit_exact(graph, inputs, labels, tmp_path)
+    binary = np.concatenate([bitpack.unpack_bits(r, c[1][1].shape[0]).ravel() for c, r in zip(cases, ref)
+                             if c[0].output == "binary"])
+    assert 0.2 < binary.mean() < 0.8  # outputs are not trivial
+
+
+def test_pruned_reference_equals_torch_on_masked_weights():
+    """The dot is torch's convolution of the +-1 input with +-1 weights times the 0/1 kernel mask."""
+    rng = np.random.default_rng(3)
+    for cin, kind, pad_value, (k, s, pad, d) in itertools.product(CHANNELS, MASK_KINDS, (0, 1),
+                                                                  [(3, 1, (1,) * 4, 1), (3, 2, (2, 1, 0, 2), 2)]):
+        cout = int(rng.choice(CHANNELS))
+        kept = random_mask(rng, kind, cout, cin)
+        bits = rng.integers(0, 2, (cout, k, k, cin)) * kept[:, None, None, :]
+        w, m = bitpack.pack_bits(bits), bitpack.pack_bits(kept)
+        x = random_packed(rng, (2, 6, 5), cin)
+        attrs = BConv2dAttrs((s, s), pad, (d, d), cin, pad_value, "binary", (0,) * cout, (0,) * cout)
+        xt = torch.tensor(bitpack.unpack_pm1(x, cin), dtype=torch.float32).permute(0, 3, 1, 2)
+        wt = torch.tensor(1.0 - 2.0 * bits, dtype=torch.float32).permute(0, 3, 1, 2)
+        wt = wt * torch.tensor(kept, dtype=torch.float32)[:, :, None, None]
+        t, b, l, r = pad
+        y = F.conv2d(F.pad(xt, (l, r, t, b), value=float(pad_value)), wt, stride=s, dilation=d)
+        np.testing.assert_array_equal(pruned_conv_dot(x, w, m, attrs), y.permute(0, 2, 3, 1).numpy().astype(np.int64),
+                                      err_msg=f"cin {cin} mask {kind}")
+        if kind == "none":  # nothing pruned: bconv2d's dot
+            np.testing.assert_array_equal(pruned_conv_dot(x, w, m, attrs), binary_conv_dot(x, w, attrs))
+
+
+def test_segment_variant_stores_only_kept_words():
+    rng = np.random.default_rng(5)
+    cout, cin, k = 64, 64, 3
+    kept = random_mask(rng, "words", cout, cin)
+    bits = rng.integers(0, 2, (cout, k, k, cin)) * kept[:, None, None, :]
+    attrs = BConv2dAttrs((1, 1), (1,) * 4, (1, 1), cin, 0, "binary", (0,) * cout, (0,) * cout)
+    stored, stream, pmasks = stored_tables(bitpack.pack_bits(bits), bitpack.pack_bits(kept), attrs)
+    kept_words = int(kept[:, ::32].sum())
+    assert len(stored) == k * k * kept_words and len(pmasks) == 0  # no partial words: no masks
+    # one bit pruned in an otherwise kept word: that word becomes a masked segment
+    kept[0, :] = True
+    kept[0, 5] = False
+    _, _, pmasks = stored_tables(bitpack.pack_bits(bits * kept[:, None, None, :]), bitpack.pack_bits(kept), attrs)
+    assert list(pmasks) == [0xFFFFFFFF ^ (1 << 5)]
+
+
+def test_check_refuses_inconsistent_masks():
+    from tinygen.ir.verify import verify
+    from tinygen.testing import single_op_graph
+
+    rng = np.random.default_rng(1)
+    (attrs, ins, shape, dtype), _ = pruned_case(rng, 5, 5, 33, 4, 3, 1, (1,) * 4, 1, 0, "binary", "bits")
+    x, wt, m = ins
+    bad_w = const("w", wt.data | bitpack.pack_bits(np.ones((4, 3, 3, 33))))  # weight bits under pruned kernels
+    with pytest.raises(Exception, match="pruned kernels must be 0"):
+        verify(single_op_graph("bconv2d_pruned", attrs, [x, bad_w, m], shape, out_dtype=dtype))
+    bad_m = const("m", m.data | np.uint32(1 << 31))  # padding bit of the mask set
+    with pytest.raises(Exception, match="padding bits of the kernel mask"):
+        verify(single_op_graph("bconv2d_pruned", attrs, [x, wt, bad_m], shape, out_dtype=dtype))
+
+
+@pytest.mark.qemu
+def test_bconv2d_pruned_on_qemu(tmp_path):
+    from tests.kernels.qemu_tier import check_on_qemu
+    from tinygen.testing import single_op_graph as one
+
+    rng = np.random.default_rng(11)
+    specs = [(1, 31, 3, 1, 1, 0, "binary", "bits"), (3, 17, 3, 2, 1, 1, "int8", "mixed"),
+             (33, 64, 3, 1, 1, 0, "binary", "mixed"), (64, 33, 3, 1, 1, 0, "int8", "words"),
+             (64, 64, 3, 1, 1, 0, "binary", "words"), (32, 32, 1, 1, 0, 0, "binary", "all"),
+             (17, 3, 3, 1, 0, 1, "binary", "none"), (320, 32, 3, 1, 1, 0, "binary", "words")]  # > 8-word segments
+    graphs = []
+    for cin, cout, k, s, p, pv, out, kind in specs:
+        attrs, ins, shape, dtype = pruned_case(rng, 5, 6, cin, cout, k, s, (p,) * 4, 1, pv, out, kind)[0]
+        graphs.append(one("bconv2d_pruned", attrs, ins, shape, out_dtype=dtype))
+    for kernel in ("tg_bconv2d_pruned_b1_seg", "tg_bconv2d_pruned_b1_ref"):
+        check_on_qemu(graphs, tmp_path / kernel, kernel)
+
+
+def test_macs_count_kept_kernels_only():
+    from tinygen.ops.base import get
+    from tinygen.testing import single_op_graph
+
+    rng = np.random.default_rng(2)
+    (attrs, ins, shape, dtype), _ = pruned_case(rng, 4, 4, 64, 8, 3, 1, (1,) * 4, 1, 0, "binary", "words")
+    g = single_op_graph("bconv2d_pruned", attrs, ins, shape, out_dtype=dtype)
+    kept = int(bitpack.unpack_bits(ins[2].data, 64).sum())
+    assert get("bconv2d_pruned").macs(g.nodes[0], g) == 16 * 9 * kept
+    assert bconv2d_pruned.kept_bits(ins[2].data).sum() == kept
