@@ -18,7 +18,16 @@
  *   the output stage per border class folds the zero-padding correction, as tg_bconv2d.h's
  *   carry-save variants: binary bit = diff > class_thresholds[class][o] (flip channels stored
  *   inverted), int8 acc = class_values[class][o] - diff * 2^(pre_shift+1) (mod 2^32).
- *   Scratch: T*words words. */
+ *   Scratch: T*words words.
+ * tg_bconv2d_pruned_b1_hs8r<R>: every output keeps whole words only. Outputs that keep the same
+ *   input words form a group; per group the stream `groups` holds n_out, n_words, the kept input
+ *   words k, then the outputs' channel positions. Per pixel and group the kept words' taps are
+ *   copied together (K = T*n_words words, word-major, K % 8 == R for every group, the variant's
+ *   tail) and counted by the dense carry-save core (tg_bconv2d_hs_body.inc, the field and weights
+ *   in its pair format); weight holds each group's outputs' K words in turn, class_thresholds and
+ *   class_values are in group order ([class][out_c]), multiplier and shift by channel. Binary
+ *   output bits are scattered to their channel positions. Scratch: T*words + max K + ceil(max
+ *   n_out / 32) words. */
 typedef struct {
     int32_t in_h, in_w, in_c, out_h, out_w, out_c;
     int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_t, pad_l, pad_value;
@@ -26,6 +35,8 @@ typedef struct {
     const uint32_t *mask;      /* reference: [out_c][words] */
     const uint16_t *segs;      /* segment variant: the per-output segment stream */
     const uint32_t *part_mask; /* segment variant: one mask per partly kept word */
+    const uint16_t *groups;    /* group variants: the group stream */
+    int32_t n_groups;
     int32_t output_binary;
     const int32_t *thresholds;
     const uint8_t *flip;
@@ -45,5 +56,21 @@ typedef struct {
 void tg_bconv2d_pruned_b1_ref(const tg_bconv2d_pruned_params *p, const uint32_t *input, void *output);
 void tg_bconv2d_pruned_b1_seg(const tg_bconv2d_pruned_params *p, const uint32_t *input, void *output, void *scratch);
 size_t tg_bconv2d_pruned_b1_seg_scratch_bytes(const tg_bconv2d_pruned_params *p);
+void tg_bconv2d_pruned_b1_hs8r0(const tg_bconv2d_pruned_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_pruned_b1_hs8r0_scratch_bytes(const tg_bconv2d_pruned_params *p);
+void tg_bconv2d_pruned_b1_hs8r1(const tg_bconv2d_pruned_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_pruned_b1_hs8r1_scratch_bytes(const tg_bconv2d_pruned_params *p);
+void tg_bconv2d_pruned_b1_hs8r2(const tg_bconv2d_pruned_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_pruned_b1_hs8r2_scratch_bytes(const tg_bconv2d_pruned_params *p);
+void tg_bconv2d_pruned_b1_hs8r3(const tg_bconv2d_pruned_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_pruned_b1_hs8r3_scratch_bytes(const tg_bconv2d_pruned_params *p);
+void tg_bconv2d_pruned_b1_hs8r4(const tg_bconv2d_pruned_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_pruned_b1_hs8r4_scratch_bytes(const tg_bconv2d_pruned_params *p);
+void tg_bconv2d_pruned_b1_hs8r5(const tg_bconv2d_pruned_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_pruned_b1_hs8r5_scratch_bytes(const tg_bconv2d_pruned_params *p);
+void tg_bconv2d_pruned_b1_hs8r6(const tg_bconv2d_pruned_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_pruned_b1_hs8r6_scratch_bytes(const tg_bconv2d_pruned_params *p);
+void tg_bconv2d_pruned_b1_hs8r7(const tg_bconv2d_pruned_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_pruned_b1_hs8r7_scratch_bytes(const tg_bconv2d_pruned_params *p);
 
 #endif

@@ -19,17 +19,23 @@ from tinygen.reference import bitpack
 from tinygen.select import HOST, select_kernels
 from tinygen.testing import act, const
 
-from tests.kernels.bitpack_host import assert_cases_bit_exact, cases_graph, random_output_stage, random_packed
+from tests.kernels.bitpack_host import (assert_cases_bit_exact, cases_graph, random_output_stage, random_packed,
+                                        reference_and_host)
 
 CHANNELS = (1, 3, 17, 31, 32, 33, 64)
-MASK_KINDS = ("words", "bits", "mixed", "none", "all")
+MASK_KINDS = ("words", "half", "bits", "mixed", "none", "all")
+SEG = "tg_bconv2d_pruned_b1_seg"
 
 
 def random_mask(rng, kind: str, cout: int, cin: int) -> np.ndarray:
-    """kept [cout, cin] bool: whole 32-channel words pruned per output, single kernels, both, none
-    pruned, or every kernel of some outputs pruned."""
+    """kept [cout, cin] bool: whole 32-channel words pruned per output (at random, or half of each
+    output's words: the grouped variants' case), single kernels, both, none pruned, or every kernel
+    of some outputs pruned."""
     words = bitpack.words_for(cin)
     kept = np.ones((cout, cin), bool)
+    if kind == "half":
+        drop = np.stack([rng.permutation(words) < words // 2 for _ in range(cout)])
+        kept &= np.repeat(drop, 32, axis=1)[:, :cin] == 0
     if kind in ("words", "mixed"):
         drop = rng.random((cout, words)) < 0.5
         kept &= np.repeat(drop, 32, axis=1)[:, :cin] == 0
@@ -61,7 +67,7 @@ def host_cases(rng, cin):
     for i, ((k, s, pad, d), (pv, out), kind) in enumerate(itertools.product(geoms, itertools.product((0, 1),
                                                                                                 ("binary", "int8")),
                                                                             MASK_KINDS)):
-        if i % 3:  # a third of the 120 combinations per channel count, rotating with cin
+        if i % 3:  # a third of the 144 combinations per channel count
             continue
         cout = CHANNELS[(i // 3 + cin) % len(CHANNELS)]
         case, label = pruned_case(rng, 5, 6, cin, cout, k, s, pad, d, pv, out, kind)
@@ -77,11 +83,17 @@ def test_bconv2d_pruned_bit_exact(cin, tmp_path):
     cases, labels = host_cases(rng, cin)
     graph = cases_graph("bconv2d_pruned", cases)
     select_kernels(graph, HOST)
-    assert {n.kernel for n in graph.nodes} == {"tg_bconv2d_pruned_b1_seg"}
+    chosen = {n.kernel for n in graph.nodes}
+    assert SEG in chosen and (cin < 33 or any("hs8r" in k for k in chosen))  # half masks group from 2 words on
     for n in graph.nodes:
         n.kernel = ""
     inputs = [random_packed(rng, graph.t(n).shape[:3], cin) for n in graph.inputs]
-    ref = assert_cases_bit_exact(graph, inputs, labels, tmp_path)
+    ref = assert_cases_bit_exact(graph, inputs, labels, tmp_path)  # the chosen variants, then the C references
+    for n in graph.nodes:  # and the segment variant on every case, the grouped ones' too
+        n.kernel = SEG
+    _, host = reference_and_host(graph, inputs, tmp_path / "seg")
+    for label, r, h in zip(labels, ref, host):
+        np.testing.assert_array_equal(h, r, err_msg=f"{label} ({SEG})")
     binary = np.concatenate([bitpack.unpack_bits(r, c[1][1].shape[0]).ravel() for c, r in zip(cases, ref)
                              if c[0].output == "binary"])
     assert 0.2 < binary.mean() < 0.8  # outputs are not trivial
@@ -142,20 +154,39 @@ def test_check_refuses_inconsistent_masks():
 
 @pytest.mark.qemu
 def test_bconv2d_pruned_on_qemu(tmp_path):
-    from tests.kernels.qemu_tier import check_on_qemu
-    from tinygen.testing import single_op_graph as one
+    """Every variant in one firmware per stand-in (each node pinned to its kernel)."""
+    from tests.device.models import missing_tools, write_build
+    from tinygen.device.validate import validate
+    from tinygen.testing import merge_graphs, single_op_graph as one
 
+    reason = missing_tools()
+    if reason:
+        pytest.skip(reason)
     rng = np.random.default_rng(11)
     specs = [(1, 31, 3, 1, 1, 0, "binary", "bits"), (3, 17, 3, 2, 1, 1, "int8", "mixed"),
              (33, 64, 3, 1, 1, 0, "binary", "mixed"), (64, 33, 3, 1, 1, 0, "int8", "words"),
              (64, 64, 3, 1, 1, 0, "binary", "words"), (32, 32, 1, 1, 0, 0, "binary", "all"),
              (17, 3, 3, 1, 0, 1, "binary", "none"), (320, 32, 3, 1, 1, 0, "binary", "words")]  # > 8-word segments
     graphs = []
-    for cin, cout, k, s, p, pv, out, kind in specs:
-        attrs, ins, shape, dtype = pruned_case(rng, 5, 6, cin, cout, k, s, (p,) * 4, 1, pv, out, kind)[0]
-        graphs.append(one("bconv2d_pruned", attrs, ins, shape, out_dtype=dtype))
-    for kernel in ("tg_bconv2d_pruned_b1_seg", "tg_bconv2d_pruned_b1_ref"):
-        check_on_qemu(graphs, tmp_path / kernel, kernel)
+    for kernel in (SEG, "tg_bconv2d_pruned_b1_ref"):
+        for cin, cout, k, s, p, pv, out, kind in specs:
+            attrs, ins, shape, dtype = pruned_case(rng, 5, 6, cin, cout, k, s, (p,) * 4, 1, pv, out, kind)[0]
+            graphs.append(one("bconv2d_pruned", attrs, ins, shape, out_dtype=dtype, kernel=kernel))
+    # the grouped variants: half of each output's words kept, (words/2 * 9) % 8 covering several tails
+    grouped = set()
+    for cin, cout, pv, out in [(64, 64, 0, "binary"), (128, 33, 1, "int8"), (256, 65, 0, "binary"),
+                               (96, 31, 0, "int8"), (1024, 40, 0, "binary"), (128, 64, 0, "binary")]:
+        attrs, ins, shape, dtype = pruned_case(rng, 5, 6, cin, cout, 3, 1, (1,) * 4, 1, pv, out, "half")[0]
+        g = one("bconv2d_pruned", attrs, ins, shape, out_dtype=dtype)
+        select_kernels(g, HOST)
+        grouped.add(g.nodes[0].kernel)
+        graphs.append(g)
+    assert len(grouped) >= 3 and all("hs8r" in k for k in grouped)
+    merged = merge_graphs(graphs, "pruned")
+    for board in ("f446re", "f746zg"):
+        program = write_build(merged, tmp_path / board, board)
+        r = validate(program, qemu=True, board=board, count=2, seed=0)
+        assert r.passed, f"{board}: {r.summary_text()}"
 
 
 def test_macs_count_kept_kernels_only():

@@ -138,6 +138,57 @@ def class_values(w: np.ndarray, mask: np.ndarray, a: BConv2dAttrs, rmasks, cmask
     return np.stack(rows)
 
 
+# -- the group variants' tables ---------------------------------------------------------------------
+def groups_of(mask: np.ndarray) -> list[tuple[tuple[int, ...], list[int]]] | None:
+    """[(kept input words, output channels)] in order of first output, or None unless every mask
+    word is whole (0 or all ones) and every output keeps a word."""
+    m = np.asarray(mask, np.uint32)
+    if not np.all((m == 0) | (m == FULL)) or not np.all((m != 0).any(axis=1)):
+        return None
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for o, row in enumerate(m):
+        groups.setdefault(tuple(int(k) for k in np.flatnonzero(row)), []).append(o)
+    return list(groups.items())
+
+
+def group_tables(w: np.ndarray, mask: np.ndarray, a: BConv2dAttrs):
+    """(weights uint32 in pair format, group stream uint16, channel order) of the group variants."""
+    cout, kh, kw, words = w.shape
+    taps = kh * kw
+    wm = np.asarray(w, np.uint32).reshape(cout, taps, words).transpose(0, 2, 1)  # [o, k, t]
+    flip = np.asarray(a.flip, bool) if a.output == "binary" else np.zeros(cout, bool)
+    stored, stream, order = [], [], []
+    for ks, outs in groups_of(mask):
+        stream += [len(outs), len(ks), *ks, *outs]
+        order += outs
+        for o in outs:
+            row = wm[o, list(ks)].reshape(-1).copy()
+            if flip[o]:
+                row = ~row
+            even = len(row) - len(row) % 2  # pair format (tg_bconv2d_hs_body.inc): (x0, x0 ^ x1)
+            row[1:even:2] ^= row[0:even:2]
+            stored.append(row)
+    return np.concatenate(stored).astype(np.uint32), np.asarray(stream, np.uint16), order
+
+
+def group_supports(tail: int):
+    def rule(node, graph) -> bool:
+        w, m = graph.t(node.inputs[1]), graph.t(node.inputs[2])
+        groups = groups_of(m.data)
+        taps = w.shape[1] * w.shape[2]
+        return (groups is not None and all(len(ks) * taps % bconv2d_hs.BLOCK == tail for ks, _ in groups)
+                and seg_supports(node, graph))
+    return rule
+
+
+def group_scratch(node, graph) -> int:
+    w, m = graph.t(node.inputs[1]), graph.t(node.inputs[2])
+    groups = groups_of(m.data)
+    taps = w.shape[1] * w.shape[2]
+    return 4 * (taps * w.shape[3] + max(len(ks) for ks, _ in groups) * taps
+                + bitpack.words_for(max(len(outs) for _, outs in groups)))
+
+
 def scratch_words(node, graph) -> int:
     w = graph.t(node.inputs[1])
     return w.shape[1] * w.shape[2] * w.shape[3]
@@ -161,7 +212,11 @@ def seg_supports(node, graph) -> bool:
 class BConv2dPruned(OpDef):
     name = "bconv2d_pruned"
     attrs_type = BConv2dAttrs
-    kernels = (
+    kernels = tuple(
+        Kernel(f"tg_bconv2d_pruned_b1_hs8r{t}", "tg_bconv2d_pruned.h", "tg_bconv2d_pruned_params",
+               supports=group_supports(t), scratch=group_scratch, layout="groups")
+        for t in range(bconv2d_hs.BLOCK)
+    ) + (
         Kernel("tg_bconv2d_pruned_b1_seg", "tg_bconv2d_pruned.h", "tg_bconv2d_pruned_params", supports=seg_supports,
                scratch=lambda node, graph: 4 * scratch_words(node, graph), layout="segments"),
         reference_kernel("tg_bconv2d_pruned_b1_ref", "tg_bconv2d_pruned.h", "tg_bconv2d_pruned_params"),
@@ -212,26 +267,39 @@ class BConv2dPruned(OpDef):
         cout, kh, kw, _ = w.shape
         oh, ow = out_hw(x.shape, w.shape, a)
         kept = int(kept_bits(m.data).sum())
-        fast = not self.kernel(node).reference
+        kernel = self.kernel(node)
+        fast = not kernel.reference
+        grouped = kernel.layout == "groups"
         if fast:
-            stored, stream, pmasks = stored_tables(w.data, m.data, a)
             rows, cols, rmasks, cmasks = bconv2d_hs.classes(x.shape, w.shape, a, oh, ow)
-            values = class_values(w.data, m.data, a, rmasks, cmasks).reshape(-1)
+            values = class_values(w.data, m.data, a, rmasks, cmasks)
             binary = a.output == "binary"
-            table = c_values(values, "int16_t" if binary else "int32_t", f"[{len(rmasks)}x{len(cmasks)} border "
-                             f"classes][{cout}]")
-            weights = [("weight", c_values(stored, "uint32_t", "kept words only, per output: its segments, "
-                                           "input word then tap" + (", flip channels inverted" if binary else ""))),
-                       ("mask", None),
-                       ("segs", c_values(stream, "uint16_t", "per output: n_full, n_part, (start, len)*, start*")),
-                       ("part_mask", c_values(pmasks, "uint32_t") if len(pmasks) else None)]
+            inverted = ", flip channels inverted" if binary else ""
+            if grouped:
+                stored, stream, order = group_tables(w.data, m.data, a)
+                values = values[:, order]
+                weights = [("weight", c_values(stored, "uint32_t", "kept words only, per group and output: input word "
+                                               "then tap, pair format" + inverted)),
+                           ("mask", None), ("segs", None), ("part_mask", None),
+                           ("groups", c_values(stream, "uint16_t", "per group: n_out, n_words, words*, channels*")),
+                           ("n_groups", len(groups_of(m.data)))]
+            else:
+                stored, stream, pmasks = stored_tables(w.data, m.data, a)
+                weights = [("weight", c_values(stored, "uint32_t", "kept words only, per output: its segments, "
+                                               "input word then tap" + inverted)),
+                           ("mask", None),
+                           ("segs", c_values(stream, "uint16_t", "per output: n_full, n_part, (start, len)*, start*")),
+                           ("part_mask", c_values(pmasks, "uint32_t") if len(pmasks) else None),
+                           ("groups", None), ("n_groups", 0)]
+            table = c_values(values.reshape(-1), "int16_t" if binary else "int32_t",
+                             f"[{len(rmasks)}x{len(cmasks)} border classes][{cout}]" + (" in group order" if grouped else ""))
             classes = [("class_thresholds", table if binary else None), ("class_values", None if binary else table),
                        ("row_class", c_values(rows, "uint8_t")), ("col_class", c_values(cols, "uint8_t")),
                        ("n_col_class", len(cmasks))]
         else:
             weights = [("weight", c_values(w.data.reshape(-1), "uint32_t", f"OHWI {list(w.shape)}, pruned bits 0")),
                        ("mask", c_values(m.data.reshape(-1), "uint32_t", f"kept kernels [{cout}][words]")),
-                       ("segs", None), ("part_mask", None)]
+                       ("segs", None), ("part_mask", None), ("groups", None), ("n_groups", 0)]
             classes = [("class_thresholds", None), ("class_values", None), ("row_class", None), ("col_class", None),
                        ("n_col_class", 0)]
         fields = [
