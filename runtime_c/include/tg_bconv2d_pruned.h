@@ -25,9 +25,10 @@
  *   copied together (K = T*n_words words, word-major, K % 8 == R for every group, the variant's
  *   tail) and counted by the dense carry-save core (tg_bconv2d_hs_body.inc, the field and weights
  *   in its pair format); weight holds each group's outputs' K words in turn, class_thresholds and
- *   class_values are in group order ([class][out_c]), multiplier and shift by channel. Binary
+ *   class_values are in group order ([class][out_c]), multiplier and shift by channel. Other binary
  *   output bits are scattered to their channel positions. Scratch: T*words + max K + ceil(max
- *   n_out / 32) words. */
+ *   n_out / 32) words. tg_bconv2d_pruned_b1_hs8k<K>: the same with every group's K words (blocks
+ *   unrolled, as tg_bconv2d_b1_hs8k<K>). */
 typedef struct {
     int32_t in_h, in_w, in_c, out_h, out_w, out_c;
     int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_t, pad_l, pad_value;
@@ -57,6 +58,15 @@ void tg_bconv2d_pruned_b1_ref(const tg_bconv2d_pruned_params *p, const uint32_t 
 void tg_bconv2d_pruned_b1_seg(const tg_bconv2d_pruned_params *p, const uint32_t *input, void *output, void *scratch);
 size_t tg_bconv2d_pruned_b1_seg_scratch_bytes(const tg_bconv2d_pruned_params *p);
 void tg_bconv2d_pruned_b1_hs8r0(const tg_bconv2d_pruned_params *p, const uint32_t *input, void *output, void *scratch);
+/* fixed-size grouped variants: K words per group output (3x3 keeping 1, 2, 4, 8 words), blocks unrolled */
+void tg_bconv2d_pruned_b1_hs8k9(const tg_bconv2d_pruned_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_pruned_b1_hs8k9_scratch_bytes(const tg_bconv2d_pruned_params *p);
+void tg_bconv2d_pruned_b1_hs8k18(const tg_bconv2d_pruned_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_pruned_b1_hs8k18_scratch_bytes(const tg_bconv2d_pruned_params *p);
+void tg_bconv2d_pruned_b1_hs8k36(const tg_bconv2d_pruned_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_pruned_b1_hs8k36_scratch_bytes(const tg_bconv2d_pruned_params *p);
+void tg_bconv2d_pruned_b1_hs8k72(const tg_bconv2d_pruned_params *p, const uint32_t *input, void *output, void *scratch);
+size_t tg_bconv2d_pruned_b1_hs8k72_scratch_bytes(const tg_bconv2d_pruned_params *p);
 size_t tg_bconv2d_pruned_b1_hs8r0_scratch_bytes(const tg_bconv2d_pruned_params *p);
 void tg_bconv2d_pruned_b1_hs8r1(const tg_bconv2d_pruned_params *p, const uint32_t *input, void *output, void *scratch);
 size_t tg_bconv2d_pruned_b1_hs8r1_scratch_bytes(const tg_bconv2d_pruned_params *p);

@@ -23,18 +23,20 @@ from tests.kernels.bitpack_host import (assert_cases_bit_exact, cases_graph, ran
                                         reference_and_host)
 
 CHANNELS = (1, 3, 17, 31, 32, 33, 64)
-MASK_KINDS = ("words", "half", "bits", "mixed", "none", "all")
+MASK_KINDS = ("words", "half", "blocks", "bits", "mixed", "none", "all")
 SEG = "tg_bconv2d_pruned_b1_seg"
 
 
 def random_mask(rng, kind: str, cout: int, cin: int) -> np.ndarray:
     """kept [cout, cin] bool: whole 32-channel words pruned per output (at random, or half of each
-    output's words: the grouped variants' case), single kernels, both, none pruned, or every kernel
+    output's words: the grouped variants' case, or that per block of 32 outputs), single kernels, both, none pruned, or every kernel
     of some outputs pruned."""
     words = bitpack.words_for(cin)
     kept = np.ones((cout, cin), bool)
-    if kind == "half":
+    if kind in ("half", "blocks"):  # blocks: the same words for each block of 32 outputs
         drop = np.stack([rng.permutation(words) < words // 2 for _ in range(cout)])
+        if kind == "blocks":
+            drop = drop[np.arange(cout) // 32 * 32]
         kept &= np.repeat(drop, 32, axis=1)[:, :cin] == 0
     if kind in ("words", "mixed"):
         drop = rng.random((cout, words)) < 0.5
@@ -67,7 +69,7 @@ def host_cases(rng, cin):
     for i, ((k, s, pad, d), (pv, out), kind) in enumerate(itertools.product(geoms, itertools.product((0, 1),
                                                                                                 ("binary", "int8")),
                                                                             MASK_KINDS)):
-        if i % 3:  # a third of the 144 combinations per channel count
+        if i % 3:  # a third of the 168 combinations per channel count
             continue
         cout = CHANNELS[(i // 3 + cin) % len(CHANNELS)]
         case, label = pruned_case(rng, 5, 6, cin, cout, k, s, pad, d, pv, out, kind)
@@ -84,7 +86,7 @@ def test_bconv2d_pruned_bit_exact(cin, tmp_path):
     graph = cases_graph("bconv2d_pruned", cases)
     select_kernels(graph, HOST)
     chosen = {n.kernel for n in graph.nodes}
-    assert SEG in chosen and (cin < 33 or any("hs8r" in k for k in chosen))  # half masks group from 2 words on
+    assert SEG in chosen and (cin < 33 or any("hs8" in k for k in chosen))  # half masks group from 2 words on
     for n in graph.nodes:
         n.kernel = ""
     inputs = [random_packed(rng, graph.t(n).shape[:3], cin) for n in graph.inputs]
@@ -175,13 +177,16 @@ def test_bconv2d_pruned_on_qemu(tmp_path):
     # the grouped variants: half of each output's words kept, (words/2 * 9) % 8 covering several tails
     grouped = set()
     for cin, cout, pv, out in [(64, 64, 0, "binary"), (128, 33, 1, "int8"), (256, 65, 0, "binary"),
-                               (96, 31, 0, "int8"), (1024, 40, 0, "binary"), (128, 64, 0, "binary")]:
-        attrs, ins, shape, dtype = pruned_case(rng, 5, 6, cin, cout, 3, 1, (1,) * 4, 1, pv, out, "half")[0]
-        g = one("bconv2d_pruned", attrs, ins, shape, out_dtype=dtype)
-        select_kernels(g, HOST)
-        grouped.add(g.nodes[0].kernel)
-        graphs.append(g)
-    assert len(grouped) >= 3 and all("hs8r" in k for k in grouped)
+                               (96, 31, 0, "int8"), (1024, 40, 0, "binary"), (160, 64, 0, "binary"),
+                               (320, 33, 1, "int8")]:
+        for kind in ("half", "blocks") if out == "binary" else ("half",):
+            attrs, ins, shape, dtype = pruned_case(rng, 5, 6, cin, cout, 3, 1, (1,) * 4, 1, pv, out, kind)[0]
+            g = one("bconv2d_pruned", attrs, ins, shape, out_dtype=dtype)
+            select_kernels(g, HOST)
+            grouped.add(g.nodes[0].kernel)
+            graphs.append(g)
+    assert {"tg_bconv2d_pruned_b1_hs8k9", "tg_bconv2d_pruned_b1_hs8k36", "tg_bconv2d_pruned_b1_hs8r3",
+            "tg_bconv2d_pruned_b1_hs8r5"} <= grouped
     merged = merge_graphs(graphs, "pruned")
     for board in ("f446re", "f746zg"):
         program = write_build(merged, tmp_path / board, board)

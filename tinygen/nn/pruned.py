@@ -7,10 +7,13 @@ lifts the buffer as a constant and the importer evaluates the weight expression,
 model carries the mask as whole zero kernels: tinygen reads it from there (a zero weight inside an
 otherwise kept kernel is not a kernel mask and is refused, naming the layer).
 
-`prune_(fraction, group)` sets the mask from the latent weights: per output channel, the groups of
-`group` consecutive input channels with the smallest L1 norm are pruned until `fraction` of the
-kernels are. `group=32` matches tinygen's packing (32 channels per word), which lets the generated
-kernel skip whole words; `group=1` prunes single kernels (exact too, but counted bit by bit).
+`prune_(fraction, group, out_group)` sets the mask from the latent weights: per block of
+`out_group` consecutive output channels, the groups of `group` consecutive input channels with the
+smallest L1 norm are pruned until `fraction` of the kernels are. Every mask is exact on the device;
+how much time it saves depends on its structure: `group=32` matches tinygen's packing (32 channels
+per word), so the generated kernel skips whole words, and `out_group=32` makes each packed output
+word's channels keep the same words, which the kernel counts as one dense block without moving
+bits; `group=1` prunes single kernels, counted under masks (no faster than unpruned).
 """
 
 from __future__ import annotations
@@ -37,19 +40,20 @@ class PrunedBinaryConv2d(BinaryConv2d):
         return float(1.0 - self.kernel_mask.mean())
 
     @torch.no_grad()
-    def prune_(self, fraction: float, group: int = 1) -> "PrunedBinaryConv2d":
+    def prune_(self, fraction: float, group: int = 1, out_group: int = 1) -> "PrunedBinaryConv2d":
         """Prune `fraction` of each output channel's kernels (rounded down to whole groups of `group`
-        input channels; the last group may be shorter), the smallest L1 norms first."""
-        if not 0.0 <= fraction <= 1.0 or group < 1:
-            raise ValueError(f"fraction must lie in [0, 1] and group be >= 1, got {fraction}, {group}")
+        input channels; the last group may be shorter), the smallest L1 norms first, choosing the same
+        input groups for each block of `out_group` output channels."""
+        if not 0.0 <= fraction <= 1.0 or group < 1 or out_group < 1:
+            raise ValueError(f"fraction must lie in [0, 1] and groups be >= 1, got {fraction}, {group}, {out_group}")
         norms = self.weight.abs().sum(dim=(2, 3))  # [out, in]
         starts = list(range(0, self.in_channels, group))
         g_norm = torch.stack([norms[:, s:s + group].mean(dim=1) for s in starts], dim=1)  # [out, groups]
         n_prune = int(fraction * self.in_channels + 1e-9) // group
         mask = torch.ones_like(self.kernel_mask)
-        order = torch.argsort(g_norm, dim=1)
-        for o in range(self.out_channels):
-            for gi in order[o, :n_prune].tolist():
-                mask[o, starts[gi]:starts[gi] + group] = 0.0
+        for o0 in range(0, self.out_channels, out_group):
+            order = torch.argsort(g_norm[o0:o0 + out_group].sum(dim=0))
+            for gi in order[:n_prune].tolist():
+                mask[o0:o0 + out_group, starts[gi]:starts[gi] + group] = 0.0
         self.kernel_mask.copy_(mask)
         return self

@@ -140,15 +140,29 @@ def class_values(w: np.ndarray, mask: np.ndarray, a: BConv2dAttrs, rmasks, cmask
 
 # -- the group variants' tables ---------------------------------------------------------------------
 def groups_of(mask: np.ndarray) -> list[tuple[tuple[int, ...], list[int]]] | None:
-    """[(kept input words, output channels)] in order of first output, or None unless every mask
-    word is whole (0 or all ones) and every output keeps a word."""
+    """[(kept input words, output channels)], or None unless every mask word is whole (0 or all
+    ones) and every output keeps a word. Outputs keeping the same words form a group; a packed
+    output word whose channels all keep the same words is a group of its own (its bits are written
+    in place, `direct` in group_tables), the rest of such outputs one group (bits scattered)."""
     m = np.asarray(mask, np.uint32)
     if not np.all((m == 0) | (m == FULL)) or not np.all((m != 0).any(axis=1)):
         return None
-    groups: dict[tuple[int, ...], list[int]] = {}
+    cout = m.shape[0]
+    by_pattern: dict[tuple[int, ...], list[int]] = {}
     for o, row in enumerate(m):
-        groups.setdefault(tuple(int(k) for k in np.flatnonzero(row)), []).append(o)
-    return list(groups.items())
+        by_pattern.setdefault(tuple(int(k) for k in np.flatnonzero(row)), []).append(o)
+    groups = []
+    for ks, outs in by_pattern.items():
+        members, rest = set(outs), []
+        for c0 in range(0, cout, 32):
+            block = list(range(c0, min(c0 + 32, cout)))
+            if all(o in members for o in block):
+                groups.append((ks, block))
+                members -= set(block)
+        rest = sorted(members)
+        if rest:
+            groups.append((ks, rest))
+    return sorted(groups, key=lambda g: g[1][0])
 
 
 def group_tables(w: np.ndarray, mask: np.ndarray, a: BConv2dAttrs):
@@ -159,7 +173,10 @@ def group_tables(w: np.ndarray, mask: np.ndarray, a: BConv2dAttrs):
     flip = np.asarray(a.flip, bool) if a.output == "binary" else np.zeros(cout, bool)
     stored, stream, order = [], [], []
     for ks, outs in groups_of(mask):
-        stream += [len(outs), len(ks), *ks, *outs]
+        c0, n = outs[0], len(outs)
+        direct = (a.output == "binary" and c0 % 32 == 0 and outs == list(range(c0, c0 + n))
+                  and (n % 32 == 0 or c0 + n == cout))
+        stream += [n, len(ks), c0 // 32 + 1 if direct else 0, *ks, *outs]
         order += outs
         for o in outs:
             row = wm[o, list(ks)].reshape(-1).copy()
@@ -171,12 +188,17 @@ def group_tables(w: np.ndarray, mask: np.ndarray, a: BConv2dAttrs):
     return np.concatenate(stored).astype(np.uint32), np.asarray(stream, np.uint16), order
 
 
-def group_supports(tail: int):
+FIXED_WORDS = (9, 18, 36, 72)  # words per group output with the blocks unrolled: 3x3 keeping 1, 2, 4, 8 words
+
+
+def group_supports(tail: int, k_words: int = 0):
+    """Every group's words per output % 8 == tail (and == k_words for the unrolled variants)."""
     def rule(node, graph) -> bool:
         w, m = graph.t(node.inputs[1]), graph.t(node.inputs[2])
         groups = groups_of(m.data)
         taps = w.shape[1] * w.shape[2]
         return (groups is not None and all(len(ks) * taps % bconv2d_hs.BLOCK == tail for ks, _ in groups)
+                and (not k_words or all(len(ks) * taps == k_words for ks, _ in groups))
                 and seg_supports(node, graph))
     return rule
 
@@ -213,6 +235,10 @@ class BConv2dPruned(OpDef):
     name = "bconv2d_pruned"
     attrs_type = BConv2dAttrs
     kernels = tuple(
+        Kernel(f"tg_bconv2d_pruned_b1_hs8k{k}", "tg_bconv2d_pruned.h", "tg_bconv2d_pruned_params",
+               supports=group_supports(k % bconv2d_hs.BLOCK, k), scratch=group_scratch, layout="groups")
+        for k in FIXED_WORDS
+    ) + tuple(
         Kernel(f"tg_bconv2d_pruned_b1_hs8r{t}", "tg_bconv2d_pruned.h", "tg_bconv2d_pruned_params",
                supports=group_supports(t), scratch=group_scratch, layout="groups")
         for t in range(bconv2d_hs.BLOCK)
@@ -281,7 +307,7 @@ class BConv2dPruned(OpDef):
                 weights = [("weight", c_values(stored, "uint32_t", "kept words only, per group and output: input word "
                                                "then tap, pair format" + inverted)),
                            ("mask", None), ("segs", None), ("part_mask", None),
-                           ("groups", c_values(stream, "uint16_t", "per group: n_out, n_words, words*, channels*")),
+                           ("groups", c_values(stream, "uint16_t", "per group: n_out, n_words, direct, words*, channels*")),
                            ("n_groups", len(groups_of(m.data)))]
             else:
                 stored, stream, pmasks = stored_tables(w.data, m.data, a)
