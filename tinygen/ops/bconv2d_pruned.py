@@ -226,8 +226,7 @@ def seg_supports(node, graph) -> bool:
         return False  # int16 class thresholds
     if a.output == "int8" and not requant_fast_ok(a.multiplier, a.shift):
         return False
-    _, _, rm, cm = bconv2d_hs.classes(x.shape, w.shape, a, o.shape[1], o.shape[2])
-    return len(rm) <= bconv2d_hs.MAX_CLASSES and len(cm) <= bconv2d_hs.MAX_CLASSES
+    return bconv2d_hs.classes_ok(x.shape, w.shape, a, o.shape)  # the dense carry-save variants' rule
 
 
 @register
