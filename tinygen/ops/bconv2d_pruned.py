@@ -226,7 +226,17 @@ def seg_supports(node, graph) -> bool:
         return False  # int16 class thresholds
     if a.output == "int8" and not requant_fast_ok(a.multiplier, a.shift):
         return False
-    return bconv2d_hs.classes_ok(x.shape, w.shape, a, o.shape)  # the dense carry-save variants' rule
+    if bconv2d_hs.classes_ok(x.shape, w.shape, a, o.shape):  # the dense carry-save variants' rule
+        return True
+    # a tiny image (a class table per pixel or so): still worth it where the kept words and the table
+    # take less flash than the reference's dense weights and mask
+    _, _, rm, cm = bconv2d_hs.classes(x.shape, w.shape, a, o.shape[1], o.shape[2])
+    if max(len(rm), len(cm)) > bconv2d_hs.MAX_CLASSES:
+        return False
+    m = graph.t(node.inputs[2]).data
+    table = (2 if a.output == "binary" else 4) * len(rm) * len(cm) * w.shape[0]
+    stored = 4 * w.shape[1] * w.shape[2] * int((m != 0).sum()) + table
+    return stored < 4 * (w.data.size + m.size)
 
 
 @register
