@@ -49,21 +49,20 @@ def pm1_weights(ctx: LowerCtx, node, allow_mask: bool = False) -> tuple[np.ndarr
         raise ctx.error("a layer on a binary input needs binary weights (tinygen.nn.BinaryConv2d/BinaryLinear)",
                         QuantizationError)
     data = w.data.astype(np.int64)
+    rows = data.reshape(w.shape[0], -1)
+    zero = ~rows.any(axis=1)
+    masked = allow_mask and data.ndim == 4
+    for c in range(rows.shape[0]):  # +-1, or with a kernel mask also 0
+        if not zero[c] and not np.all(np.isin(rows[c], (-1, 0, 1) if masked else (-1, 1))):
+            raise ctx.error(f"a layer on a binary input needs binary weights (tinygen.nn.BinaryConv2d/BinaryLinear); "
+                            f"output channel {c} holds {sorted(set(rows[c].tolist()))[:5]} (scale "
+                            f"{w.quant.scale[min(c, len(w.quant.scale) - 1)]:.6g}), not +-1", QuantizationError)
     kept = np.ones(data.shape[:2], bool)
-    if allow_mask and data.ndim == 4 and (data == 0).any():
+    if masked and (data == 0).any():
         mask, why = zero_kernels(data)
         if mask is None:
             raise ctx.error(f"cannot read the kernel mask of this binary convolution: {why}", QuantizationError)
         kept = mask
-    rows = data.reshape(w.shape[0], -1)
-    zero = ~rows.any(axis=1)
-    if allow_mask and data.ndim == 4:
-        rows = np.where(np.repeat(kept, rows.shape[1] // kept.shape[1], axis=1), rows, 1)
-    for c in range(rows.shape[0]):
-        if not zero[c] and not np.all(np.abs(rows[c]) == 1):
-            raise ctx.error(f"a layer on a binary input needs binary weights (tinygen.nn.BinaryConv2d/BinaryLinear); "
-                            f"output channel {c} holds {sorted(set(rows[c].tolist()))[:5]} (scale "
-                            f"{w.quant.scale[min(c, len(w.quant.scale) - 1)]:.6g}), not +-1", QuantizationError)
     alpha = np.broadcast_to(np.asarray(w.quant.scale, np.float64), (w.shape[0],)).copy()
     alpha[zero] = 0.0
     kept[zero] = True  # an all-zero channel (gamma 0, or every kernel pruned) is a constant channel (alpha 0)
