@@ -49,7 +49,8 @@ class PrunedDigitsNet(nn.Module):
         w, w2 = width, 2 * width
         self.q_in = QuantAct()
         self.conv1, self.bn1, self.act1 = QConv2d(1, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), BinaryAct()
-        self.conv2, self.bn2, self.act2 = PrunedBinaryConv2d(w, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), BinaryAct()
+        self.conv2, self.bn2, self.act2 = (PrunedBinaryConv2d(w, w, 3, padding=1, bias=False), nn.BatchNorm2d(w),
+                                           BinaryAct())
         self.conv3, self.bn3, self.act3 = (PrunedBinaryConv2d(w, w2, 3, padding=1, bias=False), nn.BatchNorm2d(w2),
                                            BinaryAct())
         self.conv4, self.bn4, self.q4 = (PrunedBinaryConv2d(w2, w2, 3, padding=1, bias=False), nn.BatchNorm2d(w2),
@@ -136,7 +137,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="digits BNN with half of its binary kernels pruned")
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--finetune", type=int, default=4)
-    ap.add_argument("--qemu", action="store_true", help="also build for the f446re's QEMU stand-in and count instructions")
+    ap.add_argument("--qemu", action="store_true",
+                    help="also build for the f446re's QEMU stand-in and count instructions")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)  # the machine is shared (see examples/binary_digits/run.py --threads)
     split = load_digits()

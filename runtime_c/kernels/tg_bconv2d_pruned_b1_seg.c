@@ -66,7 +66,8 @@ static inline int32_t channel_diff(const uint32_t *g, const uint16_t **sp, const
         total += (int32_t)tg_sum_bytes(full_words(&st, g + s[0], w, s[1]));
         w += s[1];
     }
-    for (int32_t i = 0; i < n_part; ++i, ++s, w += taps) total += (int32_t)tg_sum_bytes(masked_words(&st, g + s[0], w, *m++, taps));
+    for (int32_t i = 0; i < n_part; ++i, ++s, w += taps)
+        total += (int32_t)tg_sum_bytes(masked_words(&st, g + s[0], w, *m++, taps));
     *sp = s;
     *wp = w;
     *mp = m;

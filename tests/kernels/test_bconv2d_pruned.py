@@ -30,8 +30,8 @@ SEG = "tg_bconv2d_pruned_b1_seg"
 
 def random_mask(rng, kind: str, cout: int, cin: int) -> np.ndarray:
     """kept [cout, cin] bool: whole 32-channel words pruned per output (at random, or half of each
-    output's words: the grouped variants' case, or that per block of 32 outputs), single kernels, both, none pruned, or every kernel
-    of some outputs pruned."""
+    output's words: the grouped variants' case, or that per block of 32 outputs), single kernels,
+    both, none pruned, or every kernel of some outputs pruned."""
     words = bitpack.words_for(cin)
     kept = np.ones((cout, cin), bool)
     if kind in ("half", "blocks"):  # blocks: the same words for each block of 32 outputs
@@ -119,8 +119,8 @@ def test_pruned_reference_equals_torch_on_masked_weights():
         wt = wt * torch.tensor(kept, dtype=torch.float32)[:, :, None, None]
         t, b, l, r = pad
         y = F.conv2d(F.pad(xt, (l, r, t, b), value=float(pad_value)), wt, stride=s, dilation=d)
-        np.testing.assert_array_equal(pruned_conv_dot(x, w, m, attrs), y.permute(0, 2, 3, 1).numpy().astype(np.int64),
-                                      err_msg=f"cin {cin} mask {kind}")
+        expect = y.permute(0, 2, 3, 1).numpy().astype(np.int64)
+        np.testing.assert_array_equal(pruned_conv_dot(x, w, m, attrs), expect, err_msg=f"cin {cin} mask {kind}")
         if kind == "none":  # nothing pruned: bconv2d's dot
             np.testing.assert_array_equal(pruned_conv_dot(x, w, m, attrs), binary_conv_dot(x, w, attrs))
 

@@ -14,5 +14,5 @@ from tinygen.nn.quant import QConv1d, QConv2d, QLinear, QuantAct, quantize_weigh
 from tinygen.nn.shared import KMeansConv2d, KMeansLinear, LogConv2d, LogLinear, kmeans_1d, log_quantize_weight
 
 __all__ = ["BinaryAct", "BinaryConv2d", "BinaryLinear", "KBitAct", "KBitConv2d", "KBitLinear", "KMeansConv2d",
-           "KMeansLinear", "LogConv2d", "LogLinear", "PrunedBinaryConv2d", "QConv1d", "QConv2d", "QLinear", "QuantAct", "SignSTE", "kmeans_1d",
-           "log_quantize_weight", "quantize_weight_per_channel", "sign_ste"]
+           "KMeansLinear", "LogConv2d", "LogLinear", "PrunedBinaryConv2d", "QConv1d", "QConv2d", "QLinear", "QuantAct",
+           "SignSTE", "kmeans_1d", "log_quantize_weight", "quantize_weight_per_channel", "sign_ste"]
