@@ -103,6 +103,33 @@ def test_bconv2d_pruned_bit_exact(cin, tmp_path):
     assert 0.2 < binary.mean() < 0.8  # outputs are not trivial
 
 
+@pytest.mark.host
+def test_pruned_output_feeds_a_compact_dense_layer(tmp_path):
+    """A pruned layer's packed output has padding bits 0 on every variant, which lets the next dense
+    bconv2d run its 3x3x45 field compacted (13 words instead of 18)."""
+    from tinygen.ir.graph import Graph, Node, QuantParams, Tensor
+    from tinygen.ops import bconv2d_hs
+
+    rng = np.random.default_rng(9)
+    (a1, (x, w1, m1), shape1, dt1), _ = pruned_case(rng, 6, 6, 64, 45, 3, 1, (1,) * 4, 1, 0, "binary", "half")
+    a2 = BConv2dAttrs((1, 1), (1,) * 4, (1, 1), 45, 0, "binary", **random_output_stage(rng, "binary", 33, 9 * 45))
+    w2 = const("w2", random_packed(rng, (33, 3, 3), 45))
+    g = Graph("chain", dialect="lowered")
+    for t in (x, w1, m1, w2):
+        g.add_tensor(t)
+    g.add_tensor(Tensor("h", shape1, dt1, QuantParams.per_tensor(1.0, 0)))
+    g.add_tensor(Tensor("y", output_shape((1, 6, 6), 33, "binary")[0], DType.UINT32, QuantParams.per_tensor(1.0, 0)))
+    g.add_node(Node("p", "bconv2d_pruned", ["x", "w", "m"], ["h"], a1))
+    g.add_node(Node("d", "bconv2d", ["h", "w2"], ["y"], a2))
+    g.inputs, g.outputs = ["x"], ["y"]
+    assert bconv2d_hs.compacts(g.nodes[1], g)
+    xs = [random_packed(rng, (1, 6, 6), 64)]
+    for kernel in ("", SEG, "tg_bconv2d_pruned_b1_ref"):
+        g.nodes[0].kernel, g.nodes[1].kernel = kernel, ""
+        ref, host = reference_and_host(g, xs, tmp_path / (kernel or "auto"))
+        np.testing.assert_array_equal(host[0], ref[0], err_msg=kernel or "auto")
+
+
 def test_pruned_reference_equals_torch_on_masked_weights():
     """The dot is torch's convolution of the +-1 input with +-1 weights times the 0/1 kernel mask."""
     rng = np.random.default_rng(3)

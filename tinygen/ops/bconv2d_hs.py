@@ -32,7 +32,8 @@ MAX_CLASSES = 255  # per axis: uint8 class ids
 
 # ops whose packed output has padding bits 0 whatever their input, and ops that pass bits through
 # (an AND/OR or a move of words keeps 0 padding bits 0, and garbage garbage)
-CLEAN_PADDING = frozenset({"binarize", "binarize_float", "conv2d_bits", "bconv2d", "bfully_connected"})
+CLEAN_PADDING = frozenset({"binarize", "binarize_float", "conv2d_bits", "bconv2d", "bconv2d_pruned",
+                           "bfully_connected"})
 PASSES_BITS = frozenset({"bmax_pool2d", "reshape"})
 
 
