@@ -13,7 +13,8 @@ smallest L1 norm are pruned until `fraction` of the kernels are. Every mask is e
 how much time it saves depends on its structure: `group=32` matches tinygen's packing (32 channels
 per word), so the generated kernel skips whole words, and `out_group=32` makes each packed output
 word's channels keep the same words, which the kernel counts as one dense block without moving
-bits; `group=1` prunes single kernels, counted under masks (no faster than unpruned).
+bits; `group=1` prunes single kernels, exact but counted under masks with no word skipped, which is
+slower than the unpruned layer (benchmarks/pruned_bnn.py measures both).
 """
 
 from __future__ import annotations
