@@ -11,7 +11,9 @@ pruned to 50% per output channel: in 32x32 blocks ("blocks": the same 32-channel
 for each block of 32 outputs, what tinygen.nn.PrunedBinaryConv2d.prune_(0.5, group=32,
 out_group=32) trains), in groups of 32 input channels chosen per output ("words": prune_(0.5,
 group=32)), or kernel by kernel at random ("single kernels": counted under masks, shown for
-honesty). Every build is validated bit-exact against the reference. Prints numbers; not a test.
+honesty). "weights B" counts the weight words as stored (kept words only); "all params B" adds the
+masks, segment or group streams and the per-border-class output-stage tables. Every build is
+validated bit-exact against the reference. Prints numbers; not a test.
 """
 
 from __future__ import annotations
@@ -98,10 +100,12 @@ def main(argv=None) -> None:
     dense = rows[0][1]
     print(f"BNN (5 binary 3x3 convolutions, 16x16x64 binary input), QEMU {args.board} stand-in (-icount), "
           "bit-exact on every build")
-    print(f"{'build':<20} {'weights B':>10} {'x':>6} {'flash B':>9} {'x':>6} {'instructions':>13} {'x':>6}  kernels")
+    print(f"{'build':<20} {'weights B':>10} {'x':>6} {'all params B':>12} {'x':>6} {'flash B':>9} {'x':>6} "
+          f"{'instructions':>13} {'x':>6}  kernels")
     for label, m in rows:
         kernels = sorted({n.kernel.replace("tg_", "") for n in m["graph"].nodes})
-        print(f"{label:<20} {m['params']:>10,} {m['params'] / dense['params']:>6.3f} {m['flash']:>9,} "
+        print(f"{label:<20} {m['weights']:>10,} {m['weights'] / dense['weights']:>6.3f} "
+              f"{m['params']:>12,} {m['params'] / dense['params']:>6.3f} {m['flash']:>9,} "
               f"{m['flash'] / dense['flash']:>6.3f} {m['instructions']:>13,} "
               f"{m['instructions'] / dense['instructions']:>6.3f}  {', '.join(kernels)}")
     for label, m in rows[1:]:
