@@ -8,6 +8,7 @@
 #include "tg_fixedpoint.h"
 #include "tg_bitpack.h"
 #include "tg_bconv2d.h"
+#include "tg_bconv2d_pruned.h"
 #include "tg_bfully_connected.h"
 #include "tg_binarize.h"
 #include "tg_bmax_pool2d.h"

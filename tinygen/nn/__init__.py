@@ -9,9 +9,10 @@ the `tinygen::sign_ste` custom op.
 
 from tinygen.nn.binary import (BinaryAct, BinaryConv2d, BinaryLinear, KBitAct, KBitConv2d, KBitLinear, SignSTE,
                                sign_ste)
+from tinygen.nn.pruned import PrunedBinaryConv2d
 from tinygen.nn.quant import QConv1d, QConv2d, QLinear, QuantAct, quantize_weight_per_channel
 from tinygen.nn.shared import KMeansConv2d, KMeansLinear, LogConv2d, LogLinear, kmeans_1d, log_quantize_weight
 
 __all__ = ["BinaryAct", "BinaryConv2d", "BinaryLinear", "KBitAct", "KBitConv2d", "KBitLinear", "KMeansConv2d",
-           "KMeansLinear", "LogConv2d", "LogLinear", "QConv1d", "QConv2d", "QLinear", "QuantAct", "SignSTE", "kmeans_1d",
-           "log_quantize_weight", "quantize_weight_per_channel", "sign_ste"]
+           "KMeansLinear", "LogConv2d", "LogLinear", "PrunedBinaryConv2d", "QConv1d", "QConv2d", "QLinear", "QuantAct",
+           "SignSTE", "kmeans_1d", "log_quantize_weight", "quantize_weight_per_channel", "sign_ste"]

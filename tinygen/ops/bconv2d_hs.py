@@ -32,7 +32,8 @@ MAX_CLASSES = 255  # per axis: uint8 class ids
 
 # ops whose packed output has padding bits 0 whatever their input, and ops that pass bits through
 # (an AND/OR or a move of words keeps 0 padding bits 0, and garbage garbage)
-CLEAN_PADDING = frozenset({"binarize", "binarize_float", "conv2d_bits", "bconv2d", "bfully_connected"})
+CLEAN_PADDING = frozenset({"binarize", "binarize_float", "conv2d_bits", "bconv2d", "bconv2d_pruned",
+                           "bfully_connected"})
 PASSES_BITS = frozenset({"bmax_pool2d", "reshape"})
 
 
@@ -121,12 +122,17 @@ def supports(tail: int):
             return False  # int16 class thresholds
         if a.output == "int8" and not requant_fast_ok(a.multiplier, a.shift):
             return False  # the kernels' tg_requantize_fast_clamp
-        _, _, rm, cm = classes(x.shape, w.shape, a, o.shape[1], o.shape[2])
-        # Where most pixels have a class of their own (tiny images), the class table is per-pixel
-        # data in flash for a layer too small to gain from it: those keep the reference.
-        return (len(rm) <= MAX_CLASSES and len(cm) <= MAX_CLASSES
-                and 2 * len(rm) * len(cm) <= o.shape[1] * o.shape[2])
+        return classes_ok(x.shape, w.shape, a, o.shape)
     return rule
+
+
+def classes_ok(x_shape, w_shape, a, o_shape) -> bool:
+    """Whether a layer's border classes suit a class table (uint8 ids, and not per-pixel data)."""
+    _, _, rm, cm = classes(x_shape, w_shape, a, o_shape[1], o_shape[2])
+    # Where most pixels have a class of their own (tiny images), the class table is per-pixel
+    # data in flash for a layer too small to gain from it: those keep the reference.
+    return (len(rm) <= MAX_CLASSES and len(cm) <= MAX_CLASSES
+            and 2 * len(rm) * len(cm) <= o_shape[1] * o_shape[2])
 
 
 def class_values(w: np.ndarray, a, rmasks, cmasks, k_words: int) -> np.ndarray:

@@ -27,6 +27,7 @@ from tinygen.errors import QuantizationError
 from tinygen.passes.lower.context import (LowerCtx, act_range, lowers, nhwc_shape, not_quantized_message,
                                           storage_order)
 from tinygen.passes.lower.binary_output_params import bn_sign_thresholds, int8_output_params
+from tinygen.passes.binary_weights import zero_kernels
 from tinygen.passes.lower.sign import bn_arrays
 from tinygen.reference import bitpack
 
@@ -35,8 +36,11 @@ def _packed_shape(shape) -> tuple[int, ...]:
     return tuple(shape[:-1]) + (bitpack.words_for(shape[-1]),)
 
 
-def pm1_weights(ctx: LowerCtx, node) -> tuple[np.ndarray, np.ndarray]:
-    """(+-1 int8 weights, alpha per output channel; 0 for an all-zero channel)."""
+def pm1_weights(ctx: LowerCtx, node, allow_mask: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(+-1 int8 weights, alpha per output channel (0 for an all-zero channel), kept [O, I] bool).
+
+    With `allow_mask` (convolutions) zero weights that form whole k x k kernels are pruned kernels
+    (tinygen.nn.PrunedBinaryConv2d): kept is False there and their +-1 weights read +1."""
     w = ctx.src.t(node.inputs[1])
     if w.quant is None:
         raise ctx.error(not_quantized_message(w, f"{node.op} on a binary input needs binary weights; its"),
@@ -44,17 +48,26 @@ def pm1_weights(ctx: LowerCtx, node) -> tuple[np.ndarray, np.ndarray]:
     if any(z != 0 for z in w.quant.zero_point) or w.quant.axis not in (None, 0):
         raise ctx.error("a layer on a binary input needs binary weights (tinygen.nn.BinaryConv2d/BinaryLinear)",
                         QuantizationError)
-    rows = w.data.reshape(w.shape[0], -1).astype(np.int64)
+    data = w.data.astype(np.int64)
+    rows = data.reshape(w.shape[0], -1)
     zero = ~rows.any(axis=1)
-    for c in range(rows.shape[0]):
-        if not zero[c] and not np.all(np.abs(rows[c]) == 1):
+    masked = allow_mask and data.ndim == 4
+    for c in range(rows.shape[0]):  # +-1, or with a kernel mask also 0
+        if not zero[c] and not np.all(np.isin(rows[c], (-1, 0, 1) if masked else (-1, 1))):
             raise ctx.error(f"a layer on a binary input needs binary weights (tinygen.nn.BinaryConv2d/BinaryLinear); "
                             f"output channel {c} holds {sorted(set(rows[c].tolist()))[:5]} (scale "
                             f"{w.quant.scale[min(c, len(w.quant.scale) - 1)]:.6g}), not +-1", QuantizationError)
+    kept = np.ones(data.shape[:2], bool)
+    if masked and (data == 0).any():
+        mask, why = zero_kernels(data)
+        if mask is None:
+            raise ctx.error(f"cannot read the kernel mask of this binary convolution: {why}", QuantizationError)
+        kept = mask
     alpha = np.broadcast_to(np.asarray(w.quant.scale, np.float64), (w.shape[0],)).copy()
     alpha[zero] = 0.0
+    kept[zero] = True  # an all-zero channel (gamma 0, or every kernel pruned) is a constant channel (alpha 0)
     pm1 = np.where(w.data < 0, -1, 1).astype(np.int8)
-    return pm1, alpha
+    return pm1, alpha, kept
 
 
 def _bias(ctx: LowerCtx, node, cout: int) -> np.ndarray:
@@ -84,7 +97,7 @@ def _bconv2d(ctx: LowerCtx, node, conv, stage) -> None:
     if conv.groups != 1:
         raise ctx.error(f"binary convolution with groups={conv.groups} is not supported (bconv2d has no groups)")
     x = ctx.x(node.inputs[0])
-    pm1, alpha = pm1_weights(ctx, node)
+    pm1, alpha, kept = pm1_weights(ctx, node, allow_mask=True)
     cout, cin, kh, kw = pm1.shape
     wt = ctx.const(node.inputs[1] + "_bits", bitpack.pack_pm1(pm1.transpose(0, 2, 3, 1)))
     fields = stage(ctx, node, alpha, kh * kw * cin)
@@ -94,7 +107,12 @@ def _bconv2d(ctx: LowerCtx, node, conv, stage) -> None:
         out = ctx.out_binary(node.outputs[0], (x.shape[0], oh, ow, bitpack.words_for(cout))).name
     else:
         out = ctx.out(node.outputs[0]).name
-    ctx.emit("bconv2d", [x.name, wt.name], [out], attrs)
+    if kept.all():
+        ctx.emit("bconv2d", [x.name, wt.name], [out], attrs)
+        return
+    # pruned kernels: bconv2d_pruned sums over the kept (output, input) pairs only
+    mask = ctx.const(node.inputs[1] + "_mask", bitpack.pack_bits(kept))
+    ctx.emit("bconv2d_pruned", [x.name, wt.name, mask.name], [out], attrs)
 
 
 def _bfully_connected(ctx: LowerCtx, node, stage) -> None:
@@ -104,7 +122,7 @@ def _bfully_connected(ctx: LowerCtx, node, stage) -> None:
     k = ctx.src.t(node.inputs[0]).shape
     if len(k) != 2:
         raise ctx.error(f"linear on a rank-{len(k)} input; flatten to [1, features] first")
-    pm1, alpha = pm1_weights(ctx, node)
+    pm1, alpha, _ = pm1_weights(ctx, node)
     if x.name in ctx.perm:  # features stored in HWC order: reorder the weight columns to match
         pm1 = pm1[:, ctx.perm[x.name]]
     wt = ctx.const(node.inputs[1] + "_bits", bitpack.pack_pm1(pm1))

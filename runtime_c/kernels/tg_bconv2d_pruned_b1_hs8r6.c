@@ -1,0 +1,5 @@
+/* Grouped pruned bconv2d for groups of K % 8 == 6 words. See tg_bconv2d_pruned_hs_body.inc. */
+#define TG_BCONV_TAIL 6
+#define TG_BPRUNED_SYMBOL tg_bconv2d_pruned_b1_hs8r6
+#define TG_BPRUNED_SCRATCH_BYTES tg_bconv2d_pruned_b1_hs8r6_scratch_bytes
+#include "tg_bconv2d_pruned_hs_body.inc"
