@@ -69,9 +69,12 @@ def _plan_arguments(p) -> None:
     p.add_argument("--fusion", choices=["auto", "off"], default="auto",
                    help="auto: layers run in place where exact (default); off: every layer on whole tensors of "
                         "its own, for bisecting")
-    p.add_argument("--patch-budget", type=float, default=0.10, metavar="FRACTION",
-                   help="extra MACs patch-based (tiled) stages may add, as a fraction of the model's: 0.1 (default) "
-                        "allows 10%%, 0 turns tiling off (so does --fusion off)")
+    from tinygen.plan.liveness import PlanOptions
+
+    budget = PlanOptions.patch_budget
+    p.add_argument("--patch-budget", type=float, default=budget, metavar="FRACTION",
+                   help=f"extra MACs patch-based (tiled) stages may add, as a fraction of the model's: {budget:g} "
+                        f"(default) allows {budget * 100:g}%%, 0 turns tiling off (so does --fusion off)")
 
 
 def cmd_analyze(args) -> int:

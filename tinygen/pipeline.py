@@ -111,7 +111,7 @@ INPUT_BUFFERS = ("arena", "caller")
 FUSION = ("auto", "off")
 
 
-def plan_options(input_buffer: str = "arena", fusion: str = "auto", patch_budget: float = 0.10) -> PlanOptions:
+def plan_options(input_buffer: str = "arena", fusion: str = "auto", patch_budget: float = PlanOptions.patch_budget) -> PlanOptions:
     """The planner's options from the build options (see `build`)."""
     if not 0 <= patch_budget <= 10:
         raise TinygenError(f"patch_budget {patch_budget!r} is not a fraction of the model's MACs between 0 and 10: "
@@ -136,7 +136,7 @@ def build(model: Any, board: str = "host", out_dir: str | Path | None = None, *,
           trust_pickle: bool = False, dump_dir: str | Path | None = None,
           progress: Callable[[str], None] = _quiet, calibration=None, emulate: bool = False,
           kernels: str = "auto", name: str | None = None, input_buffer: str = "arena",
-          fusion: str = "auto", compress: str = "auto", patch_budget: float = 0.10) -> Program:
+          fusion: str = "auto", compress: str = "auto", patch_budget: float = PlanOptions.patch_budget) -> Program:
     """`kernels="ref"` builds with every layer on its reference kernel (for bisecting); `name` sets the
     C symbol prefix of the model library (<name>_invoke, <name>.h); `input_buffer="caller"` keeps the
     model input out of the arena (the caller owns it; default "arena": <name>_input0_buffer());
@@ -219,7 +219,7 @@ def _keep_report_only(tmp: Path, out_dir: Path, message: str) -> None:
 def analyze(model: Any, board: str, out_dir: str | Path | None = None, *, input_shape=None,
             trust_pickle: bool = False, calibration=None, name: str | None = None,
             progress: Callable[[str], None] = _quiet, input_buffer: str = "arena", fusion: str = "auto",
-            patch_budget: float = 0.10) -> dict:
+            patch_budget: float = PlanOptions.patch_budget) -> dict:
     """Fit report from estimates, without compiling anything: import, lower, plan and generate,
     then write report.json/.txt and the timeline to out_dir whether or not the model fits.
     Returns the report; report["fits"] says whether it fits and report["fit_message"] why not."""
