@@ -143,18 +143,18 @@ def _dw4_ok(node, graph) -> bool:
     if not (a.groups == x.shape[3] == graph.t(node.inputs[3]).shape[0] and a.kernel[0] * a.kernel[1] <= 64
             and x.shape[0] == 1 and w16_stage_ok(a.multiplier, a.shift)):
         return False
-    rows, pw = _dw4_rows_bytes(node, graph)
-    reach = (a.kernel[0] - 1) * pw * x.shape[3] + (a.kernel[1] - 1) * a.dilation[1] * x.shape[3]
     bias = _fast_bias(node, graph)
-    if rows > DW4_MAX_ROWS or reach + x.shape[3] > 32767 or bias is None:  # int16 tap offsets
+    if _dw4_rows_bytes(node, graph)[0] > DW4_MAX_ROWS or bias is None:
         return False
     sums = 128 * np.abs(decoded(node, graph).astype(np.int64)).sum(axis=1)
     return bool((np.abs(bias.astype(np.int64)) + sums < 2 ** 31).all())
 
 
 def _dw4_scratch(node, graph) -> int:
-    """A 5-word output stage record per channel (rounded up to 4 channels), then the padded rows."""
-    return 20 * ((graph.t(node.inputs[3]).shape[0] + 3) & ~3) + _dw4_rows_bytes(node, graph)[0]
+    """Per channel a 5-word output stage record and a tap count, two words per stored entry (the
+    decoded taps), then the padded rows."""
+    cout, entries = graph.t(node.inputs[3]).shape[0], graph.t(node.inputs[1]).shape[0]
+    return 4 * (6 * cout + 2 * entries) + _dw4_rows_bytes(node, graph)[0]
 
 
 def _dw_ok(node, graph) -> bool:
