@@ -47,6 +47,8 @@ size_t tg_conv2d_sparse_s8_fast_scratch_bytes(const tg_conv2d_sparse_params *p);
 void tg_conv2d_sparse_s8_px8(const tg_conv2d_sparse_params *p, const int8_t *input, int8_t *output,
                              void *scratch);
 size_t tg_conv2d_sparse_s8_px8_scratch_bytes(const tg_conv2d_sparse_params *p);
+/* Same results with the folded bias and tg_requant_smmulr.h's output stage (operand bound checked
+ * offline), the entries as one stream in `steps` as for px8, `values` NULL. */
 void tg_fully_connected_sparse_s8_fast(const tg_fully_connected_sparse_params *p, const int8_t *input,
                                        int8_t *output);
 /* Same results for a depthwise layer (groups == in_c == out_c, k_h*k_w <= 64): channel by channel,

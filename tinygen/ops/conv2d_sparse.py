@@ -51,14 +51,14 @@ def check_sparse(values, steps, pairs, k: int, cout: int) -> None:
 
 def stream(values: np.ndarray, steps: np.ndarray) -> np.ndarray:
     """The entries as one byte stream, per pair: its step byte, then its two values (the layout of
-    the kernels that walk one pointer, _STREAM)."""
+    the kernels that walk one pointer, STREAM_LAYOUT)."""
     out = np.empty((steps.size, 3), np.uint8)
     out[:, 0] = steps
     out[:, 1:] = np.asarray(values, np.int8).view(np.uint8).reshape(-1, 2)
     return out.reshape(-1)
 
 
-_STREAM = "entries as one stream in steps (per pair: step byte, two values), values NULL"
+STREAM_LAYOUT = "entries as one stream in steps (per pair: step byte, two values), values NULL"
 
 
 def sparse_fields(values, steps, pairs, k: int, bias: np.ndarray, as_stream: bool = False) -> list:
@@ -168,7 +168,7 @@ def _fast_scratch(node, graph) -> int:
 
 
 _FOLDED = "sparse entries as stored; bias + input_offset*sum(w); four pixels interleaved in scratch"
-_FOLDED_STREAM = "bias + input_offset*sum(w); " + _STREAM
+FOLDED_STREAM = "bias + input_offset*sum(w); " + STREAM_LAYOUT
 
 
 @register
@@ -176,7 +176,7 @@ class Conv2dSparse(OpDef):
     name = "conv2d_sparse"
     attrs_type = Conv2dSparseAttrs
     kernels = (Kernel("tg_conv2d_sparse_s8_px8", "tg_sparse.h", "tg_conv2d_sparse_params", _px8_ok,
-                      scratch=_px8_scratch, layout=_FOLDED_STREAM),
+                      scratch=_px8_scratch, layout=FOLDED_STREAM),
                Kernel("tg_conv2d_sparse_s8_fast", "tg_sparse.h", "tg_conv2d_sparse_params", _fast_ok,
                       scratch=_fast_scratch, layout=_FOLDED),
                Kernel("tg_conv2d_sparse_s8_dw4", "tg_sparse.h", "tg_conv2d_sparse_params", _dw4_ok,
@@ -220,7 +220,7 @@ class Conv2dSparse(OpDef):
         folded = not kernel.reference and kernel.symbol != "tg_conv2d_sparse_s8_dw"
         bias = _fast_bias(node, graph) if folded else b.data
         fields = conv_fields(x, o, a.kernel, a, sparse_fields(values, steps, pairs, k, bias,
-                                                              as_stream=kernel.layout == _FOLDED_STREAM))
+                                                              as_stream=kernel.layout == FOLDED_STREAM))
         return KernelCall(fields, [node.inputs[0]], list(node.outputs),
             comment=f"{'depthwise ' if a.groups > 1 else ''}conv2d_sparse {a.kernel[0]}x{a.kernel[1]}/{a.stride[0]} "
                     f"{x.shape[3]}->{o.shape[3]}, "
