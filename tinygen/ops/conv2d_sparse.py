@@ -129,13 +129,14 @@ def _px8_scratch(node, graph) -> int:
     return 16 * _k(node, graph) + 20 * graph.t(node.inputs[3]).shape[0]
 
 
-DW4_MAX_ROWS = 16384  # tg_conv2d_sparse_s8_dw4.c: its padded input rows in scratch
+DW4_MAX_IMAGE = 32768  # tg_conv2d_sparse_s8_dw4.c: its padded input in scratch, bytes
 
 
-def _dw4_rows_bytes(node, graph) -> int:
+def _dw4_image_bytes(node, graph) -> int:
     a, x, o = node.attrs, graph.t(node.inputs[0]), graph.t(node.outputs[0])
     pw = (o.shape[2] - 1) * a.stride[1] + (a.kernel[1] - 1) * a.dilation[1] + 1
-    return a.kernel[0] * pw * x.shape[3], pw
+    ph = (o.shape[1] - 1) * a.stride[0] + (a.kernel[0] - 1) * a.dilation[0] + 1
+    return ph * pw * x.shape[3]
 
 
 def _dw4_ok(node, graph) -> bool:
@@ -144,7 +145,7 @@ def _dw4_ok(node, graph) -> bool:
             and x.shape[0] == 1 and w16_stage_ok(a.multiplier, a.shift)):
         return False
     bias = _fast_bias(node, graph)
-    if _dw4_rows_bytes(node, graph)[0] > DW4_MAX_ROWS or bias is None:
+    if _dw4_image_bytes(node, graph) > DW4_MAX_IMAGE or bias is None:
         return False
     sums = 128 * np.abs(decoded(node, graph).astype(np.int64)).sum(axis=1)
     return bool((np.abs(bias.astype(np.int64)) + sums < 2 ** 31).all())
@@ -152,9 +153,10 @@ def _dw4_ok(node, graph) -> bool:
 
 def _dw4_scratch(node, graph) -> int:
     """Per channel a 5-word output stage record and a tap count, two words per stored entry (the
-    decoded taps), then the padded rows."""
+    decoded taps), a word per kernel position, then the padded input."""
     cout, entries = graph.t(node.inputs[3]).shape[0], graph.t(node.inputs[1]).shape[0]
-    return 4 * (6 * cout + 2 * entries) + _dw4_rows_bytes(node, graph)[0]
+    a = node.attrs
+    return 4 * (6 * cout + 2 * entries + a.kernel[0] * a.kernel[1]) + _dw4_image_bytes(node, graph)
 
 
 def _dw_ok(node, graph) -> bool:
