@@ -125,8 +125,8 @@ def _px8_ok(node, graph) -> bool:
 
 
 def _px8_scratch(node, graph) -> int:
-    """16 bytes per receptive-field position, then a 5-word output stage record per channel."""
-    return 16 * _k(node, graph) + 20 * graph.t(node.inputs[3]).shape[0]
+    """16 bytes per receptive-field position, then an 8-word output stage record per channel."""
+    return 16 * _k(node, graph) + 32 * graph.t(node.inputs[3]).shape[0]
 
 
 DW4_MAX_IMAGE = 32768  # tg_conv2d_sparse_s8_dw4.c: its padded input in scratch, bytes
