@@ -274,15 +274,16 @@ def break_even(board: str, work: Path) -> None:
         for li in sorted({x[0] for x in meta}):
             pts = [x for x in meta if x[0] == li]
             dense, dmodel = pts[0][4], sparse_cost.MODEL[(kind, False)]
-            est = float(np.dot(fitted[dmodel][0], sparse_cost.features(dmodel, pts[0][3])))
+            est_dense = float(np.dot(fitted[dmodel][0], sparse_cost.features(dmodel, pts[0][3])))
             print(f"  {kind} {list(pts[0][1][1:])} -> {pts[0][3].cout}: dense {pts[0][5]} {dense:,} instructions "
-                  f"(model {est:,.0f})")
-            curve = []
+                  f"(model {est_dense:,.0f})")
+            curve, modelled = [], []
             for _, _, d, c, n, kern in pts[1:]:
                 frac = c.entries / (c.cout * c.k)
                 curve.append((frac, n))
                 model = sparse_cost.MODEL[(kind, True)]
                 est = float(np.dot(fitted[model][0], sparse_cost.features(model, c)))
+                modelled.append((frac, est))
                 print(f"    {kern:<36} non-zeros {100 * d:>3.0f}%  entries {100 * frac:>5.1f}%  {n:>9,} "
                       f"instructions = {n / dense:.3f}x dense (model {est:,.0f})")
             curve.sort()
@@ -291,6 +292,9 @@ def break_even(board: str, work: Path) -> None:
             print(f"    break-even at entries = {100 * even:.1f}% of the dense weights" if even is not None
                   else "    no break-even in the measured range (sparse faster at every density measured)"
                   if curve[-1][1] < dense else "    no break-even in the measured range (sparse slower)")
+            (f0, e0), (f1, e1) = min(modelled), max(modelled)  # the model, linear in entries between them
+            print(f"    the cost model's break-even: entries = {100 * (f0 + (est_dense - e0) * (f1 - f0) / (e1 - e0)):.1f}%"
+                  f" of the dense weights (extrapolated beyond {100 * f1:.0f}%)" if e1 != e0 else "")
     print("cost model fits (tinygen/passes/compress/sparse_cost.py COEFFS):")
     for model, (coef, err) in fitted.items():
         print(f"    \"{model}\": ({', '.join(f'{v:.4g}' for v in coef)}),  # worst error {100 * err:.1f}%")

@@ -10,12 +10,14 @@ part of the kernel's work:
                                                G4 = 1 when the last has 1-4 pixels, G8 the others
     dense depthwise (tg_conv2d_s8_dw3x3s1/s2): P*C*K, H*C, C
     sparse depthwise (tg_conv2d_sparse_s8_dw4): P*C (output stage), P*N (taps), P*L (looped
-                                               taps), H*C (channel rows), E (decode)
+                                               taps), C (per channel), E (decode), X (input copy)
     dense FC (tg_fully_connected_s8_w16):      K*ceil4(C), C, K (input widening)
     sparse FC (tg_fully_connected_sparse_s8_fast): E, C
 
 with P output pixels, H output rows, C output channels, K weights per output channel, E stored
-entries (tinygen/reference/sparse.py) and N non-zero weights. The coefficients are instructions
+entries (tinygen/reference/sparse.py), N non-zero weights, L output channels with more than 4
+non-zeros, T = k_h*k_w and X input bytes. The dense models are those of the fastest dense kernels;
+where a slower one runs, sparse is chosen on a pessimistic comparison. The coefficients are instructions
 per count, fitted by least squares to QEMU -icount measurements of single layers:
 `benchmarks/compressed.py --break-even --board f746zg` measures them (dense and sparse at several
 shapes and densities), prints each fit and its worst error, and prints the COEFFS below.
@@ -45,11 +47,13 @@ class Counts:
     nonzeros: int
     long_rows: int  # output channels with more than 4 non-zeros (dw4 loops over their taps)
     taps: int = 1  # k_h * k_w (receptive-field positions, each a block of input channels)
+    input_bytes: int = 0  # the input tensor (dw4 copies it padded)
 
 
-def counts(pixels: int, rows: int, w2d: np.ndarray, entries: int, taps: int = 1) -> Counts:
+def counts(pixels: int, rows: int, w2d: np.ndarray, entries: int, taps: int = 1, input_bytes: int = 0) -> Counts:
     nz = np.count_nonzero(w2d, axis=1)
-    return Counts(pixels, rows, w2d.shape[0], w2d.shape[1], entries, int(nz.sum()), int((nz > 4).sum()), taps)
+    return Counts(pixels, rows, w2d.shape[0], w2d.shape[1], entries, int(nz.sum()), int((nz > 4).sum()), taps,
+                  input_bytes)
 
 
 def layer_counts(graph, node) -> Counts:
@@ -60,7 +64,7 @@ def layer_counts(graph, node) -> Counts:
     w2d, o = w.reshape(w.shape[0], -1), graph.t(node.outputs[0]).shape
     conv = len(o) == 4
     return counts(o[1] * o[2] if conv else 1, o[1] if conv else 1, w2d, sparse.encode(w2d)[0].size,
-                  w.shape[1] * w.shape[2] if conv else 1)
+                  w.shape[1] * w.shape[2] if conv else 1, graph.t(node.inputs[0]).size)
 
 
 def features(model: str, c: Counts) -> tuple[int, ...]:
@@ -70,7 +74,8 @@ def features(model: str, c: Counts) -> tuple[int, ...]:
             "tg_conv2d_s8_im2col4": lambda: (p * n * k, p * n, p * k),
             "tg_conv2d_sparse_s8_px8": lambda: (g * k, g * c.taps, g * n, wide * c.entries, narrow * c.entries, n),
             "tg_conv2d_s8_dw3x3": lambda: (p * n * k, h * n, n),
-            "tg_conv2d_sparse_s8_dw4": lambda: (p * n, p * c.nonzeros, p * c.long_rows, h * n, c.entries),
+            "tg_conv2d_sparse_s8_dw4": lambda: (p * n, p * c.nonzeros, p * c.long_rows, n, c.entries,
+                                                c.input_bytes),
             "tg_fully_connected_s8_w16": lambda: (k * ((n + 3) // 4 * 4), n, k),
             "tg_fully_connected_sparse_s8_fast": lambda: (c.entries, n)}[model]()
 
@@ -81,9 +86,9 @@ def features(model: str, c: Counts) -> tuple[int, ...]:
 COEFFS = {
     "tg_conv2d_s8_pw4": (1.059, 14.38, 2.372),  # worst error 0.2%
     "tg_conv2d_s8_im2col4": (1.035, 20.61, 3.818),  # 0.4%
-    "tg_conv2d_sparse_s8_px8": (30.52, 280.6, 163.2, 11.02, 7.877, 29.14),  # 2.7%
+    "tg_conv2d_sparse_s8_px8": (30.56, 280.3, 157.4, 11.01, 7.894, 37.49),  # 2.6%
     "tg_conv2d_s8_dw3x3": (6.442, -28.86, 55.48),  # 2.2%
-    "tg_conv2d_sparse_s8_dw4": (8.801, 6.031, 21.77, 78.03, 37.4),  # 4.4%
+    "tg_conv2d_sparse_s8_dw4": (8.339, 6.341, 17.86, 217.2, 23.87, 0.6094),  # 4.2%
     "tg_fully_connected_s8_w16": (1.43, 21.86, 3.221),  # 0.0%
     "tg_fully_connected_sparse_s8_fast": (6, 50.66),  # 0.3%
 }
