@@ -2,14 +2,15 @@
  * tg_conv2d_sparse_s8_ref with the input offset folded into the bias, see tg_sparse.h).
  *
  * Why it is fast: per output only the channel's non-zero taps are read (one load and one
- * multiply-add each), with no bounds test: the input is first copied once into scratch padded
- * with -input_offset (which adds 0 after the bias fold) to the rows and columns the outputs reach
- * (the generator bounds its size), so every tap of every pixel is an in-bounds load at a fixed
- * offset. The taps are decoded once per call (offset into the padded image, channel included, and
- * value; positions to offsets through a table of the k_h*k_w positions); then one channel at a
- * time walks all output pixels with its taps and its output stage record in registers: up to four
- * taps by straight-line code (the common case of a sparse 3x3 row), more by a loop. Four pixels
- * of a row share one packed clamp. Output stage: tg_gemm_w16.h's (records made once per call,
+ * multiply-add each), with no bounds test: the input is first copied into scratch padded with
+ * -input_offset (which adds 0 after the bias fold) to the rows and columns the outputs reach, so
+ * every tap of every pixel is an in-bounds load at a fixed
+ * offset. The input is copied in bands of output rows (as many as fit TG_DW4_BAND_BYTES of
+ * scratch). The taps are decoded once per call (offset into the padded band, channel included,
+ * and value; positions to offsets through a table of the k_h*k_w positions); then per band one
+ * channel at a time walks all its output pixels with its taps and its output stage record in
+ * registers: up to four taps by straight-line code (the common case of a sparse 3x3 row), more by
+ * a loop. Four pixels of a row share one packed clamp. Output stage: tg_gemm_w16.h's (records made once per call,
  * contract checked by the generator: conv_gemm.w16_stage_ok). */
 #include <string.h>
 
@@ -21,9 +22,21 @@ static inline int32_t padded_w(const tg_conv2d_sparse_params *p)
     return (p->out_w - 1) * p->stride_w + (p->k_w - 1) * p->dil_w + 1;
 }
 
-static inline int32_t padded_h(const tg_conv2d_sparse_params *p)
+/* padded input rows a band of `band` output rows reads */
+static inline int32_t band_rows(const tg_conv2d_sparse_params *p, int32_t band)
 {
-    return (p->out_h - 1) * p->stride_h + (p->k_h - 1) * p->dil_h + 1;
+    return (band - 1) * p->stride_h + (p->k_h - 1) * p->dil_h + 1;
+}
+
+/* Output rows per band: as many as keep the band's padded rows within TG_DW4_BAND_BYTES (at
+ * least one; tinygen/ops/conv2d_sparse.py mirrors this and bounds one row's band). */
+#define TG_DW4_BAND_BYTES 8192
+static int32_t band_height(const tg_conv2d_sparse_params *p)
+{
+    const int32_t row_bytes = padded_w(p) * p->in_c;
+    int32_t band = 1;
+    while (band < p->out_h && band_rows(p, band + 1) * row_bytes <= TG_DW4_BAND_BYTES) ++band;
+    return band;
 }
 
 static int32_t entries(const tg_conv2d_sparse_params *p)
@@ -39,7 +52,7 @@ static int32_t entries(const tg_conv2d_sparse_params *p)
 size_t tg_conv2d_sparse_s8_dw4_scratch_bytes(const tg_conv2d_sparse_params *p)
 {
     return 4u * (size_t)((TG_W16_Q + 1) * p->out_c + 2 * entries(p) + p->k_h * p->k_w) +
-           (size_t)(padded_h(p) * padded_w(p) * p->in_c);
+           (size_t)(band_rows(p, band_height(p)) * padded_w(p) * p->in_c);
 }
 
 /* One channel's outputs: n taps (offset, value pairs in tap) from base, `step` bytes per pixel
@@ -93,7 +106,7 @@ __attribute__((always_inline)) static inline void channel(const int8_t *base, in
 void tg_conv2d_sparse_s8_dw4(const tg_conv2d_sparse_params *p, const int8_t *input, int8_t *output,
                              void *scratch)
 {
-    const int32_t c_all = p->in_c, pw = padded_w(p), ph = padded_h(p), kw = p->k_w, taps_n = p->k_h * kw;
+    const int32_t c_all = p->in_c, pw = padded_w(p), kw = p->k_w, taps_n = p->k_h * kw, band = band_height(p);
     const int32_t row_bytes = pw * c_all;
     const uint32_t lo4 = tg_w16_rep4(p->act_min), hi4 = tg_w16_rep4(p->act_max);
     const int8_t pad = (int8_t)(-p->input_offset);
@@ -102,21 +115,6 @@ void tg_conv2d_sparse_s8_dw4(const tg_conv2d_sparse_params *p, const int8_t *inp
     int32_t *const taps = counts + c_all;
     int32_t *const at = taps + 2 * entries(p);
     int8_t *const img = (int8_t *)(at + taps_n);
-    /* the input padded to the ph x pw window the outputs reach (rows above and below, columns left
-     * and right hold pad; input rows and columns beyond the window are not read) */
-    for (int32_t y = 0; y < ph; ++y) {
-        const int32_t iy = y - p->pad_t;
-        int8_t *dst = img + y * row_bytes;
-        if (iy < 0 || iy >= p->in_h) {
-            memset(dst, pad, (size_t)row_bytes);
-            continue;
-        }
-        const int32_t left = p->pad_l < pw ? p->pad_l : pw;
-        const int32_t inside = (p->in_w < pw - left ? p->in_w : pw - left);
-        memset(dst, pad, (size_t)(left * c_all));
-        memcpy(dst + left * c_all, input + iy * p->in_w * c_all, (size_t)(inside * c_all));
-        memset(dst + (left + inside) * c_all, pad, (size_t)((pw - left - inside) * c_all));
-    }
     for (int32_t t = 0; t < taps_n; ++t) at[t] = (t / kw) * p->dil_h * row_bytes + (t % kw) * p->dil_w * c_all;
     /* output stage records {bias, m, K_lo, K_hi, sh} (tg_gemm_w16.h) and the non-zero taps */
     const int8_t *v = p->values;
@@ -145,19 +143,38 @@ void tg_conv2d_sparse_s8_dw4(const tg_conv2d_sparse_params *p, const int8_t *inp
         v += n;
         st += n / 2;
     }
-    const int32_t h = p->out_h, w = p->out_w, row_step = p->stride_h * row_bytes, step = p->stride_w * c_all;
-    tap = taps;
-    for (int32_t c = 0; c < c_all; ++c) {
-        const int32_t n = counts[c], *r = recs + TG_W16_Q * c;
-        int8_t *const out = output + c;
-        switch (n) {
-        case 0: channel(img, out, h, w, row_step, step, c_all, tap, n, 0, r, lo4, hi4); break;
-        case 1: channel(img, out, h, w, row_step, step, c_all, tap, n, 1, r, lo4, hi4); break;
-        case 2: channel(img, out, h, w, row_step, step, c_all, tap, n, 2, r, lo4, hi4); break;
-        case 3: channel(img, out, h, w, row_step, step, c_all, tap, n, 3, r, lo4, hi4); break;
-        case 4: channel(img, out, h, w, row_step, step, c_all, tap, n, 4, r, lo4, hi4); break;
-        default: channel(img, out, h, w, row_step, step, c_all, tap, n, -1, r, lo4, hi4); break;
+    const int32_t w = p->out_w, row_step = p->stride_h * row_bytes, step = p->stride_w * c_all;
+    for (int32_t oy = 0; oy < p->out_h; oy += band) {
+        const int32_t h = p->out_h - oy < band ? p->out_h - oy : band;
+        /* the band's input rows padded to the window its outputs reach (rows above and below,
+         * columns left and right hold pad; input columns beyond the window are not read) */
+        for (int32_t y = 0; y < band_rows(p, h); ++y) {
+            const int32_t iy = oy * p->stride_h + y - p->pad_t;
+            int8_t *dst = img + y * row_bytes;
+            if (iy < 0 || iy >= p->in_h) {
+                memset(dst, pad, (size_t)row_bytes);
+                continue;
+            }
+            const int32_t left = p->pad_l < pw ? p->pad_l : pw;
+            const int32_t inside = (p->in_w < pw - left ? p->in_w : pw - left);
+            memset(dst, pad, (size_t)(left * c_all));
+            memcpy(dst + left * c_all, input + iy * p->in_w * c_all, (size_t)(inside * c_all));
+            memset(dst + (left + inside) * c_all, pad, (size_t)((pw - left - inside) * c_all));
         }
-        tap += 2 * n;
+        int8_t *const out_band = output + oy * w * c_all;
+        tap = taps;
+        for (int32_t c = 0; c < c_all; ++c) {
+            const int32_t n = counts[c], *r = recs + TG_W16_Q * c;
+            int8_t *const out = out_band + c;
+            switch (n) {
+            case 0: channel(img, out, h, w, row_step, step, c_all, tap, n, 0, r, lo4, hi4); break;
+            case 1: channel(img, out, h, w, row_step, step, c_all, tap, n, 1, r, lo4, hi4); break;
+            case 2: channel(img, out, h, w, row_step, step, c_all, tap, n, 2, r, lo4, hi4); break;
+            case 3: channel(img, out, h, w, row_step, step, c_all, tap, n, 3, r, lo4, hi4); break;
+            case 4: channel(img, out, h, w, row_step, step, c_all, tap, n, 4, r, lo4, hi4); break;
+            default: channel(img, out, h, w, row_step, step, c_all, tap, n, -1, r, lo4, hi4); break;
+            }
+            tap += 2 * n;
+        }
     }
 }

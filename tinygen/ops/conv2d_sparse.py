@@ -129,14 +129,23 @@ def _px8_scratch(node, graph) -> int:
     return 16 * _k(node, graph) + 32 * graph.t(node.inputs[3]).shape[0]
 
 
-DW4_MAX_IMAGE = 32768  # tg_conv2d_sparse_s8_dw4.c: its padded input in scratch, bytes
+DW4_BAND_BYTES = 8192  # tg_conv2d_sparse_s8_dw4.c TG_DW4_BAND_BYTES: its padded input band in scratch
+DW4_MAX_ROWS = 16384  # and the largest band of one output row it is chosen for
 
 
-def _dw4_image_bytes(node, graph) -> int:
-    a, x, o = node.attrs, graph.t(node.inputs[0]), graph.t(node.outputs[0])
-    pw = (o.shape[2] - 1) * a.stride[1] + (a.kernel[1] - 1) * a.dilation[1] + 1
-    ph = (o.shape[1] - 1) * a.stride[0] + (a.kernel[0] - 1) * a.dilation[0] + 1
-    return ph * pw * x.shape[3]
+def dw4_band_of(out_hw, channels: int, kernel, stride, dilation) -> tuple[int, int]:
+    """(output rows per band, padded band bytes), as tg_conv2d_sparse_s8_dw4.c computes them."""
+    row_bytes = ((out_hw[1] - 1) * stride[1] + (kernel[1] - 1) * dilation[1] + 1) * channels
+    rows = lambda band: (band - 1) * stride[0] + (kernel[0] - 1) * dilation[0] + 1  # noqa: E731
+    band = 1
+    while band < out_hw[0] and rows(band + 1) * row_bytes <= DW4_BAND_BYTES:
+        band += 1
+    return band, rows(band) * row_bytes
+
+
+def dw4_band(node, graph) -> tuple[int, int]:
+    a, o = node.attrs, graph.t(node.outputs[0])
+    return dw4_band_of(o.shape[1:3], graph.t(node.inputs[0]).shape[3], a.kernel, a.stride, a.dilation)
 
 
 def _dw4_ok(node, graph) -> bool:
@@ -145,7 +154,7 @@ def _dw4_ok(node, graph) -> bool:
             and x.shape[0] == 1 and w16_stage_ok(a.multiplier, a.shift)):
         return False
     bias = _fast_bias(node, graph)
-    if _dw4_image_bytes(node, graph) > DW4_MAX_IMAGE or bias is None:
+    if dw4_band(node, graph)[1] > DW4_MAX_ROWS or bias is None:
         return False
     sums = 128 * np.abs(decoded(node, graph).astype(np.int64)).sum(axis=1)
     return bool((np.abs(bias.astype(np.int64)) + sums < 2 ** 31).all())
@@ -153,10 +162,10 @@ def _dw4_ok(node, graph) -> bool:
 
 def _dw4_scratch(node, graph) -> int:
     """Per channel a 5-word output stage record and a tap count, two words per stored entry (the
-    decoded taps), a word per kernel position, then the padded input."""
+    decoded taps), a word per kernel position, then the padded input band."""
     cout, entries = graph.t(node.inputs[3]).shape[0], graph.t(node.inputs[1]).shape[0]
     a = node.attrs
-    return 4 * (6 * cout + 2 * entries + a.kernel[0] * a.kernel[1]) + _dw4_image_bytes(node, graph)
+    return 4 * (6 * cout + 2 * entries + a.kernel[0] * a.kernel[1]) + dw4_band(node, graph)[1]
 
 
 def _dw_ok(node, graph) -> bool:
