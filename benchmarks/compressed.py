@@ -1,10 +1,10 @@
 """Compressed weights (issue 14) on a MobileNet-style int8 model under QEMU: weight bytes, flash
 and emulated instructions at 0/50/80/90% unstructured sparsity and with 2/3/4-bit codebooks,
-against the dense build of the same model; and the sparse kernels' break-even.
+against the dense build of the same model; and the sparse kernels' break-even and cost model.
 
     .venv/bin/python benchmarks/compressed.py                 # the model table (mps2-an386, M4)
-    .venv/bin/python benchmarks/compressed.py --break-even    # sparse vs dense per layer kind
-    .venv/bin/python benchmarks/compressed.py --board f746zg  # on the M7 stand-in
+    .venv/bin/python benchmarks/compressed.py --break-even    # sparse vs dense per layer, the cost model fit
+    .venv/bin/python benchmarks/compressed.py --board f746zg  # on the M7 stand-in (the fit's board)
 
 The model (lowered int8 graph, seeded random weights): conv3x3/2 3->32, then depthwise 3x3 +
 pointwise blocks 32->64, /2 64->128, 128->128, /2 128->256, /2 256->256, flatten 2x2x256, FC 10.
@@ -293,8 +293,9 @@ def break_even(board: str, work: Path) -> None:
                   else "    no break-even in the measured range (sparse faster at every density measured)"
                   if curve[-1][1] < dense else "    no break-even in the measured range (sparse slower)")
             (f0, e0), (f1, e1) = min(modelled), max(modelled)  # the model, linear in entries between them
-            print(f"    the cost model's break-even: entries = {100 * (f0 + (est_dense - e0) * (f1 - f0) / (e1 - e0)):.1f}%"
-                  f" of the dense weights (extrapolated beyond {100 * f1:.0f}%)" if e1 != e0 else "")
+            model_even = f0 + (est_dense - e0) * (f1 - f0) / (e1 - e0) if e1 != e0 else float("nan")
+            print(f"    the cost model's break-even: entries = {100 * model_even:.1f}% of the dense weights "
+                  f"(extrapolated beyond {100 * f1:.0f}%)")
     print("cost model fits (tinygen/passes/compress/sparse_cost.py COEFFS):")
     for model, (coef, err) in fitted.items():
         print(f"    \"{model}\": ({', '.join(f'{v:.4g}' for v in coef)}),  # worst error {100 * err:.1f}%")
@@ -303,7 +304,8 @@ def break_even(board: str, work: Path) -> None:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--board", default="f446re")
-    ap.add_argument("--break-even", action="store_true", help="measure the sparse kernels' break-even instead")
+    ap.add_argument("--break-even", action="store_true",
+                    help="measure the sparse kernels' break-even and fit the cost model instead")
     ap.add_argument("--work", type=Path, help="build directory (default: a temporary one)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:

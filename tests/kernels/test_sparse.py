@@ -81,7 +81,8 @@ def conv_cases(seed):
     common = dict(stride=(1, 1), padding=(1,) * 4, dilation=(1, 1), input_offset=-7, output_offset=3,
                   multiplier=mult, shift=shift)
     x, b = act("x", (1, 11, 20, c)), const("b", rng.integers(-3000, 3000, c).astype(np.int32))
-    cases.append((Conv2dSparseAttrs(kernel=(3, 3), groups=c, **common), [x, *_pack(dense), b], (1, 11, 20, c), DType.INT8))
+    cases.append((Conv2dSparseAttrs(kernel=(3, 3), groups=c, **common), [x, *_pack(dense), b], (1, 11, 20, c),
+                  DType.INT8))
     plain.append((Conv2dAttrs(groups=c, **common), [x, const("w", dense.reshape(c, 3, 3, 1).astype(np.int8)), b],
                   (1, 11, 20, c), DType.INT8))
     return cases, plain
