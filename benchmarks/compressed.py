@@ -294,8 +294,10 @@ def break_even(board: str, work: Path) -> None:
                   if curve[-1][1] < dense else "    no break-even in the measured range (sparse slower)")
             (f0, e0), (f1, e1) = min(modelled), max(modelled)  # the model, linear in entries between them
             model_even = f0 + (est_dense - e0) * (f1 - f0) / (e1 - e0) if e1 != e0 else float("nan")
-            print(f"    the cost model's break-even: entries = {100 * model_even:.1f}% of the dense weights "
-                  f"(extrapolated beyond {100 * f1:.0f}%)")
+            print("    the cost model's break-even: " + (
+                "none (sparse slower at any density)" if not model_even > 0 else
+                f"entries = {100 * model_even:.1f}% of the dense weights"
+                + (f" (extrapolated beyond {100 * f1:.0f}%)" if model_even > f1 else "")))
     print("cost model fits (tinygen/passes/compress/sparse_cost.py COEFFS):")
     for model, (coef, err) in fitted.items():
         print(f"    \"{model}\": ({', '.join(f'{v:.4g}' for v in coef)}),  # worst error {100 * err:.1f}%")
