@@ -17,10 +17,10 @@ part of the kernel's work:
 
 with P output pixels, H output rows, C output channels, K weights per output channel, E stored
 entries (tinygen/reference/sparse.py), N non-zero weights, L output channels with more than 4
-non-zeros, T = k_h*k_w, X input bytes, B dw4's bands of output rows and R
-the output pixels past the last multiple of 4 of each row. The dense models are those of the fastest dense kernels;
-where a slower one runs, sparse is chosen on a pessimistic comparison. The coefficients are instructions
-per count, fitted by least squares to QEMU -icount measurements of single layers:
+non-zeros, T = k_h*k_w, X input bytes, B dw4's bands of output rows and R the output pixels past
+the last multiple of 4 of each row. The dense models are those of the fastest dense kernels;
+where a slower one runs, the comparison only favours dense. The coefficients are instructions per
+count, fitted by least squares to QEMU -icount measurements of single layers:
 `benchmarks/compressed.py --break-even --board f746zg` measures them (dense and sparse at several
 shapes and densities), prints each fit and its worst error, and prints the COEFFS below.
 """
@@ -89,7 +89,7 @@ def features(model: str, c: Counts) -> tuple[int, ...]:
 
 
 # instructions per count, in the order of features(); fitted on f746zg (mps2-an500, gcc 12 -O2) by
-# benchmarks/compressed.py --break-even --board f746zg (16 layers x 5 densities), worst relative
+# benchmarks/compressed.py --break-even --board f746zg (19 layer shapes x 5 densities), worst relative
 # error of each fit over its measurements in the comment
 COEFFS = {
     "tg_conv2d_s8_pw4": (1.059, 14.38, 2.372),  # worst error 0.2%
