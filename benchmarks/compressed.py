@@ -1,10 +1,10 @@
 """Compressed weights (issue 14) on a MobileNet-style int8 model under QEMU: weight bytes, flash
 and emulated instructions at 0/50/80/90% unstructured sparsity and with 2/3/4-bit codebooks,
-against the dense build of the same model; and the sparse kernels' break-even.
+against the dense build of the same model; and the sparse kernels' break-even and cost model.
 
     .venv/bin/python benchmarks/compressed.py                 # the model table (mps2-an386, M4)
-    .venv/bin/python benchmarks/compressed.py --break-even    # sparse vs dense per layer kind
-    .venv/bin/python benchmarks/compressed.py --board f746zg  # on the M7 stand-in
+    .venv/bin/python benchmarks/compressed.py --break-even    # sparse vs dense per layer, the cost model fit
+    .venv/bin/python benchmarks/compressed.py --board f746zg  # on the M7 stand-in (the fit's board)
 
 The model (lowered int8 graph, seeded random weights): conv3x3/2 3->32, then depthwise 3x3 +
 pointwise blocks 32->64, /2 64->128, 128->128, /2 128->256, /2 256->256, flatten 2x2x256, FC 10.
@@ -199,59 +199,115 @@ def model_table(board: str, work: Path) -> None:
           f"instructions {eighty['instructions'] / dense['instructions']:.3f}x (<= 0.6)")
 
 
+# (kind, input shape, make the layer) of the break-even and cost-model measurements: the shapes of
+# the MobileNet-style model and a few others
+FIT_LAYERS = [
+    ("conv1x1", (1, 16, 16, 32), lambda b: b.conv(64, 1)),
+    ("conv1x1", (1, 8, 8, 64), lambda b: b.conv(128, 1)),
+    ("conv1x1", (1, 8, 8, 64), lambda b: b.conv(64, 1)),
+    ("conv1x1", (1, 4, 4, 128), lambda b: b.conv(256, 1)),
+    ("conv1x1", (1, 2, 2, 256), lambda b: b.conv(256, 1)),
+    ("conv1x1", (1, 6, 6, 48), lambda b: b.conv(96, 1)),
+    ("conv", (1, 32, 32, 3), lambda b: b.conv(32, 3, 2)),
+    ("conv", (1, 8, 8, 32), lambda b: b.conv(32, 3)),
+    ("conv", (1, 8, 8, 16), lambda b: b.conv(48, 3)),
+    ("conv", (1, 16, 16, 16), lambda b: b.conv(32, 3)),
+    ("conv", (1, 4, 4, 32), lambda b: b.conv(64, 3)),
+    ("dw", (1, 16, 16, 32), lambda b: b.conv(32, 3, groups=32)),
+    ("dw", (1, 16, 16, 64), lambda b: b.conv(64, 3, 2, groups=64)),
+    ("dw", (1, 8, 8, 128), lambda b: b.conv(128, 3, groups=128)),
+    ("dw", (1, 8, 8, 128), lambda b: b.conv(128, 3, 2, groups=128)),
+    ("dw", (1, 4, 4, 256), lambda b: b.conv(256, 3, 2, groups=256)),
+    ("fc", (1, 1024), lambda b: b.fc(10)),
+    ("fc", (1, 512), lambda b: b.fc(64)),
+    ("fc", (1, 256), lambda b: b.fc(32)),
+]
+FIT_DENSITIES = (1.0, 0.5, 0.3, 0.2, 0.1)  # non-zeros; 1.0 is the dense layer
+
+
 def break_even(board: str, work: Path) -> None:
-    """Per layer kind: the dense fast kernel and the sparse kernel at several densities of
-    non-zeros, in one firmware per kind; the break-even is interpolated in stored entries
-    (non-zeros + fillers + pads) as a fraction of the dense weights, the quantity
-    tinygen/passes/compress/sparse_weights.py compares with BREAK_EVEN."""
-    from tinygen.reference import sparse
+    """Per layer of FIT_LAYERS: the dense fast kernel and the sparse one at FIT_DENSITIES, one
+    firmware per kind; the break-even interpolated in stored entries (non-zeros + fillers + pads)
+    as a fraction of the dense weights; then per kind the least-squares fit of the cost model of
+    tinygen/passes/compress/sparse_cost.py (its COEFFS) and the model's break-even per layer."""
+    from tinygen.passes.compress import sparse_cost
     from tinygen.testing import merge_graphs
 
-    densities = (1.0, 0.6, 0.5, 0.45, 0.4, 0.35, 0.3, 0.2, 0.1)
-    layers = {"conv1x1": ((1, 8, 8, 64), lambda b: b.conv(64, 1)),
-              "conv": ((1, 8, 8, 32), lambda b: b.conv(32, 3)),
-              "fc": ((1, 4, 4, 32), lambda b: (b.flatten(), b.fc(64))),
-              "dw": ((1, 8, 8, 64), lambda b: b.conv(64, 3, groups=64))}
-    print(f"sparse vs dense instructions per layer kind, QEMU {board} stand-in (-icount)")
-    for kind, (shape, make) in layers.items():
-        graphs, fracs = [], []
-        for i, d in enumerate(densities):
-            b = Builder(shape, seed=10 + i, name=f"{kind}{i}")
-            make(b)
-            g = b.done()
-            node, w = g.nodes[-1], g.t(g.nodes[-1].inputs[1])
-            flat = w.data.reshape(-1).copy()
-            flat[flat == 0] = 1
-            flat[np.random.default_rng(i).permutation(flat.size)[:int(round((1 - d) * flat.size))]] = 0
-            w.data = flat.reshape(w.shape)
-            fracs.append(sparse.encode(w.data.reshape(w.shape[0], -1))[0].size / w.size)
-            if i > 0:
-                make_sparse(g, node)
-            graphs.append(g)
-        m = measure(merge_graphs(graphs, kind), work / f"be_{kind}", board, profile=True)
-        last = [p for p in m["profile"] if p.op in ("conv2d", "fully_connected", "conv2d_sparse", "fully_connected_sparse")]
-        if kind == "fc":
-            last = [p for p in last if p.op.startswith("fully")]
-        kernels = [n.kernel for n in m["graph"].nodes if n.op == last[0].op or n.op.endswith("_sparse")]
-        dense_count = last[0].count
-        print(f"  {kind} {list(shape[1:])} -> {m['graph'].nodes[-1].attrs.__class__.__name__.replace('Attrs', '')}: "
-              f"dense {kernels[0]} {dense_count:,} instructions")
-        points = []
-        for d, frac, p, kernel in zip(densities[1:], fracs[1:], last[1:], kernels[1:]):
-            points.append((frac, p.count))
-            print(f"    {kernel:<36} non-zeros {100 * d:>3.0f}%  entries {100 * frac:>5.1f}%  {p.count:>9,} "
-                  f"instructions = {p.count / dense_count:.3f}x dense")
-        points.sort()
-        even = next((f0 + (dense_count - c0) * (f1 - f0) / (c1 - c0)
-                     for (f0, c0), (f1, c1) in zip(points, points[1:]) if c0 <= dense_count <= c1), None)
-        print(f"    break-even at entries = {100 * even:.1f}% of the dense weights" if even is not None
-              else "    no break-even in the measured range")
+    print(f"sparse vs dense instructions per layer, QEMU {board} stand-in (-icount)")
+    fitted, points, per_kind = {}, {}, {}
+    for kind in sparse_cost.KINDS:
+        meta, count, kernel = [], {}, {}
+        for li, (k_, shape, make) in enumerate(FIT_LAYERS):
+            if k_ != kind:
+                continue
+            graphs = []
+            for i, d in enumerate(FIT_DENSITIES):
+                b = Builder(shape, seed=10 + 7 * li + i, name=f"{kind}{li}_{i}")
+                make(b)
+                g = b.done()
+                node, w = g.nodes[-1], g.t(g.nodes[-1].inputs[1])
+                flat = w.data.reshape(-1).copy()
+                flat[flat == 0] = 1
+                flat[np.random.default_rng(i).permutation(flat.size)[:int(round((1 - d) * flat.size))]] = 0
+                w.data = flat.reshape(w.shape)
+                c = sparse_cost.layer_counts(g, node)
+                if i > 0:
+                    make_sparse(g, node)
+                graphs.append(g)
+                meta.append((li, shape, d, c, f"{li}_g{i}_{g.nodes[-1].name}"))
+            # one firmware per layer shape (all of a merged graph's inputs and outputs stay live)
+            m = measure(merge_graphs(graphs, kind), work / f"be_{kind}{li}", board, profile=True)
+            count.update({f"{li}_{p.name}": p.count for p in m["profile"]})
+            kernel.update({f"{li}_{n.name}": n.kernel for n in m["graph"].nodes})
+        for gi, (li, shape, d, c, name) in enumerate(meta):
+            model = sparse_cost.MODEL[(kind, d < 1.0)]
+            points.setdefault(model, ([], []))
+            points[model][0].append(sparse_cost.features(model, c))
+            points[model][1].append(count[name])
+            meta[gi] = (li, shape, d, c, count[name], kernel[name])
+        per_kind[kind] = meta
+    for model, (a, y) in points.items():
+        a, y = np.asarray(a, float), np.asarray(y, float)
+        coef = np.linalg.lstsq(a, y, rcond=None)[0]
+        fitted[model] = (coef, float((np.abs(a @ coef - y) / y).max()))
+    for kind, meta in per_kind.items():
+        for li in sorted({x[0] for x in meta}):
+            pts = [x for x in meta if x[0] == li]
+            dense, dmodel = pts[0][4], sparse_cost.MODEL[(kind, False)]
+            est_dense = float(np.dot(fitted[dmodel][0], sparse_cost.features(dmodel, pts[0][3])))
+            print(f"  {kind} {list(pts[0][1][1:])} -> {pts[0][3].cout}: dense {pts[0][5]} {dense:,} instructions "
+                  f"(model {est_dense:,.0f})")
+            curve, modelled = [], []
+            for _, _, d, c, n, kern in pts[1:]:
+                frac = c.entries / (c.cout * c.k)
+                curve.append((frac, n))
+                model = sparse_cost.MODEL[(kind, True)]
+                est = float(np.dot(fitted[model][0], sparse_cost.features(model, c)))
+                modelled.append((frac, est))
+                print(f"    {kern:<36} non-zeros {100 * d:>3.0f}%  entries {100 * frac:>5.1f}%  {n:>9,} "
+                      f"instructions = {n / dense:.3f}x dense (model {est:,.0f})")
+            curve.sort()
+            even = next((f0 + (dense - c0) * (f1 - f0) / (c1 - c0)
+                         for (f0, c0), (f1, c1) in zip(curve, curve[1:]) if c0 <= dense <= c1), None)
+            print(f"    break-even at entries = {100 * even:.1f}% of the dense weights" if even is not None
+                  else "    no break-even in the measured range (sparse faster at every density measured)"
+                  if curve[-1][1] < dense else "    no break-even in the measured range (sparse slower)")
+            (f0, e0), (f1, e1) = min(modelled), max(modelled)  # the model, linear in entries between them
+            model_even = f0 + (est_dense - e0) * (f1 - f0) / (e1 - e0) if e1 != e0 else float("nan")
+            print("    the cost model's break-even: " + (
+                "none (sparse slower at any density)" if not model_even > 0 else
+                f"entries = {100 * model_even:.1f}% of the dense weights"
+                + (f" (extrapolated beyond {100 * f1:.0f}%)" if model_even > f1 else "")))
+    print("cost model fits (tinygen/passes/compress/sparse_cost.py COEFFS):")
+    for model, (coef, err) in fitted.items():
+        print(f"    \"{model}\": ({', '.join(f'{v:.4g}' for v in coef)}),  # worst error {100 * err:.1f}%")
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--board", default="f446re")
-    ap.add_argument("--break-even", action="store_true", help="measure the sparse kernels' break-even instead")
+    ap.add_argument("--break-even", action="store_true",
+                    help="measure the sparse kernels' break-even and fit the cost model instead")
     ap.add_argument("--work", type=Path, help="build directory (default: a temporary one)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:

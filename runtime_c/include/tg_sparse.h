@@ -47,6 +47,8 @@ size_t tg_conv2d_sparse_s8_fast_scratch_bytes(const tg_conv2d_sparse_params *p);
 void tg_conv2d_sparse_s8_px8(const tg_conv2d_sparse_params *p, const int8_t *input, int8_t *output,
                              void *scratch);
 size_t tg_conv2d_sparse_s8_px8_scratch_bytes(const tg_conv2d_sparse_params *p);
+/* Same results with the folded bias and tg_requant_smmulr.h's output stage (operand bound checked
+ * offline), the entries as one stream in `steps` as for px8, `values` NULL. */
 void tg_fully_connected_sparse_s8_fast(const tg_fully_connected_sparse_params *p, const int8_t *input,
                                        int8_t *output);
 /* Same results for a depthwise layer (groups == in_c == out_c, k_h*k_w <= 64): channel by channel,
@@ -54,8 +56,9 @@ void tg_fully_connected_sparse_s8_fast(const tg_fully_connected_sparse_params *p
 void tg_conv2d_sparse_s8_dw(const tg_conv2d_sparse_params *p, const int8_t *input, int8_t *output);
 
 /* Same results for a depthwise layer (groups == in_c == out_c, k_h*k_w <= 64) with the folded
- * bias and tg_gemm_w16.h's output stage (generator-checked): each output row's input rows padded
- * in scratch, four channels per pixel, only the non-zero taps read. See tg_conv2d_sparse_s8_dw4.c. */
+ * bias and tg_gemm_w16.h's output stage (generator-checked): the input padded in scratch in bands
+ * of output rows, the taps decoded once per call, one channel's outputs of a band at a time (four
+ * pixels per packed clamp), only the non-zero taps read. See tg_conv2d_sparse_s8_dw4.c. */
 void tg_conv2d_sparse_s8_dw4(const tg_conv2d_sparse_params *p, const int8_t *input, int8_t *output,
                              void *scratch);
 size_t tg_conv2d_sparse_s8_dw4_scratch_bytes(const tg_conv2d_sparse_params *p);

@@ -7,22 +7,28 @@
  * j < 4; 16 bytes, so a step scales with one shift). acc_j += v * X_j in 64 bits then holds
  * S_{2j} + S_{2j+1} * 2^23 with S_q = sum v * x_q, and the two sums separate exactly while
  * |S_q| < 2^22, which the generator checks (128 * sum|w| < 2^22 per row,
- * tinygen/ops/conv2d_sparse.py): the accumulator starts at 2^22, so S_{2j} + 2^22 is its low 23
- * bits and S_{2j+1} = acc >> 23. Per pair of entries: 22 instructions for 16 multiply-adds.
+ * tinygen/ops/conv2d_sparse.py): the accumulator starts at 2^22 + bias * 2^23, so S_{2j} + 2^22
+ * is its low 23 bits and bias + S_{2j+1} = acc >> 23 (the odd pixel's bias comes free; it fits
+ * the 41 bits above, the generator checks |bias| + 2^22 < 2^31). Per pair of entries: 22
+ * instructions for 16 multiply-adds.
  * The entries are one stream in `steps` (per pair: the step byte, low nibble first, then the
  * two values); `values` is not read. A last group of 1-4 pixels walks two lane words only.
  *
  * Output stage: tg_gemm_w16.h's (one SMLAL with a precomputed 64-bit constant, then a packed
- * clamp of four outputs), its records made once per call in scratch after the lane words; the
- * generator checked its contract (conv_gemm.w16_stage_ok). */
+ * clamp of four outputs), its records made once per call in scratch after the lane words, each
+ * followed by the row's accumulator start; the generator checked its contract
+ * (conv_gemm.w16_stage_ok). */
 #include "tg_gemm_w16.h"
 #include "tg_sparse.h"
 
 #define TG_PX8_HALF (1u << 22)
+/* per channel: {bias - 2^22, m, K_lo, K_hi, sh} (tg_w16_pack reads words 1-4), then the 64-bit
+ * accumulator start 2^22 + bias * 2^23 (lo, hi) and a pad word */
+#define TG_PX8_REC 8
 
 size_t tg_conv2d_sparse_s8_px8_scratch_bytes(const tg_conv2d_sparse_params *p)
 {
-    return (size_t)(16 * p->k_h * p->k_w * p->in_c) + 4u * TG_W16_Q * (size_t)p->out_c;
+    return (size_t)(16 * p->k_h * p->k_w * p->in_c) + 4u * TG_PX8_REC * (size_t)p->out_c;
 }
 
 /* One lane word: a + b * 2^23 in two's complement (|a|, |b| <= 128, so it fits int32). */
@@ -111,8 +117,9 @@ static void gather(const tg_conv2d_sparse_params *p, const int8_t *input, int32_
     } while (0)
 #endif
 
-/* lane word (l, h) -> its even pixel's sum (low 23 bits - 2^22) and its odd one's (sum >> 23) */
-#define TG_PX8_EVEN(l) ((int32_t)((l) & 0x7FFFFFu) - (int32_t)TG_PX8_HALF)
+/* lane word (l, h) -> its even pixel's accumulator (low 23 bits + bias - 2^22, the record's word
+ * 0 in be) and its odd one's (bias included: the word >> 23) */
+#define TG_PX8_EVEN(l) (be + (int32_t)((l) & 0x7FFFFFu))
 #define TG_PX8_ODD(l, h) ((int32_t)(((h) << 9) | ((l) >> 23)))
 
 void tg_conv2d_sparse_s8_px8(const tg_conv2d_sparse_params *p, const int8_t *input, int8_t *output,
@@ -123,17 +130,21 @@ void tg_conv2d_sparse_s8_px8(const tg_conv2d_sparse_params *p, const int8_t *inp
     const uint8_t *const stream = p->steps;
     const uint16_t *const pairs = p->pairs;
     const uint32_t *const col = (const uint32_t *)scratch;
-    /* the output stage records {bias, m, K_lo, K_hi, sh} (tg_gemm_w16.h), once per call */
+    /* the output stage records and accumulator starts (TG_PX8_REC), once per call */
     int32_t *const recs = (int32_t *)scratch + 4 * p->k_h * p->k_w * p->in_c;
     for (int32_t o = 0; o < cout; ++o) {
         const int32_t e = -p->shift[o];
         const int64_t k = ((int64_t)1 << 30) + ((int64_t)1 << (30 + e)) + (int64_t)p->output_offset * ((int64_t)1 << (31 + e));
-        int32_t *r = recs + TG_W16_Q * o;
-        r[0] = p->bias[o];
+        const int64_t start = (int64_t)TG_PX8_HALF + (int64_t)p->bias[o] * ((int64_t)1 << 23);
+        int32_t *r = recs + TG_PX8_REC * o;
+        r[0] = p->bias[o] - (int32_t)TG_PX8_HALF;
         r[1] = p->multiplier[o];
         r[2] = (int32_t)(uint32_t)(uint64_t)k;
         r[3] = (int32_t)(k >> 32);
         r[4] = e - 1;
+        r[5] = (int32_t)(uint32_t)(uint64_t)start;
+        r[6] = (int32_t)(start >> 32);
+        r[7] = 0;
     }
     for (int32_t px = 0; px < pixels; px += 8) {
         gather(p, input, px, pixels, (uint32_t *)scratch);
@@ -141,9 +152,9 @@ void tg_conv2d_sparse_s8_px8(const tg_conv2d_sparse_params *p, const int8_t *inp
         const uint8_t *s = stream;
         int8_t *out = output + px * cout;
         const int32_t *r = recs;
-        for (int32_t o = 0; o < cout; ++o, ++out, r += TG_W16_Q) {
-            uint32_t l0 = TG_PX8_HALF, h0 = 0, l1 = TG_PX8_HALF, h1 = 0;
-            uint32_t l2 = TG_PX8_HALF, h2 = 0, l3 = TG_PX8_HALF, h3 = 0;
+        for (int32_t o = 0; o < cout; ++o, ++out, r += TG_PX8_REC) {
+            uint32_t l0 = (uint32_t)r[5], h0 = (uint32_t)r[6], l1 = l0, h1 = h0;
+            uint32_t l2 = l0, h2 = h0, l3 = l0, h3 = h0;
             const uint8_t *const e = s + 3 * (int32_t)pairs[o];
             if (s != e) {
                 if (n > 4)
@@ -152,17 +163,17 @@ void tg_conv2d_sparse_s8_px8(const tg_conv2d_sparse_params *p, const int8_t *inp
                     TG_PX8_WALK(2);
             }
             s = e;
-            const int32_t b = r[0];
-            const uint32_t v0 = tg_w16_pack(r, b + TG_PX8_EVEN(l0), b + TG_PX8_ODD(l0, h0), b + TG_PX8_EVEN(l1),
-                                            b + TG_PX8_ODD(l1, h1), lo4, hi4);
+            const int32_t be = r[0];
+            const uint32_t v0 = tg_w16_pack(r, TG_PX8_EVEN(l0), TG_PX8_ODD(l0, h0), TG_PX8_EVEN(l1),
+                                            TG_PX8_ODD(l1, h1), lo4, hi4);
             if (n == 8) {
                 tg_w16_store4(out, cout, v0);
                 tg_w16_store4(out + 4 * cout, cout,
-                              tg_w16_pack(r, b + TG_PX8_EVEN(l2), b + TG_PX8_ODD(l2, h2), b + TG_PX8_EVEN(l3),
-                                          b + TG_PX8_ODD(l3, h3), lo4, hi4));
+                              tg_w16_pack(r, TG_PX8_EVEN(l2), TG_PX8_ODD(l2, h2), TG_PX8_EVEN(l3),
+                                          TG_PX8_ODD(l3, h3), lo4, hi4));
             } else { /* the last group */
-                const uint32_t v1 = n > 4 ? tg_w16_pack(r, b + TG_PX8_EVEN(l2), b + TG_PX8_ODD(l2, h2),
-                                                        b + TG_PX8_EVEN(l3), b + TG_PX8_ODD(l3, h3), lo4, hi4)
+                const uint32_t v1 = n > 4 ? tg_w16_pack(r, TG_PX8_EVEN(l2), TG_PX8_ODD(l2, h2),
+                                                        TG_PX8_EVEN(l3), TG_PX8_ODD(l3, h3), lo4, hi4)
                                           : 0;
                 for (int32_t q = 0; q < n; ++q) out[q * cout] = (int8_t)((q < 4 ? v0 : v1) >> (8 * (q & 3)));
             }

@@ -61,6 +61,8 @@ def conv_cases(seed):
         k, s, p, dil = [(3, 1, 1, 1), (3, 2, 1, 1), (5, 1, 2, 2)][(i + seed) % 3]
         h, w = int(rng.integers(5, 8)), int(rng.integers(5, 8))  # >= the dilated 5x5's reach
         dense = sparse_weights(rng, c, k * k)
+        for o in range(4, c, 5):  # rows of 1-4 non-zero taps (dw4's unrolled cases)
+            dense[o, rng.permutation(k * k)[:k * k - 1 - (o // 5) % 4]] = 0
         mult, shift = random_requant(rng, c, 0.1 / (80 * k), 3.0 / (80 * k))
         common = dict(stride=(s, s), padding=(p,) * 4, dilation=(dil, dil), input_offset=int(rng.choice([-127, 128, 5])),
                       output_offset=int(rng.integers(-20, 20)), multiplier=mult, shift=shift)
@@ -70,6 +72,19 @@ def conv_cases(seed):
                       DType.INT8))
         plain.append((Conv2dAttrs(groups=c, **common), [x, const("w", dense.reshape(c, k, k, 1).astype(np.int8)), b],
                       (1, oh, ow, c), DType.INT8))
+    # depthwise 3x3 over 11 x 20 x 64: dw4 copies 5 padded rows (3 output rows) per 8 KB band, the last band 2 rows
+    c = 64
+    dense = sparse_weights(rng, c, 9)
+    for o in range(4, c, 5):
+        dense[o, rng.permutation(9)[:8 - (o // 5) % 4]] = 0
+    mult, shift = random_requant(rng, c, 0.1 / 240, 3.0 / 240)
+    common = dict(stride=(1, 1), padding=(1,) * 4, dilation=(1, 1), input_offset=-7, output_offset=3,
+                  multiplier=mult, shift=shift)
+    x, b = act("x", (1, 11, 20, c)), const("b", rng.integers(-3000, 3000, c).astype(np.int32))
+    cases.append((Conv2dSparseAttrs(kernel=(3, 3), groups=c, **common), [x, *_pack(dense), b], (1, 11, 20, c),
+                  DType.INT8))
+    plain.append((Conv2dAttrs(groups=c, **common), [x, const("w", dense.reshape(c, 3, 3, 1).astype(np.int8)), b],
+                  (1, 11, 20, c), DType.INT8))
     return cases, plain
 
 

@@ -51,14 +51,14 @@ def check_sparse(values, steps, pairs, k: int, cout: int) -> None:
 
 def stream(values: np.ndarray, steps: np.ndarray) -> np.ndarray:
     """The entries as one byte stream, per pair: its step byte, then its two values (the layout of
-    the kernels that walk one pointer, _STREAM)."""
+    the kernels that walk one pointer, STREAM_LAYOUT)."""
     out = np.empty((steps.size, 3), np.uint8)
     out[:, 0] = steps
     out[:, 1:] = np.asarray(values, np.int8).view(np.uint8).reshape(-1, 2)
     return out.reshape(-1)
 
 
-_STREAM = "entries as one stream in steps (per pair: step byte, two values), values NULL"
+STREAM_LAYOUT = "entries as one stream in steps (per pair: step byte, two values), values NULL"
 
 
 def sparse_fields(values, steps, pairs, k: int, bias: np.ndarray, as_stream: bool = False) -> list:
@@ -125,17 +125,27 @@ def _px8_ok(node, graph) -> bool:
 
 
 def _px8_scratch(node, graph) -> int:
-    """16 bytes per receptive-field position, then a 5-word output stage record per channel."""
-    return 16 * _k(node, graph) + 20 * graph.t(node.inputs[3]).shape[0]
+    """16 bytes per receptive-field position, then an 8-word output stage record per channel."""
+    return 16 * _k(node, graph) + 32 * graph.t(node.inputs[3]).shape[0]
 
 
-DW4_MAX_ROWS = 16384  # tg_conv2d_sparse_s8_dw4.c: its padded input rows in scratch
+DW4_BAND_BYTES = 8192  # tg_conv2d_sparse_s8_dw4.c TG_DW4_BAND_BYTES: its padded input band in scratch
+DW4_MAX_ROWS = 16384  # and the largest band of one output row it is chosen for
 
 
-def _dw4_rows_bytes(node, graph) -> int:
-    a, x, o = node.attrs, graph.t(node.inputs[0]), graph.t(node.outputs[0])
-    pw = (o.shape[2] - 1) * a.stride[1] + (a.kernel[1] - 1) * a.dilation[1] + 1
-    return a.kernel[0] * pw * x.shape[3], pw
+def dw4_band_of(out_hw, channels: int, kernel, stride, dilation) -> tuple[int, int]:
+    """(output rows per band, padded band bytes), as tg_conv2d_sparse_s8_dw4.c computes them."""
+    row_bytes = ((out_hw[1] - 1) * stride[1] + (kernel[1] - 1) * dilation[1] + 1) * channels
+    rows = lambda band: (band - 1) * stride[0] + (kernel[0] - 1) * dilation[0] + 1  # noqa: E731
+    band = 1
+    while band < out_hw[0] and rows(band + 1) * row_bytes <= DW4_BAND_BYTES:
+        band += 1
+    return band, rows(band) * row_bytes
+
+
+def dw4_band(node, graph) -> tuple[int, int]:
+    a, o = node.attrs, graph.t(node.outputs[0])
+    return dw4_band_of(o.shape[1:3], graph.t(node.inputs[0]).shape[3], a.kernel, a.stride, a.dilation)
 
 
 def _dw4_ok(node, graph) -> bool:
@@ -143,18 +153,19 @@ def _dw4_ok(node, graph) -> bool:
     if not (a.groups == x.shape[3] == graph.t(node.inputs[3]).shape[0] and a.kernel[0] * a.kernel[1] <= 64
             and x.shape[0] == 1 and w16_stage_ok(a.multiplier, a.shift)):
         return False
-    rows, pw = _dw4_rows_bytes(node, graph)
-    reach = (a.kernel[0] - 1) * pw * x.shape[3] + (a.kernel[1] - 1) * a.dilation[1] * x.shape[3]
     bias = _fast_bias(node, graph)
-    if rows > DW4_MAX_ROWS or reach + x.shape[3] > 32767 or bias is None:  # int16 tap offsets
+    if dw4_band(node, graph)[1] > DW4_MAX_ROWS or bias is None:
         return False
     sums = 128 * np.abs(decoded(node, graph).astype(np.int64)).sum(axis=1)
     return bool((np.abs(bias.astype(np.int64)) + sums < 2 ** 31).all())
 
 
 def _dw4_scratch(node, graph) -> int:
-    """A 5-word output stage record per channel (rounded up to 4 channels), then the padded rows."""
-    return 20 * ((graph.t(node.inputs[3]).shape[0] + 3) & ~3) + _dw4_rows_bytes(node, graph)[0]
+    """Per channel a 5-word output stage record and a tap count, two words per stored entry (the
+    decoded taps), a word per kernel position, then the padded input band."""
+    cout, entries = graph.t(node.inputs[3]).shape[0], graph.t(node.inputs[1]).shape[0]
+    a = node.attrs
+    return 4 * (6 * cout + 2 * entries + a.kernel[0] * a.kernel[1]) + dw4_band(node, graph)[1]
 
 
 def _dw_ok(node, graph) -> bool:
@@ -168,7 +179,7 @@ def _fast_scratch(node, graph) -> int:
 
 
 _FOLDED = "sparse entries as stored; bias + input_offset*sum(w); four pixels interleaved in scratch"
-_FOLDED_STREAM = "bias + input_offset*sum(w); " + _STREAM
+FOLDED_STREAM = "bias + input_offset*sum(w); " + STREAM_LAYOUT
 
 
 @register
@@ -176,7 +187,7 @@ class Conv2dSparse(OpDef):
     name = "conv2d_sparse"
     attrs_type = Conv2dSparseAttrs
     kernels = (Kernel("tg_conv2d_sparse_s8_px8", "tg_sparse.h", "tg_conv2d_sparse_params", _px8_ok,
-                      scratch=_px8_scratch, layout=_FOLDED_STREAM),
+                      scratch=_px8_scratch, layout=FOLDED_STREAM),
                Kernel("tg_conv2d_sparse_s8_fast", "tg_sparse.h", "tg_conv2d_sparse_params", _fast_ok,
                       scratch=_fast_scratch, layout=_FOLDED),
                Kernel("tg_conv2d_sparse_s8_dw4", "tg_sparse.h", "tg_conv2d_sparse_params", _dw4_ok,
@@ -220,7 +231,7 @@ class Conv2dSparse(OpDef):
         folded = not kernel.reference and kernel.symbol != "tg_conv2d_sparse_s8_dw"
         bias = _fast_bias(node, graph) if folded else b.data
         fields = conv_fields(x, o, a.kernel, a, sparse_fields(values, steps, pairs, k, bias,
-                                                              as_stream=kernel.layout == _FOLDED_STREAM))
+                                                              as_stream=kernel.layout == FOLDED_STREAM))
         return KernelCall(fields, [node.inputs[0]], list(node.outputs),
             comment=f"{'depthwise ' if a.groups > 1 else ''}conv2d_sparse {a.kernel[0]}x{a.kernel[1]}/{a.stride[0]} "
                     f"{x.shape[3]}->{o.shape[3]}, "

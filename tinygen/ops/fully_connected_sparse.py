@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from tinygen.ir.graph import DType, Node
 from tinygen.ops.base import Kernel, KernelCall, OpDef, c_values, reference_kernel, register
 from tinygen.ops.common import check_channel_output
-from tinygen.ops.conv2d_sparse import check_sparse, density, smmulr_ok, sparse_fields
+from tinygen.ops.conv2d_sparse import FOLDED_STREAM, check_sparse, density, smmulr_ok, sparse_fields
 from tinygen.ops.conv_gemm import folded_bias
 from tinygen.ops.fully_connected import FullyConnected, FullyConnectedAttrs
 from tinygen.reference import sparse
@@ -44,7 +44,7 @@ class FullyConnectedSparse(OpDef):
     attrs_type = FullyConnectedSparseAttrs
     kernels = (Kernel("tg_fully_connected_sparse_s8_fast", "tg_sparse.h", "tg_fully_connected_sparse_params",
                       lambda n, g: smmulr_ok(decoded(n, g), _fast_bias(n, g), n.attrs.shift),
-                      layout="sparse entries as stored; bias + input_offset*sum(w)"),
+                      layout=FOLDED_STREAM),
                reference_kernel("tg_fully_connected_sparse_s8_ref", "tg_sparse.h", "tg_fully_connected_sparse_params"))
 
     def check(self, node, graph):
@@ -73,12 +73,13 @@ class FullyConnectedSparse(OpDef):
         x, values, steps, pairs, b = (graph.t(i) for i in node.inputs)
         a: FullyConnectedSparseAttrs = node.attrs
         k = x.shape[1]
-        bias = b.data if self.kernel(node).reference else _fast_bias(node, graph)
+        kernel = self.kernel(node)
+        bias = b.data if kernel.reference else _fast_bias(node, graph)
         fields = [
             ("batches", x.shape[0]), ("in_features", k), ("out_features", pairs.shape[0]),
             ("input_offset", a.input_offset), ("output_offset", a.output_offset),
             ("act_min", a.act_min), ("act_max", a.act_max),
-            *sparse_fields(values, steps, pairs, k, bias),
+            *sparse_fields(values, steps, pairs, k, bias, as_stream=kernel.layout == FOLDED_STREAM),
             ("multiplier", c_values(a.multiplier, "int32_t")),
             ("shift", c_values(a.shift, "int32_t")),
         ]

@@ -3,25 +3,19 @@ conv2d_sparse / fully_connected_sparse store only the non-zeros with 4-bit posit
 (tinygen/reference/sparse.py) and their kernels skip the zeros.
 
 Chosen per layer by measured cost, never slower or bigger than the dense layer: a layer becomes
-sparse when its stored entries (non-zeros plus fillers and pads) are at most BREAK_EVEN[kind] of
-its dense weights, where BREAK_EVEN is the entries fraction at which the sparse kernel's
-instructions equal the dense fast kernel's, measured under QEMU on the Cortex-M4 stand-in
-(benchmarks/compressed.py --break-even prints the measurement) and lowered by MARGIN, and when its
+sparse when the instruction cost model of tinygen/passes/compress/sparse_cost.py (fitted to QEMU
+measurements) puts its sparse fast kernel at most MARGIN of its dense fast kernel, when that
+sparse kernel applies to it (else it stays dense: the others are not modelled), and when its
 stored bytes are fewer than the dense int8 weights.
 """
 
 from __future__ import annotations
 
 from tinygen.ir.graph import Graph, Node
+from tinygen.passes.compress import sparse_cost
 from tinygen.reference import sparse
 
-# entries / (Cout * K) at which sparse and dense cost the same instructions (QEMU -icount,
-# mps2-an386, gcc 12 -O2; benchmarks/compressed.py --break-even measured 24.5%, 29.1% and 20.3% on
-# 8x8x64 1x1, 8x8x32 3x3 and 512->64 layers against the fast dense kernels tg_conv2d_s8_pw4,
-# tg_conv2d_s8_im2col4 and tg_fully_connected_s8_w16). The sparse depthwise kernel is slower than
-# tg_conv2d_s8_dw3x3s1 at every density measured (1.28x at 10% non-zeros): depthwise stays dense.
-BREAK_EVEN = {"conv1x1": 0.245, "conv": 0.29, "fc": 0.20, "dw": 0.0}
-MARGIN = 0.9  # choose sparse only clearly below the break-even
+MARGIN = 0.9  # choose sparse only clearly below the dense estimate (the fits' worst errors are a few %)
 
 
 def layer_kind(graph: Graph, node: Node) -> str | None:
@@ -78,14 +72,16 @@ def sparse_weights(graph: Graph, source: str) -> Graph:
         zeros = dense - int((w.data != 0).sum())
         if zeros == 0:
             continue
-        values, steps, pairs = sparse.encode(w.data.reshape(w.shape[0], -1))
-        frac = values.size / dense
+        w2d = w.data.reshape(w.shape[0], -1)
+        values, steps, pairs = sparse.encode(w2d)
+        c = sparse_cost.layer_counts(graph, node)
+        est, est_dense = sparse_cost.cost(kind, True, c), sparse_cost.cost(kind, False, c)
         stored = sparse.stored_bytes(values, steps, pairs)
-        what = f"{100 * zeros / dense:.0f}% zeros: {values.size} entries = {100 * frac:.0f}% of the weights"
-        if frac > BREAK_EVEN[kind] * MARGIN:
+        what = (f"{100 * zeros / dense:.0f}% zeros: {values.size} entries = {100 * values.size / dense:.0f}% of the "
+                f"weights, about {est:,.0f} instructions sparse vs {est_dense:,.0f} dense")
+        if est > MARGIN * est_dense:
             if zeros / dense >= 0.25:
-                graph.notes.setdefault(node.name, f"kept dense: {what}, above the sparse break-even "
-                                                  f"{100 * BREAK_EVEN[kind]:.0f}%")
+                graph.notes.setdefault(node.name, f"kept dense: {what}")
             continue
         if stored >= dense:
             graph.notes.setdefault(node.name, f"kept dense: {what}, but {stored} B stored >= {dense} B dense")
@@ -93,12 +89,14 @@ def sparse_weights(graph: Graph, source: str) -> Graph:
         trial = graph.copy()
         make_sparse(trial, next(n for n in trial.nodes if n.name == node.name))
         t_node = next(n for n in trial.nodes if n.name == node.name)
-        if not any(not k.reference and k.supports(t_node, trial) for k in get(t_node.op).kernels):
-            graph.notes.setdefault(node.name, f"kept dense: {what}, but its folded bias could overflow int32")
+        fast = next((k.symbol for k in get(t_node.op).kernels if not k.reference and k.supports(t_node, trial)), None)
+        if fast != sparse_cost.MODEL[(kind, True)]:
+            graph.notes.setdefault(node.name, f"kept dense: {what}, but {sparse_cost.MODEL[(kind, True)]} does not "
+                                              f"apply (" + (f"{fast} would run)" if fast else "its folded bias could "
+                                                            "overflow int32)"))
             continue
         make_sparse(graph, node)
-        note = (f"sparse: {what} (break-even {100 * BREAK_EVEN[kind]:.0f}%), {8.0 * stored / dense:.2f} bits/weight, "
-                f"{dense - stored} B saved")
+        note = f"sparse: {what}, {8.0 * stored / dense:.2f} bits/weight, {dense - stored} B saved"
         graph.notes[node.name] = (graph.notes[node.name] + "; " + note) if node.name in graph.notes else note
         changed = True
     if changed:
