@@ -248,6 +248,21 @@ def test_add_lut_tables_by_formula(seed, tmp_path):
         assert ref[0, i, j, 0] == _direct_add(attrs, int(v[i]), int(v[j]))
 
 
+def test_add_lut_only_where_flash_is_roomy():
+    """The tables' flash is spent on the 1 MB boards, not on the F446RE (nor its QEMU stand-in)."""
+    from tinygen.boards import load_board
+    from tinygen.select.kernels import candidates
+    from tinygen.select.target import target_of
+
+    qp = (0.05, 3, 0.04, -4, 0.08, 1)
+    graph, _ = two_operand_graph("add", add_params(*qp), ((1, 8, 8, 16), (1, 8, 8, 16)), "", qp,
+                                 np.random.default_rng(0))
+    first = {b: candidates(graph.nodes[0], graph, target_of(load_board(b)))[0].symbol
+             for b in ("f746zg", "f767zi", "f446re", "mps2-an386")}
+    assert first == {"f746zg": "tg_add_s8_lut", "f767zi": "tg_add_s8_lut", "f446re": "tg_add_s8_fast",
+                     "mps2-an386": "tg_add_s8_fast"}
+
+
 @pytest.mark.qemu
 def test_add_lut_on_qemu(tmp_path):
     from tests.kernels.qemu_tier import check_on_qemu

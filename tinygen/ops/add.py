@@ -149,7 +149,8 @@ def _input_terms(a: AddAttrs) -> tuple[np.ndarray, np.ndarray]:
 
 
 # Below this many output elements the two 1 KB tables cost more flash than the ~25 instructions
-# per element they save are worth; tg_add_s8_fast runs those.
+# per element they save are worth; tg_add_s8_fast runs those (and every add on a board without
+# "roomy_flash", tinygen/select/target.py).
 LUT_MIN_ELEMENTS = 512
 
 
@@ -182,7 +183,8 @@ def lut_tables(a: AddAttrs) -> tuple[np.ndarray, np.ndarray]:
 class Add(OpDef):
     name = "add"
     attrs_type = AddAttrs
-    kernels = (Kernel("tg_add_s8_lut", "tg_elementwise.h", "tg_add_params", _lut_ok, layout="lut", inplace_ok=True),
+    kernels = (Kernel("tg_add_s8_lut", "tg_elementwise.h", "tg_add_params", _lut_ok, needs=frozenset({"roomy_flash"}),
+                      layout="lut", inplace_ok=True),
                Kernel("tg_add_s8_fast", "tg_elementwise.h", "tg_add_params", _fast_requant_ok, inplace_ok=True),
                reference_kernel("tg_add_s8_ref", "tg_elementwise.h", "tg_add_params", inplace_ok=True))
 
