@@ -113,7 +113,9 @@ def lifted_conv_bias(bias_acc, mult, shift, acc_bound, output_zero_point: int, o
     nudge = _nudge(mult, shift)
     j_min = max(0, int(np.ceil(np.max((a - b + 2.0) * M))))
     best = None
-    for j in range(j_min, j_min + LIFT_SEARCH):
+    # from two below J_min (the loop checks every candidate): a bias moved by half a unit, as
+    # realized_bias moves it, then finds the same lift again
+    for j in range(max(0, j_min - 2), j_min + LIFT_SEARCH):
         if abs(int(output_zero_point) - j) > offset_limit:
             break
         exact = b + j / M - nudge
