@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from tinygen.quant.params import realized_bias
+from tinygen.quant.params import acc_bound, realized_bias
 
 ROUNDS = 4  # a moved bias can change the lift of its layer: lower again until nothing moves
 
@@ -93,12 +93,10 @@ def snap_bias(model: torch.nn.Module, example: torch.Tensor) -> int:
             s_w = np.asarray(graph.t(node.inputs[1]).quant.scale, np.float64)
             bias_q = graph.t(node.inputs[2]).data.astype(np.int64)
             lift = int(graph.t(node.outputs[0]).quant.zero_point[0]) - int(a.output_offset)
-            w = graph.t(node.inputs[1]).data.astype(np.int64).reshape(len(bias_q), -1)
-            acc_bound = np.abs(w).sum(axis=1) * max(abs(-128 + a.input_offset), abs(127 + a.input_offset))
-            b_acc = realized_bias(bias_q, a.multiplier, a.shift, lift, acc_bound)
+            bound = acc_bound(graph.t(node.inputs[1]).data, a.input_offset)
+            b_acc = realized_bias(bias_q, a.multiplier, a.shift, lift, bound)
             moved = max(moved, _write(model, target, b_acc * np.float64(s_in) * s_w))
             written += 1
         if moved == 0.0:
             break
     return written
-

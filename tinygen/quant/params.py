@@ -71,6 +71,14 @@ class LiftedBias(NamedTuple):
     lift: int  # J: output steps added by the bias and taken back by the output offset (zp - J)
 
 
+def acc_bound(weights, input_offset: int) -> np.ndarray:
+    """Per output channel (axis 0 of the integer weights), the largest |sum of w * (x + input_offset)|
+    over int8 x: the operand bound lifted_conv_bias lifts past."""
+    w = np.asarray(weights, np.int64).reshape(len(weights), -1)
+    x_max = max(abs(-128 + int(input_offset)), abs(127 + int(input_offset)))
+    return (np.abs(w).sum(axis=1) * x_max).astype(np.float64)
+
+
 def _nudge(mult, shift) -> np.ndarray:
     """In accumulator units, how far the first rounding of tg_requantize moves a non-negative
     operand up before the last one (2^30 / m for a right shift, 0 when it rounds once)."""
@@ -85,8 +93,7 @@ def _real_multiplier(mult, shift) -> np.ndarray:
 def lifted_conv_bias(bias_acc, mult, shift, acc_bound, output_zero_point: int, offset_limit: int) -> LiftedBias:
     """torch mode: the integer bias of conv/linear that makes TFLM's double rounding round once.
 
-    `bias_acc`: the real bias in accumulator units (bias / (s_in s_w[c])); `acc_bound[c]`: the
-    largest |sum of w * (x + input_offset)| over int8 x. tg_requantize rounds x * M twice: srdhm
+    `bias_acc`: the real bias in accumulator units (bias / (s_in s_w[c])); `acc_bound`: acc_bound(). tg_requantize rounds x * M twice: srdhm
     rounds to 2^-e of an output step (e = -shift), which moves the value 2^-(e+1) of a step away
     from zero before the last rounding (exactly: by 2^30 / m accumulator units up for a
     non-negative srdhm result, down for a negative one), so about 2^-(e+1) of all outputs (0.1 %

@@ -14,7 +14,7 @@ import numpy as np
 from tinygen.errors import QuantizationError
 from tinygen.passes.lower.context import LowerCtx, act_range, check_symmetric_weights, lowers
 from tinygen.passes.lower.packed import emit_conv, emit_fully_connected
-from tinygen.quant.params import LiftedBias, conv_bias, conv_requant, lifted_conv_bias
+from tinygen.quant.params import acc_bound, conv_bias, conv_requant, lifted_conv_bias
 
 OFFSET_LIMIT = 1 << 16  # |output offset| the parameter verifier allows (tinygen/ir/verify_params.py)
 
@@ -24,7 +24,6 @@ class ConvRequant(NamedTuple):
     multiplier: tuple[int, ...]
     shift: tuple[int, ...]
     output_offset: int
-    lifted: LiftedBias
 
 
 def bias_and_requant(ctx: LowerCtx, node, s_w: np.ndarray, s_in: float, s_out: float, zp_in: int,
@@ -35,13 +34,11 @@ def bias_and_requant(ctx: LowerCtx, node, s_w: np.ndarray, s_in: float, s_out: f
     if np.abs(conv_bias(bias, s_in, s_w)).max(initial=0) >= 2**31:
         raise ctx.error("bias does not fit int32 at scale s_in * s_w", QuantizationError)
     mult, shift = conv_requant(s_in, s_w, s_out, mode="torch")
-    w = ctx.src.t(node.inputs[1]).data.astype(np.int64).reshape(cout, -1)
-    x_max = max(abs(-128 - int(zp_in)), abs(127 - int(zp_in)))  # largest |x + input_offset|
     # the w16 output stage holds offset * 2^(31 + e) in an int64 (tinygen/ops/conv_gemm.py)
     limit = min(OFFSET_LIMIT, (1 << max(0, 30 - max(-s for s in shift))) - 1)
     lifted = lifted_conv_bias(bias / (np.float64(s_in) * np.asarray(s_w, np.float64)), mult, shift,
-                              np.abs(w).sum(axis=1) * x_max, int(zp_out), limit)
-    return ConvRequant(lifted.bias.astype(np.int32), mult, shift, int(zp_out) - lifted.lift, lifted)
+                              acc_bound(ctx.src.t(node.inputs[1]).data, -int(zp_in)), int(zp_out), limit)
+    return ConvRequant(lifted.bias.astype(np.int32), mult, shift, int(zp_out) - lifted.lift)
 
 
 @lowers("conv2d")
