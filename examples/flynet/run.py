@@ -4,7 +4,8 @@
                                             [--out examples/flynet/build]
 
 1. If OUT/flynet_q8.pt is missing (or --retrain), train FlyNet-h3 on Fashion-MNIST and export it
-   (train.py; a couple of minutes on two cores).
+   (train.py; a couple of minutes on two cores). An existing export whose biases are not yet on
+   the int8 graph's values (tinygen.nn.deploy.snap_bias) is snapped and exported again.
 2. `tinygen build flynet_q8.pt --board BOARD`: C project (+ firmware when the board has one) and
    the fit report, printed.
 3. `tinygen validate DIR --qemu` on real test images when BOARD is a real board and tinygen.device
@@ -101,6 +102,8 @@ def main() -> int:
         flytrain.main(["--out", str(args.out), "--attention", args.attention])
     else:
         print(f"using {model_path} (--retrain to train again)")
+        if flytrain.snap_export(model_path):
+            print(f"{model_path.name}: biases snapped onto the int8 graph's values and exported again")
 
     board_dir = args.out / f"flynet_q8_{args.board}"
     t0 = time.perf_counter()

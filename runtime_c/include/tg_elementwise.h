@@ -78,6 +78,8 @@ void tg_add_s8_lut(const tg_add_params *p, const int8_t *input1, const int8_t *i
 void tg_mul_s8_fast(const tg_mul_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 /* mul with tg_gemm_w16.h's one-SMLAL output stage, for layers whose multiplier and shift it takes. */
 void tg_mul_s8_w16(const tg_mul_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+/* mul with one SMLAL and SSAT, for the single-rounding multipliers of PyTorch models (shift 0). */
+void tg_mul_s8_once(const tg_mul_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 
 /* 1 when an input's strides (sn, sh, sw, sc) are the dense strides of the output shape
  * [n, h, w, c], i.e. it does not broadcast (a size-1 axis has stride 0). Used by the fast kernels. */

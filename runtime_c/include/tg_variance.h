@@ -8,6 +8,8 @@
  *   s1 = sum_r d, s2 = sum_r d*d                      (int64)
  *   num = reduce * s2 - s1 * s1                       (int64, = reduce^2 * population variance)
  *   num = (num + 2^(pre_shift-1)) >> pre_shift        (if pre_shift > 0; fits int32 by construction)
+ *   num = num << -pre_shift                           (if pre_shift <= 0: headroom for the requantization,
+ *                                                      whose first rounding is then 2^pre_shift finer)
  *   out = clamp(requant(num, multiplier, shift) + output_offset, act_min, act_max)
  * reduce <= 2^22 keeps every sum inside int64. No scratch. */
 typedef struct {

@@ -25,6 +25,7 @@ void tg_variance_s8_fast(const tg_variance_params *p, const int8_t *input, int8_
             const int64_t s2 = (int64_t)sxx + 2 * (int64_t)off * sx + (int64_t)R * off * off;
             int64_t num = (int64_t)R * s2 - s1 * s1;
             if (pre > 0) num = (num + ((int64_t)1 << (pre - 1))) >> pre;
+            else num *= (int64_t)1 << -pre; /* num >= 0 */
             output[o * inner + i] = (int8_t)tg_requantize_clamp((int32_t)num, m, shift, oo, lo, hi);
         }
     }

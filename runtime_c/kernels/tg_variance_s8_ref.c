@@ -16,6 +16,8 @@ void tg_variance_s8_ref(const tg_variance_params *p, const int8_t *input, int8_t
             int64_t num = (int64_t)p->reduce * s2 - s1 * s1;
             if (p->pre_shift > 0) {
                 num = (num + ((int64_t)1 << (p->pre_shift - 1))) >> p->pre_shift;
+            } else {
+                num *= (int64_t)1 << -p->pre_shift; /* num >= 0 */
             }
             output[o * p->inner + i] = (int8_t)tg_requantize_clamp((int32_t)num, p->multiplier, p->shift,
                                                                    p->output_offset, p->act_min, p->act_max);

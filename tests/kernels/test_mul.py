@@ -84,18 +84,25 @@ def test_mul_emit_comment():
     assert call.comment == "mul [1,7,5,3] * [3]"
 
 
+def _tflm_mul_params(*qp):
+    return mul_params(*qp, mode="tflm")
+
+
 @pytest.mark.host
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", [0, 1])  # 1: PyTorch's single-rounding multipliers, int8-extreme zero points; 0: TFLM's
 @pytest.mark.parametrize("case", FAST_CASES, ids=lambda c: f"{c[0]}*{c[1]}".replace(" ", ""))
 def test_mul_fast_paths_bit_exact(case, seed, tmp_path):
     from tinygen.select import HOST
     from tinygen.select.kernels import candidates
 
-    graph, feeds = fast_case_graph("mul", case, seed, mul_params)
+    graph, feeds = fast_case_graph("mul", case, seed, mul_params if seed % 2 else _tflm_mul_params)
+    a = graph.nodes[0].attrs
     usable = [k.symbol for k in candidates(graph.nodes[0], graph, HOST)]
     assert "tg_mul_s8_fast" in usable
-    if graph.nodes[0].attrs.shift < 0:  # the one-SMLAL stage takes every right shift these scales give
+    if seed % 2 == 0 and a.shift < 0:  # the one-SMLAL stage takes every right shift these scales give
         assert usable[0] == "tg_mul_s8_w16"
+    if seed % 2 and a.shift == 0:  # the single-rounding one: every small right shift became shift 0
+        assert usable[0] == "tg_mul_s8_once"
     (ref,), (host,) = reference_and_host(graph, feeds, tmp_path)
     np.testing.assert_array_equal(host, ref)
 
@@ -136,7 +143,18 @@ def test_mul_w16_on_qemu(tmp_path):
     from tests.kernels.qemu_tier import check_on_qemu
 
     picks = [FAST_CASES[i] for i in (0, 3, 9, 14, 22, 29)]
-    graphs = [g for c in picks for s in (0, 1) for g in [fast_case_graph("mul", c, s, mul_params)[0]]
+    graphs = [g for c in picks for s in (0, 1) for g in [fast_case_graph("mul", c, s, _tflm_mul_params)[0]]
               if g.nodes[0].attrs.shift < 0]
     assert len(graphs) >= 6
     check_on_qemu(graphs, tmp_path, "tg_mul_s8_w16")
+
+
+@pytest.mark.qemu
+def test_mul_once_on_qemu(tmp_path):
+    from tests.kernels.qemu_tier import check_on_qemu
+
+    picks = [FAST_CASES[i] for i in (0, 3, 9, 14, 22, 29)]
+    graphs = [g for c in picks for s in (0, 1) for g in [fast_case_graph("mul", c, s, mul_params)[0]]
+              if g.nodes[0].attrs.shift == 0]
+    assert len(graphs) >= 6
+    check_on_qemu(graphs, tmp_path, "tg_mul_s8_once")

@@ -57,10 +57,12 @@ def test_variance_bit_exact(case, seed, tmp_path):
 @pytest.mark.parametrize("count", [1, 2, 3, 35, 196, 1935, 12544, 50176, 1 << 22])
 def test_pre_shift_is_minimal_and_sufficient(count):
     r = pre_shift_for(count)
-    half = (1 << r) >> 1
-    assert (numerator_bound(count) + half) >> r <= INT32_MAX
+    bound = numerator_bound(count)
     if r > 0:
-        assert (numerator_bound(count) + ((1 << (r - 1)) >> 1)) >> (r - 1) > INT32_MAX
+        assert (bound + (1 << (r - 1))) >> r <= INT32_MAX
+        assert (bound + ((1 << (r - 1)) >> 1)) >> (r - 1) > INT32_MAX
+    else:  # the largest left shift that keeps the bound in int32
+        assert max(bound, 1) << -r <= INT32_MAX < max(bound, 1) << (1 - r)
     # the bound is attained: half the values at each end of the int8 range (even count)
     n = count - count % 2
     if 0 < n <= 4096:
@@ -86,8 +88,10 @@ def test_variance_reference_matches_direct_loop(axes):
                     xs = range(w) if 2 in axes else [xx]
                     d = [int(x[b, i, j, ch]) + a.input_offset for i in ys for j in xs]
                     num = count * sum(v * v for v in d) - sum(d) ** 2
-                    if a.pre_shift:
+                    if a.pre_shift > 0:
                         num = (num + (1 << (a.pre_shift - 1))) >> a.pre_shift
+                    else:
+                        num <<= -a.pre_shift
                     v = int(requantize(np.array(num), a.multiplier, a.shift)) + a.output_offset
                     assert ref[b, y, xx, ch] == max(-128, min(127, v))
 

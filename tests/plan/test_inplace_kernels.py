@@ -74,7 +74,8 @@ CASES = {
     "tg_add_s8_ref": ("add", add_params(*QP, -1, 127), [SHAPE, (1, 1, 1, 8)], DType.INT8, False),
     "tg_sub_s8_ref": ("sub", add_params(*QP), [SHAPE, SHAPE], DType.INT8, False),
     "tg_mul_s8_fast": ("mul", mul_params(*QP), [SHAPE, (1, 4, 5, 1)], DType.INT8, False),
-    "tg_mul_s8_w16": ("mul", mul_params(*QP), [SHAPE, (1, 1, 1, 8)], DType.INT8, False),
+    "tg_mul_s8_w16": ("mul", mul_params(*QP, mode="tflm"), [SHAPE, (1, 1, 1, 8)], DType.INT8, False),
+    "tg_mul_s8_once": ("mul", mul_params(*QP), [SHAPE, (1, 1, 1, 8)], DType.INT8, False),
     "tg_mul_s8_ref": ("mul", mul_params(*QP), [SHAPE, SHAPE], DType.INT8, False),
     "tg_lut_s8_fast": ("lut", _lut(), [(1, 4, 5, 7)], DType.INT8, False),  # 140 B: the word loop and a tail
     "tg_lut_s8_ref": ("lut", _lut(), [SHAPE], DType.INT8, False),

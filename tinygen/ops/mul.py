@@ -51,11 +51,20 @@ def _w16_ok(node, graph) -> bool:
     return w16_stage_ok([a.multiplier], [a.shift])
 
 
+def _once_ok(node, graph) -> bool:
+    """tg_mul_s8_once: shift 0 and 0 < m < 2^30 (2m is its int32 multiplier), the single-rounding
+    multipliers mul_requant gives PyTorch models."""
+    a: MulAttrs = node.attrs
+    return a.shift == 0 and 0 < a.multiplier < (1 << 30)
+
+
 @register
 class Mul(OpDef):
     name = "mul"
     attrs_type = MulAttrs
-    kernels = (Kernel("tg_mul_s8_w16", "tg_elementwise.h", "tg_mul_params", _w16_ok, frozenset({"dsp"}),
+    kernels = (Kernel("tg_mul_s8_once", "tg_elementwise.h", "tg_mul_params", _once_ok, frozenset({"dsp"}),
+                      inplace_ok=True),
+               Kernel("tg_mul_s8_w16", "tg_elementwise.h", "tg_mul_params", _w16_ok, frozenset({"dsp"}),
                       inplace_ok=True),
                Kernel("tg_mul_s8_fast", "tg_elementwise.h", "tg_mul_params", _fast_requant_ok, inplace_ok=True),
                reference_kernel("tg_mul_s8_ref", "tg_elementwise.h", "tg_mul_params", inplace_ok=True))

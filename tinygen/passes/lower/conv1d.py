@@ -36,7 +36,7 @@ def lower_conv1d(ctx: LowerCtx, node) -> None:
     w = ctx.src.t(node.inputs[1])
     s_w = check_symmetric_weights(ctx, w, "conv1d")
     qx, qo = ctx.quant(node.inputs[0]), ctx.quant(node.outputs[0])
-    bias, mult, shift = bias_and_requant(ctx, node, s_w, qx.scale[0], qo.scale[0])
+    r = bias_and_requant(ctx, node, s_w, qx.scale[0], qo.scale[0], qx.zero_point[0], qo.zero_point[0])
     cout, _, k = w.shape
     out_len = ctx.src.t(node.outputs[0]).shape[2]
 
@@ -49,8 +49,8 @@ def lower_conv1d(ctx: LowerCtx, node) -> None:
         wq = QuantParams((float(scales[o]),), (0,), q.qmin, q.qmax, 0, q.bits)
         y = ctx.new_act(f"{node.outputs[0]}_o{o}", (n, 1, out_len, 1), qo)
         # OIHW [1, 1, Cin, k]: the conv1d kernel of output channel o, Cin along H
-        emit_conv(ctx, view.name, w.data[o:o + 1].reshape(1, 1, cin, k), wq, bias[o:o + 1], conv, -qx.zero_point[0],
-                  qo.zero_point[0], (mult[o],), (shift[o],), qo.qmin, qo.qmax, y.name, f"{w.name}_o{o}")
+        emit_conv(ctx, view.name, w.data[o:o + 1].reshape(1, 1, cin, k), wq, r.bias[o:o + 1], conv, -qx.zero_point[0],
+                  r.output_offset, (r.multiplier[o],), (r.shift[o],), qo.qmin, qo.qmax, y.name, f"{w.name}_o{o}")
         pieces.append(y.name)
     joined = pieces[0]
     if cout > 1:
