@@ -51,16 +51,5 @@ void tg_mul_s8_once(const tg_mul_params *p, const int8_t *input1, const int8_t *
 {
     const tg_mul_once_stage q = {p->input1_offset, p->input2_offset, 2 * p->multiplier, p->output_offset,
                                  p->act_min, p->act_max};
-    const int32_t n = p->out_n * p->out_h * p->out_w * p->out_c, c = p->out_c;
-    const int d1 = tg_dense_strides(p->out_n, p->out_h, p->out_w, c, p->in1_sn, p->in1_sh, p->in1_sw, p->in1_sc);
-    const int d2 = tg_dense_strides(p->out_n, p->out_h, p->out_w, c, p->in2_sn, p->in2_sh, p->in2_sw, p->in2_sc);
-    if (d1 && d2) {
-        mul_once_run(&q, input1, 1, input2, 1, output, n);
-        return;
-    }
-    for (int32_t b = 0; b < p->out_n; ++b)
-        for (int32_t h = 0; h < p->out_h; ++h)
-            for (int32_t w = 0; w < p->out_w; ++w, output += c)
-                mul_once_run(&q, input1 + b * p->in1_sn + h * p->in1_sh + w * p->in1_sw, p->in1_sc,
-                             input2 + b * p->in2_sn + h * p->in2_sh + w * p->in2_sw, p->in2_sc, output, c);
+    TG_BROADCAST_RUNS(p, input1, input2, output, mul_once_run, &q);
 }
