@@ -163,9 +163,17 @@ def check_symmetric_weights(ctx: LowerCtx, w: Tensor, what: str) -> np.ndarray:
     if w.quant is None:
         raise ctx.error(not_quantized_message(w, what), QuantizationError)
     q = w.quant
-    if any(z != 0 for z in q.zero_point) or q.axis not in (None, 0):
-        raise ctx.error(f"{what} weights must be symmetric (zero point 0) and quantized per output channel or "
-                        "per tensor", QuantizationError)
+    bad = [(c, int(z)) for c, z in enumerate(q.zero_point) if z != 0]
+    if bad:
+        shown = ", ".join(f"channel {c}: {z}" for c, z in bad[:4]) + (", ..." if len(bad) > 4 else "")
+        raise ctx.error(f"{what} weights must be symmetric (zero point 0), but {len(bad)} of {len(q.zero_point)} "
+                        f"zero points are not ({shown}); tinygen's int8 weights cannot represent an offset "
+                        "exactly: quantize weights with a symmetric qscheme (PyTorch's per-channel QAT observer "
+                        "can give a channel whose weights all share one sign an affine zero point: retrain, or "
+                        "fix that channel's range)", QuantizationError)
+    if q.axis not in (None, 0):
+        raise ctx.error(f"{what} weights must be quantized per output channel (axis 0) or per tensor, not along "
+                        f"axis {q.axis}", QuantizationError)
     if w.data.dtype != np.int8:
         raise ctx.error(f"{what} weights use more than 8 bits", QuantizationError)
     return np.broadcast_to(np.asarray(q.scale, np.float64), (w.shape[0],)).copy()
