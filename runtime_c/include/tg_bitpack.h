@@ -87,6 +87,25 @@ static inline int8_t tg_bdot_to_s8(int32_t dot, int32_t pre_shift, int32_t bias,
     return (int8_t)(v < act_min ? act_min : (v > act_max ? act_max : v));
 }
 
+/* The output stage above for output channel o of one pixel, as the binary ops' plain kernels run
+ * it (p: params with output_binary, thresholds, flip, pre_shift, bias, multiplier, shift,
+ * output_offset, act_min, act_max, out_c): binary, bit o of the packed output from the threshold,
+ * `word` gathering the bits and stored at out_bits[o / 32] when full or at the last channel;
+ * int8, out_s8[o]. A macro: the ops' params are different structs with these fields. */
+#define TG_BDOT_STORE(p, dot, o, word, out_bits, out_s8)                                                  \
+    do {                                                                                               \
+        if ((p)->output_binary) {                                                                      \
+            (word) |= tg_threshold_bit((dot), (p)->thresholds[o], (p)->flip[o]) << ((o) % TG_WORD_BITS); \
+            if ((o) % TG_WORD_BITS == TG_WORD_BITS - 1 || (o) == (p)->out_c - 1) {                     \
+                (out_bits)[(o) / TG_WORD_BITS] = (word);                                               \
+                (word) = 0;                                                                            \
+            }                                                                                          \
+        } else {                                                                                       \
+            (out_s8)[o] = tg_bdot_to_s8((dot), (p)->pre_shift, (p)->bias[o], (p)->multiplier[o],       \
+                                        (p)->shift[o], (p)->output_offset, (p)->act_min, (p)->act_max); \
+        }                                                                                              \
+    } while (0)
+
 /* Code of element j of a packed k-bit row. */
 static inline int32_t tg_subbyte_code(const uint8_t *row, int32_t j, int32_t bits)
 {

@@ -36,16 +36,7 @@ void tg_bconv2d_b1_ref(const tg_bconv2d_params *p, const uint32_t *input, void *
             uint32_t word = 0;
             for (int32_t o = 0; o < p->out_c; ++o) {
                 const int32_t dot = bconv_dot(p, input, oy, ox, o);
-                if (p->output_binary) {
-                    word |= tg_threshold_bit(dot, p->thresholds[o], p->flip[o]) << (o % TG_WORD_BITS);
-                    if (o % TG_WORD_BITS == TG_WORD_BITS - 1 || o == p->out_c - 1) {
-                        out_bits[o / TG_WORD_BITS] = word;
-                        word = 0;
-                    }
-                } else {
-                    out_s8[o] = tg_bdot_to_s8(dot, p->pre_shift, p->bias[o], p->multiplier[o], p->shift[o],
-                                              p->output_offset, p->act_min, p->act_max);
-                }
+                TG_BDOT_STORE(p, dot, o, word, out_bits, out_s8);
             }
         }
     }

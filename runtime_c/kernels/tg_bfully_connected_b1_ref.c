@@ -9,15 +9,6 @@ void tg_bfully_connected_b1_ref(const tg_bfully_connected_params *p, const uint3
     uint32_t word = 0;
     for (int32_t o = 0; o < p->out_c; ++o) {
         const int32_t dot = p->in_features - 2 * tg_xor_popcount(input, p->weight + o * words, words);
-        if (p->output_binary) {
-            word |= tg_threshold_bit(dot, p->thresholds[o], p->flip[o]) << (o % TG_WORD_BITS);
-            if (o % TG_WORD_BITS == TG_WORD_BITS - 1 || o == p->out_c - 1) {
-                out_bits[o / TG_WORD_BITS] = word;
-                word = 0;
-            }
-        } else {
-            out_s8[o] = tg_bdot_to_s8(dot, p->pre_shift, p->bias[o], p->multiplier[o], p->shift[o],
-                                      p->output_offset, p->act_min, p->act_max);
-        }
+        TG_BDOT_STORE(p, dot, o, word, out_bits, out_s8);
     }
 }
