@@ -265,10 +265,10 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None 
         symbol = kernel.symbol
         fused_into = plan.fused_into(node.name)
         stage = next((st for st in plan.patches if st.first == node.name), None)
-        patch_lines = []
+        patch_call = None
         if stage is not None:  # a patch stage, run tile by tile here (plan/patch.py)
-            patch_lines = patch.c_lines(graph, stage, {n.name: f"L{i}_params" for i, n in enumerate(graph.nodes)},
-                                        exprs, plan.offsets[patch.scratch_name(stage)], idx)
+            patch_call = patch.c_call(graph, stage, {n.name: f"L{i}_params" for i, n in enumerate(graph.nodes)},
+                                      exprs, plan.offsets[patch.scratch_name(stage)], idx)
             headers.add(patch.HEADER)
             for m in stage.nodes:  # every member's kernel is called by the loop
                 mn = next(n for n in graph.nodes if n.name == m)
@@ -297,7 +297,7 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None 
             "source": _source_name(node),
             "params_type": kernel.params_type, "params_name": f"L{idx}_params", "fields": fields,
             "symbol": symbol, "args": args, "inputs": in_exprs, "outputs": call.outputs,
-            "input_array": input_array, "skip": skip, "fused_into": fused_into, "patch": patch_lines,
+            "input_array": input_array, "skip": skip, "fused_into": fused_into, "patch": patch_call,
             # a fused pair's first output exists only as band rows, a patch stage's only as tiles:
             # the hook sees none of it
             "out_expr": exprs.get(node.outputs[0], "0"),

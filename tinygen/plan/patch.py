@@ -16,7 +16,7 @@ X a later step still reads. The big early tensors then never exist beside each o
 Kernels: a conv member's kernel must take any row band through its params (in_h, out_h, pad_t;
 rows at or beyond in_h read as padding): those declaring `Kernel.inplace_lag`, and the packed-weight
 convs, whose taps outside the image are skipped or read as the padding code. An element-wise lut
-member is called on the tile's elements. The C loop is generated (codegen/generate.py via `c_lines`,
+member is called on the tile's elements. The C loop is generated (codegen/generate.py via `c_call`,
 helper runtime_c/include/tg_patch.h) from per-tile steps computed here, at generation time.
 
 `choose` picks stages and tile counts to minimise the lower bound of peak SRAM, greedily, keeping
@@ -261,9 +261,10 @@ def member_scratch(stage: Stage, graph: Graph, node: Node) -> int:
     return get(node.op).scratch_bytes(node, graph)
 
 
-def c_lines(graph: Graph, stage: Stage, params: dict[str, str], exprs: dict[str, str], scratch_at: int,
-            index: int) -> list[str]:
-    """The C statements running the stage (tg_patch.h): a table of steps and the tile loop."""
+def c_call(graph: Graph, stage: Stage, params: dict[str, str], exprs: dict[str, str], scratch_at: int,
+           index: int) -> dict:
+    """What templates/model.c.j2 needs to run the stage (tg_patch.h): the table of steps, one row of
+    `{in_off, in_h, out_off, out_h, pad_t}` per tile and member, and each member's kernel call."""
     nodes = [n for n in graph.nodes if n.name in set(stage.nodes)]
     tiles = {t: off for t, off, _ in stage.tiles}
 
@@ -272,33 +273,16 @@ def c_lines(graph: Graph, stage: Stage, params: dict[str, str], exprs: dict[str,
             return f"((int8_t *)(void *)(tg_arena + {scratch_at + tiles[t]}))"
         return f"((int8_t *)(void *){exprs[t]})"
 
-    table = f"P{index}_steps"
-    lines = [f"/* patch-based: {len(nodes)} layers in {len(stage.bands)} tiles of full-width rows, halos recomputed "
-             f"(+{stage.extra_macs} MACs) */",
-             "{",
-             f"    static const tg_patch_step {table}[{len(stage.bands)}][{len(nodes)}] = {{"]
-    for tile in stage.steps:
-        lines.append("        {" + ", ".join(f"{{{s.in_off}, {s.in_h}, {s.out_off}, {s.out_h}, {s.pad_t}}}"
-                                             for s in tile) + "},")
-    lines += ["    };", f"    for (int32_t t = 0; t < {len(stage.bands)}; ++t) {{"]
-    for k, n in enumerate(nodes):
+    calls = []
+    for n in nodes:
         kern = get(n.op).kernel(n)
-        step = "s"
-        src, dst = buf(n.inputs[0]), buf(n.outputs[0])
-        lines.append(f"        {{ /* {n.name} */")
-        lines.append(f"            const tg_patch_step *s = &{table}[t][{k}];")
-        lines.append(f"            {kern.params_type} p = {params[n.name]};")
-        if n.op == "lut":
-            lines.append(f"            p.size = {step}->out_h * {_row_bytes(graph, n.outputs[0])};")
-        else:
-            lines.append(f"            TG_PATCH_ROWS(p, {step});")
-        args = ["&p", f"{src} + {step}->in_off", f"{dst} + {step}->out_off"]
-        if kern.scratch(n, graph):
-            args.append(f"(tg_arena + {scratch_at + stage.kernel_scratch})")
-        lines.append(f"            {kern.symbol}({', '.join(args)});")
-        lines.append("        }")
-    lines += ["    }", "}"]
-    return lines
+        calls.append({"name": n.name, "params_type": kern.params_type, "params": params[n.name],
+                      "symbol": kern.symbol, "src": buf(n.inputs[0]), "dst": buf(n.outputs[0]),
+                      "lut_row_bytes": _row_bytes(graph, n.outputs[0]) if n.op == "lut" else 0,
+                      "scratch": f"(tg_arena + {scratch_at + stage.kernel_scratch})" if kern.scratch(n, graph) else ""})
+    return {"table": f"P{index}_steps", "tiles": len(stage.bands), "extra_macs": stage.extra_macs,
+            "steps": [[(s.in_off, s.in_h, s.out_off, s.out_h, s.pad_t) for s in tile] for tile in stage.steps],
+            "calls": calls}
 
 
 def _bounder(graph: Graph, live, others: list[Stage]):
