@@ -121,6 +121,16 @@ def output_fields(a) -> list:
             ("act_min", a.act_min), ("act_max", a.act_max)]
 
 
+def geometry_fields(in_shape, out_hwc, kernel_hw, a) -> list:
+    """Params-struct fields of a binary conv's shapes, strides, dilation and padding (shared by the
+    bconv2d and bconv2d_pruned params, which declare them alike)."""
+    (oh, ow, cout), (kh, kw) = out_hwc, kernel_hw
+    return [("in_h", in_shape[1]), ("in_w", in_shape[2]), ("in_c", a.in_channels),
+            ("out_h", oh), ("out_w", ow), ("out_c", cout), ("k_h", kh), ("k_w", kw),
+            ("stride_h", a.stride[0]), ("stride_w", a.stride[1]), ("dil_h", a.dilation[0]), ("dil_w", a.dilation[1]),
+            ("pad_t", a.padding[0]), ("pad_l", a.padding[2]), ("pad_value", a.pad_value)]
+
+
 def check_packed_weights(w, in_channels: int) -> None:
     if w.dtype != DType.UINT32 or not w.is_const:
         raise ValueError("binary weights must be a constant uint32 tensor")
@@ -227,12 +237,7 @@ class BConv2d(OpDef):
                        ("row_class", c_values(rows, "uint8_t")), ("col_class", c_values(cols, "uint8_t")),
                        ("n_col_class", len(cmasks))]
         fields = [
-            ("in_h", x.shape[1]), ("in_w", x.shape[2]), ("in_c", a.in_channels),
-            ("out_h", oh), ("out_w", ow), ("out_c", cout),
-            ("k_h", kh), ("k_w", kw),
-            ("stride_h", a.stride[0]), ("stride_w", a.stride[1]),
-            ("dil_h", a.dilation[0]), ("dil_w", a.dilation[1]),
-            ("pad_t", a.padding[0]), ("pad_l", a.padding[2]), ("pad_value", a.pad_value),
+            *geometry_fields(x.shape, (oh, ow, cout), (kh, kw), a),
             ("weight", weight),
             *output_fields(a),
             *classes,

@@ -30,8 +30,8 @@ import numpy as np
 from tinygen.ir.graph import DType
 from tinygen.ops import bconv2d_hs
 from tinygen.ops.base import Kernel, KernelCall, OpDef, c_values, reference_kernel, register
-from tinygen.ops.bconv2d import (BConv2dAttrs, check_output_stage, check_packed_weights, output_fields, output_shape,
-                                 output_stage)
+from tinygen.ops.bconv2d import (BConv2dAttrs, check_output_stage, check_packed_weights, geometry_fields,
+                                 output_fields, output_shape, output_stage)
 from tinygen.ops.bconv2d_pruned_tables import (FIXED_WORDS, class_values, group_scratch, group_supports,
                                                group_tables, groups_of, kept_bits, scratch_words, seg_supports,
                                                stored_tables)
@@ -162,12 +162,7 @@ class BConv2dPruned(OpDef):
             classes = [("class_thresholds", None), ("class_values", None), ("row_class", None), ("col_class", None),
                        ("n_col_class", 0)]
         fields = [
-            ("in_h", x.shape[1]), ("in_w", x.shape[2]), ("in_c", a.in_channels),
-            ("out_h", oh), ("out_w", ow), ("out_c", cout),
-            ("k_h", kh), ("k_w", kw),
-            ("stride_h", a.stride[0]), ("stride_w", a.stride[1]),
-            ("dil_h", a.dilation[0]), ("dil_w", a.dilation[1]),
-            ("pad_t", a.padding[0]), ("pad_l", a.padding[2]), ("pad_value", a.pad_value),
+            *geometry_fields(x.shape, (oh, ow, cout), (kh, kw), a),
             *weights,
             *output_fields(a),
             *classes,
