@@ -10,8 +10,9 @@ board's QEMU stand-in, validates bit-exact and profiles (-icount: exact emulated
 Prints per model the whole-model instructions/MAC (against TFLM + CMSIS-NN's figure from the
 issue, measured on the M7 stand-in), per layer kind and per kernel variant, and the model
 library's .text bytes (kernels included). Layers the planner runs fused in row bands (a pair or
-a residual block, see report.txt) are profiled as one call, charged to its last layer: they are
-counted as the kind "fused block"; `--fusion off` gives every layer its own row. Prints numbers;
+a residual block, see report.txt) are profiled as one call, charged to its last layer, and a
+patch stage's tiles as one call at its first layer (with the recomputed MACs it adds): they are
+counted as the kinds "fused block" and "patch stage"; `--fusion off` gives every layer its own row. Prints numbers;
 not a test.
 """
 
@@ -126,13 +127,15 @@ def run(name: str, board: str, kernels: str, count: int, fusion: str = "auto") -
     if not r.passed:
         raise SystemExit(f"{name} {board} {kernels}: NOT bit-exact\n{r.summary_text()}")
     layers = program.report["layers"]
-    fused = {i for group in program.report["schedule"]["fused_layers"] for i in group}
+    sched = program.report["schedule"]
+    fused = {i for group in sched["fused_layers"] for i in group}
+    tiled = {i for st in sched.get("patched_layers", []) for i in st["layers"]}
     kinds, variants = defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0])
     for p in r.profile:
         e = layers[p.index]
         node = program.graph.nodes[p.index]
-        kind = "fused block" if p.index in fused else layer_kind(e, node, program.graph)
-        for table, key in ((kinds, kind), (variants, "fused block" if p.index in fused else e["kernel"])):
+        kind = "patch stage" if p.index in tiled else "fused block" if p.index in fused else None
+        for table, key in ((kinds, kind or layer_kind(e, node, program.graph)), (variants, kind or e["kernel"])):
             table[key][0] += p.count
             table[key][1] += p.macs
     text = object_sizes(sorted((fw.elf.parent / "model").glob("*.o")))["text"]
