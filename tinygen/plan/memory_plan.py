@@ -105,10 +105,12 @@ def plan_memory(graph: Graph, options: PlanOptions = DEFAULT, stages: list[patch
     the given patch stages (their members consecutive in this order; none of them fused)."""
     ext = liveness.external(graph, options)
     members = {i for i, n in enumerate(graph.nodes) if any(n.name in st.nodes for st in stages)}
+    # blocks first: an inverted residual's expand -> depthwise would otherwise be taken as a pair
+    blocks = fusion.residual_blocks(graph, ext, members) if options.fusion else []
+    index = {n.name: i for i, n in enumerate(graph.nodes)}
+    taken = members | {index[m] for b in blocks for m in b.members}
     fused = fusion.fused_pairs(graph, ext) if options.fusion else {}
-    fused = {i: v for i, v in fused.items() if i not in members and v[0] not in members}
-    taken = set(fused) | {j for j, _ in fused.values()} | members
-    blocks = fusion.residual_blocks(graph, ext, taken) if options.fusion else []
+    fused = {i: v for i, v in fused.items() if i not in taken and v[0] not in taken}
     aliases, bufs = _layout(graph, options, fused, blocks, set(), stages)
     placed = assign.assign_offsets(bufs)
     if options.fusion and options.cheapest:
