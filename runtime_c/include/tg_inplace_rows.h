@@ -200,18 +200,20 @@ struct tg_conv_rows_call {
 };
 
 /* The conv's output rows [r0, r1) from the rows of its input they read (`in` is the whole input;
- * the kernel sees the band image, rows at or beyond its in_h being padding as at the bottom). */
-static inline void tg_conv_rows(const struct tg_conv_rows_call *c, const int8_t *in, int32_t lo, int32_t hi, int32_t r0,
-                                int32_t r1, int8_t *out)
+ * the kernel sees the band image in `band`, a copy of the conv's params, rows at or beyond its
+ * in_h being padding as at the bottom). The caller owns `band`: one struct serves every conv of a
+ * block, so inlined calls do not each take a copy's worth of stack. */
+static inline void tg_conv_rows(const struct tg_conv_rows_call *c, tg_conv2d_params *band, const int8_t *in, int32_t lo,
+                                int32_t hi, int32_t r0, int32_t r1, int8_t *out)
 {
-    tg_conv2d_params band = *c->p;
-    band.in_h = hi - lo;
-    band.out_h = r1 - r0;
-    band.pad_t = c->p->pad_t - (r0 * c->p->stride_h - lo);
+    *band = *c->p;
+    band->in_h = hi - lo;
+    band->out_h = r1 - r0;
+    band->pad_t = c->p->pad_t - (r0 * c->p->stride_h - lo);
     if (c->fs) {
-        c->fs(&band, in, out, c->scratch);
+        c->fs(band, in, out, c->scratch);
     } else {
-        c->f(&band, in, out);
+        c->f(band, in, out);
     }
 }
 
@@ -219,13 +221,16 @@ static inline void tg_residual_rows(const tg_add_params *pa, tg_add_fn fa, int32
                                     const struct tg_conv_rows_call *c, const struct tg_conv_rows_call *sc,
                                     const int8_t *x, int8_t *out, int8_t *const *band, int8_t *band_sc)
 {
+#define TG_CHAIN_ROW(i) ((size_t)c[i].p->out_w * (size_t)c[i].p->out_c)
     const size_t row_x = (size_t)c[0].p->in_w * (size_t)c[0].p->in_c;
     const size_t row_o = (size_t)pa->out_w * (size_t)pa->out_c;
-    size_t row[TG_RESIDUAL_MAX_CONVS];
     int32_t lo[TG_RESIDUAL_MAX_CONVS], hi[TG_RESIDUAL_MAX_CONVS];
     int32_t blo[TG_RESIDUAL_MAX_CONVS] = {0}, bhi[TG_RESIDUAL_MAX_CONVS] = {0}; /* band[i] holds rows [blo, bhi) of y_i */
-    for (int32_t i = 0; i < n; ++i) row[i] = (size_t)c[i].p->out_w * (size_t)c[i].p->out_c;
-    tg_add_params qa = *pa;
+    /* the band's params: a conv's while it runs, then the add's (one struct's stack, not two) */
+    union {
+        tg_conv2d_params conv;
+        tg_add_params add;
+    } work;
     for (int32_t r0 = 0; r0 < pa->out_h; r0 += TG_INPLACE_BAND_ROWS) {
         const int32_t r1 = r0 + TG_INPLACE_BAND_ROWS < pa->out_h ? r0 + TG_INPLACE_BAND_ROWS : pa->out_h;
         int32_t xlo, xhi;
@@ -233,25 +238,27 @@ static inline void tg_residual_rows(const tg_add_params *pa, tg_add_fn fa, int32
         hi[n - 1] = r1;
         for (int32_t i = n - 1; i > 0; --i) tg_conv_rows_span(c[i].p, lo[i], hi[i], &lo[i - 1], &hi[i - 1]);
         for (int32_t i = 0; i < n - 1; ++i) {
-            const int32_t have = tg_band_keep(band[i], row[i], blo[i], bhi[i], lo[i]);
+            const int32_t have = tg_band_keep(band[i], TG_CHAIN_ROW(i), blo[i], bhi[i], lo[i]);
             if (hi[i] > have) {
                 tg_conv_rows_span(c[i].p, have, hi[i], &xlo, &xhi);
-                const int8_t *in = i ? band[i - 1] + (size_t)(xlo - lo[i - 1]) * row[i - 1] : x + (size_t)xlo * row_x;
-                tg_conv_rows(&c[i], in, xlo, xhi, have, hi[i], band[i] + (size_t)(have - lo[i]) * row[i]);
+                const int8_t *in = i ? band[i - 1] + (size_t)(xlo - lo[i - 1]) * TG_CHAIN_ROW(i - 1) : x + (size_t)xlo * row_x;
+                tg_conv_rows(&c[i], &work.conv, in, xlo, xhi, have, hi[i], band[i] + (size_t)(have - lo[i]) * TG_CHAIN_ROW(i));
             }
             blo[i] = lo[i];
             bhi[i] = hi[i];
         }
-        tg_conv_rows(&c[n - 1], band[n - 2], lo[n - 2], hi[n - 2], r0, r1, band[n - 1]);
+        tg_conv_rows(&c[n - 1], &work.conv, band[n - 2], lo[n - 2], hi[n - 2], r0, r1, band[n - 1]);
         const int8_t *r = x + (size_t)r0 * row_o;
         if (sc) {
             tg_conv_rows_span(sc->p, r0, r1, &xlo, &xhi);
-            tg_conv_rows(sc, x + (size_t)xlo * row_x, xlo, xhi, r0, r1, band_sc);
+            tg_conv_rows(sc, &work.conv, x + (size_t)xlo * row_x, xlo, xhi, r0, r1, band_sc);
             r = band_sc;
         }
-        qa.out_h = r1 - r0;
-        fa(&qa, r_first ? r : band[n - 1], r_first ? band[n - 1] : r, out + (size_t)r0 * row_o);
+        work.add = *pa;
+        work.add.out_h = r1 - r0;
+        fa(&work.add, r_first ? r : band[n - 1], r_first ? band[n - 1] : r, out + (size_t)r0 * row_o);
     }
+#undef TG_CHAIN_ROW
 }
 
 #endif

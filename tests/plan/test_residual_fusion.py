@@ -176,3 +176,32 @@ def test_output_not_over_x_when_a_later_band_reads_what_it_covers(tmp_path, monk
     assert forced.residual["n_add"].in_place and forced.aliases["o"] == "x"
     with pytest.raises(AssertionError, match="overwritten before it is read"):
         check_plan(g, forced)
+
+
+@pytest.mark.qemu
+def test_inverted_residual_on_qemu(tmp_path):
+    """An inverted residual as firmware for the M4 and M7 stand-ins: the fast kernels' DSP paths on
+    the block's row bands (the depthwise on 4-row bands of the expansion), bit-exact."""
+    import json
+
+    from tests.device.models import missing_tools
+    from tinygen.codegen.generate import generate
+    from tinygen.device.validate import validate
+    from tinygen.ir import serialize
+    from tinygen.program import Program
+    from tinygen.select import HOST, select_kernels
+
+    reason = missing_tools()
+    if reason:
+        pytest.skip(reason)
+    g = select_kernels(block(11, 10, 8, 1, "", seed=5, expand=6), HOST)
+    plan = plan_memory(g)
+    assert plan.residual["n_add"].convs == ("n_y0", "n_y1", "n_y2")
+    for board in ("f446re", "f746zg"):
+        out = tmp_path / board
+        gen = generate(g, plan)
+        gen.write(out / "model")
+        serialize.save(g, out / "graph")
+        (out / "tinygen.json").write_text(json.dumps({"prefix": gen.prefix, "board": board}))
+        r = validate(Program(out, g, gen.prefix, board), qemu=True, board=board, count=3, seed=0)
+        assert r.passed, f"{board}: {r.summary_text()}"
