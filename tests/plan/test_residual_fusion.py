@@ -18,13 +18,13 @@ from tinygen.testing import compile_graph
 Q = QuantParams.per_tensor(0.05, 0)
 
 
-def block(h, w, c, stride, shortcut, seed, order="r_first", pad1=None, kernels=(), pre=True, k1=3, expand=0):
+def block(h, w, c, stride, shortcut, seed, order="r_first", pad1=None, kernels=(), pre=True, k1=3, expand=0, cin=0):
     """[pre conv ->] x -k1 x k1/stride (relu)-> y1 -3x3-> y2, add(r, y2) (relu) -1x1-> y; r = x, or a
     shortcut conv of x ("1x1": 1x1/stride, "3x3": 3x3/stride) with 2c channels when stride 2. With
-    `expand`, the chain is an inverted residual instead (see below)."""
+    `expand`, the chain is an inverted residual instead (see below); `cin` widens the pre conv's input."""
     rng = np.random.default_rng(seed)
     g = Graph(f"res{h}x{w}s{stride}{shortcut}", dialect="lowered")
-    g.add_tensor(Tensor("in", (1, h, w, c), DType.INT8, Q))
+    g.add_tensor(Tensor("in", (1, h, w, cin or c), DType.INT8, Q))
     g.inputs = ["in"]
 
     def conv(src, dst, cout, k, s, pad, relu=False, groups=1):
