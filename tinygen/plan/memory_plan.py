@@ -105,10 +105,21 @@ def _cheapest(graph: Graph, options: PlanOptions, chains: list, bound: int, stag
 def plan_memory(graph: Graph, options: PlanOptions = DEFAULT, stages: list[patch.Stage] = ()) -> MemoryPlan:
     """The plan for this order: fused chains and in-place layers where they lower the peak
     (`_cheapest`: the same lower bound as with all of them, at fewer instructions), with the given
-    patch stages (their members consecutive in this order; none of them fused)."""
+    patch stages (their members consecutive in this order; none of them fused). A chain without an
+    add takes its convs from in-place execution (a stride-1 same-size conv on row bands holds one
+    tensor, a chain two), so the plan without those chains is made too, and the smaller arena wins."""
     ext = liveness.external(graph, options)
     members = {i for i, n in enumerate(graph.nodes) if any(n.name in st.nodes for st in stages)}
     chains = fusion.chains(graph, ext, members) if options.fusion else []
+    plan = _plan_with(graph, options, chains, stages)
+    if any(not c.add for c in chains):
+        other = _plan_with(graph, options, [c for c in chains if c.add], stages)
+        if (other.arena_bytes, other.lower_bound) < (plan.arena_bytes, plan.lower_bound):
+            plan = other
+    return plan
+
+
+def _plan_with(graph: Graph, options: PlanOptions, chains: list, stages) -> MemoryPlan:
     aliases, bufs = _layout(graph, options, chains, set(), stages)
     placed = assign.assign_offsets(bufs)
     if options.fusion and options.cheapest:
