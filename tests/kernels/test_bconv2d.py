@@ -383,14 +383,14 @@ def test_bconv2d_carry_save_on_qemu(tmp_path):
                                                   (63, 65, 1, 1, 0, 0, "binary"), (32, 33, 3, 1, 1, 0, "int8"),
                                                   # 31 blocks + 2 words (the asm count's limit), 34 + 3 (C path)
                                                   (320, 33, 5, 1, 0, 0, "binary"), (352, 32, 5, 1, 0, 1, "binary")]]
-    by_kernel: dict[str, list] = {}
+    groups: dict[int, list] = {}  # the eight tails' kernels in three firmwares per board (one does not fit the F446RE)
     for attrs, ins, shape, dtype in cases + small:
-        g = one("bconv2d", attrs, ins, shape, out_dtype=dtype)
         wt = ins[1]
-        by_kernel.setdefault(f"tg_bconv2d_b1_hs8r{bconv2d_hs.tail_of(wt.shape[1], wt.shape[2], attrs.in_channels)}",
-                             []).append(g)
-    for t, (kernel, graphs) in enumerate(sorted(by_kernel.items())):
-        check_on_qemu(graphs, tmp_path / kernel, kernel)
+        tail = bconv2d_hs.tail_of(wt.shape[1], wt.shape[2], attrs.in_channels)
+        groups.setdefault(tail % 3, []).append((one("bconv2d", attrs, ins, shape, out_dtype=dtype), f"tg_bconv2d_b1_hs8r{tail}"))
+    assert len({k for g in groups.values() for _, k in g}) == 8
+    for t, group in sorted(groups.items()):
+        check_on_qemu([g for g, _ in group], tmp_path / str(t), [k for _, k in group])
 
 
 def saturated_case(cin, cout, k):
