@@ -9,10 +9,10 @@ build/int8_kernels/, gitignored), builds it with `--kernels auto` and `--kernels
 board's QEMU stand-in, validates bit-exact and profiles (-icount: exact emulated instructions).
 Prints per model the whole-model instructions/MAC (against TFLM + CMSIS-NN's figure from the
 issue, measured on the M7 stand-in), per layer kind and per kernel variant, and the model
-library's .text bytes (kernels included). Layers the planner runs fused in row bands (a pair or
-a residual block, see report.txt) are profiled as one call, charged to its last layer, and a
-patch stage's tiles as one call at its first layer (with the recomputed MACs it adds): they are
-counted as the kinds "fused block" and "patch stage"; `--fusion off` gives every layer its own row. Prints numbers;
+library's .text bytes (kernels included). Layers the planner runs as one fused chain in row bands
+(see report.txt) are profiled as one call, charged to its last layer, and a patch stage's tiles as
+one call at its first layer (with the recomputed MACs it adds): they are counted as the kinds
+"fused chain" and "patch stage"; `--fusion off` gives every layer its own row. Prints numbers;
 not a test.
 """
 
@@ -134,7 +134,7 @@ def run(name: str, board: str, kernels: str, count: int, fusion: str = "auto") -
     for p in r.profile:
         e = layers[p.index]
         node = program.graph.nodes[p.index]
-        kind = "patch stage" if p.index in tiled else "fused block" if p.index in fused else None
+        kind = "patch stage" if p.index in tiled else "fused chain" if p.index in fused else None
         for table, key in ((kinds, kind or layer_kind(e, node, program.graph)), (variants, kind or e["kernel"])):
             table[key][0] += p.count
             table[key][1] += p.macs

@@ -299,7 +299,7 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None 
             "params_type": kernel.params_type, "params_name": f"L{idx}_params", "params_arg": params_arg, "fields": fields,
             "symbol": symbol, "args": args, "inputs": in_exprs, "outputs": call.outputs,
             "input_array": input_array, "skip": skip, "fused_into": fused_into, "patch": patch_call,
-            # a fused pair's first output exists only as band rows, a patch stage's only as tiles:
+            # a fused chain's inner outputs exist only as band rows, a patch stage's only as tiles:
             # the hook sees none of it
             "out_expr": exprs.get(node.outputs[0], "0"),
             "out_bytes": 0 if fused_into or stage is not None else graph.t(node.outputs[0]).nbytes,
