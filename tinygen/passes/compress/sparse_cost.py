@@ -23,6 +23,10 @@ where a slower one runs, the comparison only favours dense. The coefficients are
 count, fitted by least squares to QEMU -icount measurements of single layers:
 `benchmarks/compressed.py --break-even --board f746zg` measures them (dense and sparse at several
 shapes and densities), prints each fit and its worst error, and prints the COEFFS below.
+
+`dense_instructions` is any node's estimate on its dense fast kernel (these models, or a stated
+fallback for the nodes they do not cover): plan/patch.py budgets the rows patch stages recompute
+with it.
 """
 
 from __future__ import annotations
