@@ -176,13 +176,18 @@ static inline void tg_conv2d_fused_rows_ms(const tg_conv2d_params *pn, tg_conv2d
     tg_conv2d_fused_rows_core(pn, fn, pm, 0, fm, x, out, band, scratch, scratch_m);
 }
 
-/* A residual block (tinygen/plan/fusion.py, Residual): x -c1-> y1 -c2-> y2, out = add(r, y2) with
- * r = x or sc(x), in one call. For each band of TG_INPLACE_BAND_ROWS output rows [r0, r1): the rows
- * of y1 that c2's band reads, [lo, hi), are made in band1 (those the previous band made are kept,
- * the others computed by c1 from x), c2 makes the band of y2 in band2, sc the band of r in
- * band_sc, and the add writes rows [r0, r1) of out. y1, y2 and r never exist whole. out may be x
- * itself (the planner checked that no band reads x rows an earlier band's output covers). Each
- * conv is a kernel callable on row bands: one of f / fs (taking scratch) is 0. */
+/* A residual block (tinygen/plan/fusion.py, Residual): x -c[0]-> y1 -c[1]-> ... -c[n-1]-> yn,
+ * out = add(r, yn) with r = x or sc(x), in one call; n <= TG_RESIDUAL_MAX_CONVS (2: conv -> conv,
+ * 3: MobileNetV2's expand -> depthwise -> project). For each band of TG_INPLACE_BAND_ROWS output
+ * rows [r0, r1): working back from the last conv, the rows [lo_i, hi_i) of each y_i the next
+ * conv's band reads; then, conv by conv, band[i] gets those rows of y_i (the ones the previous
+ * band made are kept, the others computed by c[i] from x or from band[i-1]); the last conv makes
+ * the band of yn in band[n-1], sc the band of r in band_sc, and the add writes rows [r0, r1) of
+ * out. The y_i and r never exist whole. out may be x itself (the planner checked that no band
+ * reads x rows an earlier band's output covers). Each conv is a kernel callable on row bands: one
+ * of f / fs (taking scratch) is 0. */
+#define TG_RESIDUAL_MAX_CONVS 3
+
 typedef void (*tg_add_fn)(const tg_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 
 /* A conv of the block: its params, kernel and scratch. A plain struct tag, not a typedef: the
@@ -195,52 +200,65 @@ struct tg_conv_rows_call {
 };
 
 /* The conv's output rows [r0, r1) from the rows of its input they read (`in` is the whole input;
- * the kernel sees the band image, rows at or beyond its in_h being padding as at the bottom). */
-static inline void tg_conv_rows(const struct tg_conv_rows_call *c, const int8_t *in, int32_t lo, int32_t hi, int32_t r0,
-                                int32_t r1, int8_t *out)
+ * the kernel sees the band image in `band`, a copy of the conv's params, rows at or beyond its
+ * in_h being padding as at the bottom). The caller owns `band`: one struct serves every conv of a
+ * block, so inlined calls do not each take a copy's worth of stack. */
+static inline void tg_conv_rows(const struct tg_conv_rows_call *c, tg_conv2d_params *band, const int8_t *in, int32_t lo,
+                                int32_t hi, int32_t r0, int32_t r1, int8_t *out)
 {
-    tg_conv2d_params band = *c->p;
-    band.in_h = hi - lo;
-    band.out_h = r1 - r0;
-    band.pad_t = c->p->pad_t - (r0 * c->p->stride_h - lo);
+    *band = *c->p;
+    band->in_h = hi - lo;
+    band->out_h = r1 - r0;
+    band->pad_t = c->p->pad_t - (r0 * c->p->stride_h - lo);
     if (c->fs) {
-        c->fs(&band, in, out, c->scratch);
+        c->fs(band, in, out, c->scratch);
     } else {
-        c->f(&band, in, out);
+        c->f(band, in, out);
     }
 }
 
-static inline void tg_residual_rows(const tg_add_params *pa, tg_add_fn fa, int32_t r_first,
-                                    const struct tg_conv_rows_call *c1, const struct tg_conv_rows_call *c2,
-                                    const struct tg_conv_rows_call *sc, const int8_t *x, int8_t *out, int8_t *band1,
-                                    int8_t *band2, int8_t *band_sc)
+static inline void tg_residual_rows(const tg_add_params *pa, tg_add_fn fa, int32_t r_first, int32_t n,
+                                    const struct tg_conv_rows_call *c, const struct tg_conv_rows_call *sc,
+                                    const int8_t *x, int8_t *out, int8_t *const *band, int8_t *band_sc)
 {
-    const size_t row_x = (size_t)c1->p->in_w * (size_t)c1->p->in_c;
-    const size_t row1 = (size_t)c1->p->out_w * (size_t)c1->p->out_c;
+#define TG_CHAIN_ROW(i) ((size_t)c[i].p->out_w * (size_t)c[i].p->out_c)
+    const size_t row_x = (size_t)c[0].p->in_w * (size_t)c[0].p->in_c;
     const size_t row_o = (size_t)pa->out_w * (size_t)pa->out_c;
-    tg_add_params qa = *pa;
-    int32_t blo = 0, bhi = 0; /* band1 holds rows [blo, bhi) of y1 */
+    int32_t lo[TG_RESIDUAL_MAX_CONVS], hi[TG_RESIDUAL_MAX_CONVS];
+    int32_t blo[TG_RESIDUAL_MAX_CONVS] = {0}, bhi[TG_RESIDUAL_MAX_CONVS] = {0}; /* band[i] holds rows [blo, bhi) of y_i */
+    /* the band's params: a conv's while it runs, then the add's (one struct's stack, not two) */
+    union {
+        tg_conv2d_params conv;
+        tg_add_params add;
+    } work;
     for (int32_t r0 = 0; r0 < pa->out_h; r0 += TG_INPLACE_BAND_ROWS) {
         const int32_t r1 = r0 + TG_INPLACE_BAND_ROWS < pa->out_h ? r0 + TG_INPLACE_BAND_ROWS : pa->out_h;
-        int32_t lo, hi, xlo, xhi;
-        tg_conv_rows_span(c2->p, r0, r1, &lo, &hi);
-        const int32_t have = tg_band_keep(band1, row1, blo, bhi, lo);
-        if (hi > have) {
-            tg_conv_rows_span(c1->p, have, hi, &xlo, &xhi);
-            tg_conv_rows(c1, x + (size_t)xlo * row_x, xlo, xhi, have, hi, band1 + (size_t)(have - lo) * row1);
+        int32_t xlo, xhi;
+        lo[n - 1] = r0;
+        hi[n - 1] = r1;
+        for (int32_t i = n - 1; i > 0; --i) tg_conv_rows_span(c[i].p, lo[i], hi[i], &lo[i - 1], &hi[i - 1]);
+        for (int32_t i = 0; i < n - 1; ++i) {
+            const int32_t have = tg_band_keep(band[i], TG_CHAIN_ROW(i), blo[i], bhi[i], lo[i]);
+            if (hi[i] > have) {
+                tg_conv_rows_span(c[i].p, have, hi[i], &xlo, &xhi);
+                const int8_t *in = i ? band[i - 1] + (size_t)(xlo - lo[i - 1]) * TG_CHAIN_ROW(i - 1) : x + (size_t)xlo * row_x;
+                tg_conv_rows(&c[i], &work.conv, in, xlo, xhi, have, hi[i], band[i] + (size_t)(have - lo[i]) * TG_CHAIN_ROW(i));
+            }
+            blo[i] = lo[i];
+            bhi[i] = hi[i];
         }
-        blo = lo;
-        bhi = hi;
-        tg_conv_rows(c2, band1, lo, hi, r0, r1, band2);
+        tg_conv_rows(&c[n - 1], &work.conv, band[n - 2], lo[n - 2], hi[n - 2], r0, r1, band[n - 1]);
         const int8_t *r = x + (size_t)r0 * row_o;
         if (sc) {
             tg_conv_rows_span(sc->p, r0, r1, &xlo, &xhi);
-            tg_conv_rows(sc, x + (size_t)xlo * row_x, xlo, xhi, r0, r1, band_sc);
+            tg_conv_rows(sc, &work.conv, x + (size_t)xlo * row_x, xlo, xhi, r0, r1, band_sc);
             r = band_sc;
         }
-        qa.out_h = r1 - r0;
-        fa(&qa, r_first ? r : band2, r_first ? band2 : r, out + (size_t)r0 * row_o);
+        work.add = *pa;
+        work.add.out_h = r1 - r0;
+        fa(&work.add, r_first ? r : band[n - 1], r_first ? band[n - 1] : r, out + (size_t)r0 * row_o);
     }
+#undef TG_CHAIN_ROW
 }
 
 #endif

@@ -244,17 +244,19 @@ def check_plan(graph: Graph, plan) -> None:
 
 def _replay_residual(graph: Graph, plan, blk, owner: np.ndarray, ids: dict[str, int], ext: set[str]) -> None:
     """A residual block replayed row by row as tg_residual_rows runs it (written here again, not
-    taken from the planner): every row of x a conv or the add reads is still x's, each conv's rows
-    of y1 are in the band buffer when conv2 reads them, the bands fit their buffers, scratch never
-    covers what a step reads, and the add's rows land in the output's storage (over x or not)."""
+    taken from the planner): every row of x a conv or the add reads is still x's, the rows of each
+    chain output y_i are in its band buffer when the next conv reads them, the bands fit their
+    buffers, scratch never covers what a step reads, and the add's rows land in the output's
+    storage (over x or not)."""
     from tinygen.ops.inplace_rows import BAND_ROWS
 
     nodes = {n.name: n for n in graph.nodes}
-    c1, c2, add = nodes[blk.conv1], nodes[blk.conv2], nodes[blk.add]
+    convs, add = [nodes[c] for c in blk.convs], nodes[blk.add]
     sc = nodes[blk.shortcut] if blk.shortcut else None
-    x, y1, y2, o = c1.inputs[0], c1.outputs[0], c2.outputs[0], add.outputs[0]
+    x, o = convs[0].inputs[0], add.outputs[0]
+    ys = [c.outputs[0] for c in convs]
     r = sc.outputs[0] if sc else x
-    row = {t: graph.t(t).shape[2] * graph.t(t).shape[3] for t in (x, y1, o)}
+    row = {t: graph.t(t).shape[2] * graph.t(t).shape[3] for t in (x, o, r, *ys)}
     size = {b.name: b.size for b in plan.buffers}
     scratch_at = plan.offsets.get(liveness.residual_scratch_name(blk.add))
 
@@ -276,38 +278,47 @@ def _replay_residual(graph: Graph, plan, blk, owner: np.ndarray, ids: dict[str, 
         if s:
             owner[scratch_at:scratch_at + s] = -2
 
-    def band(t, rows, row_bytes):
-        assert rows * row_bytes <= size[t], f"{add.name}: {rows} rows of {t} overflow its band buffer"
+    def band(t, rows):
+        assert rows * row[t] <= size[t], f"{add.name}: {rows} rows of {t} overflow its band buffer"
         return plan.offsets[t]
 
-    blo = bhi = 0
+    n = len(convs)
+    held = [(0, 0)] * n  # rows of y_i in its band buffer
     h = graph.t(o).shape[1]
     for r0 in range(0, h, BAND_ROWS):
         r1 = min(r0 + BAND_ROWS, h)
-        lo, hi = span(c2, r0, r1)
-        have = max(bhi, lo)
-        b1 = band(y1, hi - lo, row[y1])
-        if have > lo:  # rows [lo, have) move down from where the band before left them
-            owned(y1, b1 + (lo - blo) * row[y1], b1 + (have - blo) * row[y1], f"kept rows of {y1}")
-            owner[b1:b1 + (have - lo) * row[y1]] = ids[y1]
-        if hi > have:
-            read_x(*span(c1, have, hi))
-            run(c1)
-            owner[b1 + (have - lo) * row[y1]:b1 + (hi - lo) * row[y1]] = ids[y1]
-        blo, bhi = lo, hi
-        run(c2)
-        owned(y1, b1, b1 + (hi - lo) * row[y1], f"band of {y1}")
-        b2 = band(y2, r1 - r0, row[o])
-        owner[b2:b2 + (r1 - r0) * row[o]] = ids[y2]
+        need = [None] * (n - 1) + [(r0, r1)]
+        for i in range(n - 1, 0, -1):
+            need[i - 1] = span(convs[i], *need[i])
+        for i in range(n):
+            y, (lo, hi) = ys[i], need[i]
+            at = band(y, hi - lo)
+            blo, bhi = held[i]
+            have = max(bhi, lo) if i < n - 1 else lo  # the last conv's band is made whole each time
+            if have > lo:  # rows [lo, have) move down from where the band before left them
+                owned(y, at + (lo - blo) * row[y], at + (have - blo) * row[y], f"kept rows of {y}")
+                owner[at:at + (have - lo) * row[y]] = ids[y]
+            if hi > have:
+                a, b = span(convs[i], have, hi)
+                if i == 0:
+                    read_x(a, b)
+                else:  # from the band of y_(i-1), which holds rows need[i-1]
+                    p, plo = plan.offsets[ys[i - 1]], need[i - 1][0]
+                    owned(ys[i - 1], p + (a - plo) * row[ys[i - 1]], p + (b - plo) * row[ys[i - 1]],
+                          f"rows {a}..{b} of {ys[i - 1]}")
+                run(convs[i])
+                owner[at + (have - lo) * row[y]:at + (hi - lo) * row[y]] = ids[y]
+            held[i] = (lo, hi)
         if sc:
             read_x(*span(sc, r0, r1))
             run(sc)
-            bs = band(r, r1 - r0, row[o])
+            bs = band(r, r1 - r0)
             owner[bs:bs + (r1 - r0) * row[o]] = ids[r]
             owned(r, bs, bs + (r1 - r0) * row[o], f"band of {r}")
         else:
             read_x(r0, r1)
-        owned(y2, b2, b2 + (r1 - r0) * row[o], f"band of {y2}")
+        at = plan.offsets[ys[-1]]
+        owned(ys[-1], at, at + (r1 - r0) * row[o], f"band of {ys[-1]}")
         if o not in ext:
             lo_o = plan.offset_of(o)
             assert lo_o + h * row[o] <= plan.arena_bytes

@@ -79,3 +79,29 @@ def test_residual_blocks_off_the_peak_run_whole():
     assert set(cheapest.residual) == {"n_add"}
     assert cheapest.lower_bound == everywhere.lower_bound
     check_plan(g, cheapest)
+
+
+def test_inverted_residual_shrinks_to_its_expansion_pair_when_that_keeps_the_bound(tmp_path):
+    """An inverted residual behind a wide 1x1 conv whose input and output set the peak (80 channels
+    in, 8 out, 8x6): without fusion the depthwise (expansion and its output whole, beside x) is
+    above it, the expansion fused into the depthwise as a pair is below it, so the block gives way
+    to the pair, which runs whole-tensor project and add calls."""
+    import numpy as np
+
+    from tinygen.reference import interpreter
+    from tinygen.testing import compile_graph
+
+    g = select_kernels(block(8, 6, 8, 1, "", seed=4, expand=6, cin=80), HOST)
+    arena_in = PlanOptions(input_in_arena=True)
+    everywhere = plan_memory(g, PlanOptions(input_in_arena=True, cheapest=False))
+    cheapest = plan_memory(g, arena_in)
+    wide = cheapest.live_bytes(len(g.nodes))[0]  # the wide conv: its input, output and scratch
+    assert wide >= g.t("in").nbytes + g.t("x").nbytes
+    assert everywhere.residual["n_add"].convs == ("n_y0", "n_y1", "n_y2")
+    assert plan_memory(g, PlanOptions(input_in_arena=True, fusion=False)).lower_bound > wide
+    assert not cheapest.residual and cheapest.fused == {"n_y0": "n_y1"}
+    assert cheapest.lower_bound == everywhere.lower_bound == wide
+    check_plan(g, cheapest)
+    host = compile_graph(g, tmp_path, arena_in)
+    x = np.random.default_rng(4).integers(-128, 128, g.t("in").shape).astype(np.int8)
+    np.testing.assert_array_equal(host.invoke_one([x])[0], interpreter.run(g, [x])[0])

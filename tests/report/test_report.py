@@ -48,7 +48,7 @@ def residual_net(seed: int) -> Graph:
 
 
 def built(seed: int = 0):
-    # the fused-pair and in-place schedule (patch stages: tests/plan/test_patch.py)
+    # the fused and in-place schedule (patch stages: tests/plan/test_patch.py)
     g, plan = plan_with_schedule(select_kernels(residual_net(seed), HOST), PlanOptions(patch_budget=0))
     return g, plan, generate(g, plan).layers
 
@@ -76,10 +76,11 @@ def test_report_fields_and_estimates():
     add = next(e for e in r["layers"] if e["op"] == "add")
     assert [t["shape"] for t in add["inputs"]] == [[1, 8, 8, 4]] * 2 and add["weight_bytes"] == 0
     assert r["peak"]["live_bytes"] == plan.lower_bound == max(live)
-    # the residual add runs in place on its skip input; expand and depthwise are fused in row bands
-    assert plan.aliases == {"s": "x1"} and plan.fused == {"L_e": "L_d"}
+    # the inverted residual runs band by band at its add, which writes over its skip input x1
+    assert plan.aliases == {"s": "x1"} and not plan.fused and plan.residual["L_add"].convs == ("L_e", "L_d", "L_p")
     assert [g.nodes[i].name for i in r["schedule"]["inplace_layers"]] == ["L_add"]
-    assert [[g.nodes[i].name for i in pair] for pair in r["schedule"]["fused_layers"]] == [["L_e", "L_d"]]
+    assert [[g.nodes[i].name for i in group] for group in r["schedule"]["fused_layers"]] == \
+        [["L_e", "L_d", "L_p", "L_add"]]
 
 
 def test_report_from_elf_sizes():
@@ -102,8 +103,10 @@ def test_text_and_svg_are_deterministic():
     lines = text.splitlines()
     (l4,) = [line for line in lines if line.startswith("L4 ")]
     assert l4.split()[1] == "add" and "[1,8,8,4] + [1,8,8,4] -> [1,8,8,4]" in l4
-    inplace = 4 in make_report(g, plan, layers, "f446re")["schedule"]["inplace_layers"]
-    tail = ["in", "place"] if inplace else []
+    sched = make_report(g, plan, layers, "f446re")["schedule"]
+    runs = [w for w, on in (("in place", 4 in sched["inplace_layers"]),
+                            ("fused", any(4 in group for group in sched["fused_layers"]))) if on]
+    tail = ", ".join(runs).split()
     assert l4.split()[-3 - len(tail):len(l4.split()) - len(tail)] == ["0", "0", f"{r_live(g, plan, 4):,}"]
     assert l4.split()[len(l4.split()) - len(tail):] == tail
     (arena,) = [line for line in lines if line.startswith("  arena ")]

@@ -155,21 +155,24 @@ def _residual_call(graph: Graph, plan: MemoryPlan, blk, exprs: dict[str, str]) -
     index = {n.name: i for i, n in enumerate(graph.nodes)}
 
     def conv(name: str) -> str:
-        if not name:
-            return "0"
+        """The conv's struct tg_conv_rows_call initializer: params, kernel, scratch."""
         i = index[name]
         node = graph.nodes[i]
         kernel = get(node.op).kernel(node)
         scratch = f"(tg_arena + {plan.offsets[plan.scratch_buffer(node)]})" if kernel.scratch(node, graph) else ""
         fns = f"0, {kernel.symbol}, {scratch}" if scratch else f"{kernel.symbol}, 0, 0"
-        return f"&(const struct tg_conv_rows_call){{&L{i}_params, {fns}}}"
+        return f"{{&L{i}_params, {fns}}}"
 
     add = graph.nodes[index[blk.add]]
-    c1, c2 = graph.nodes[index[blk.conv1]], graph.nodes[index[blk.conv2]]
-    bands = [exprs[t] for t, _ in blk.bands] + ["0"] * (3 - len(blk.bands))
-    r_first = int(add.inputs[1] == c2.outputs[0])
-    return "tg_residual_rows", [get(add.op).kernel(add).symbol, str(r_first), conv(blk.conv1), conv(blk.conv2),
-                                conv(blk.shortcut), exprs[c1.inputs[0]], exprs[add.outputs[0]], *bands]
+    first, last = graph.nodes[index[blk.convs[0]]], graph.nodes[index[blk.convs[-1]]]
+    n = len(blk.convs)
+    convs = f"(const struct tg_conv_rows_call[]){{{', '.join(conv(c) for c in blk.convs)}}}"
+    sc = f"&(const struct tg_conv_rows_call){conv(blk.shortcut)}" if blk.shortcut else "0"
+    bands = f"(int8_t *const[]){{{', '.join(exprs[t] for t, _ in blk.bands[:n])}}}"
+    band_sc = exprs[blk.bands[n][0]] if blk.shortcut else "0"
+    r_first = int(add.inputs[1] == last.outputs[0])
+    return "tg_residual_rows", [get(add.op).kernel(add).symbol, str(r_first), str(n), convs, sc,
+                                exprs[first.inputs[0]], exprs[add.outputs[0]], bands, band_sc]
 
 
 def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None = None) -> GeneratedModel:

@@ -78,34 +78,37 @@ def fused_pairs(graph: Graph, ext: set[str]) -> dict[int, tuple[int, int]]:
     return dict(sorted(out.items()))
 
 
-# --- residual blocks: conv1 -> conv2 -> add(shortcut, conv2's output), band by band ----------------
+# --- residual blocks: a chain of convs -> add(shortcut, the chain's output), band by band --------
+
+MAX_CHAIN = 3  # convs in a block's chain: the C's TG_RESIDUAL_MAX_CONVS
+
 
 @dataclass(frozen=True)
 class Residual:
-    """x -conv1-> y1 -conv2-> y2, add(r, y2) (either operand order), r = x or shortcut(x), run as
-    one call at the add (tg_residual_rows in tg_inplace_rows.h). Per band of BAND_ROWS output rows
-    it computes the rows of y1 the band of y2 reads (keeping those the previous band made), the
-    band of y2, the band of the shortcut and the add's rows: y1, y2 and the shortcut's output exist
-    only as band buffers, x stays live until the add. With `in_place` the add's output is stored
-    over x: allowed when no later band reads the x rows an earlier one overwrote (`_overwrite_safe`),
-    so the block holds about one whole tensor."""
+    """x -c1-> y1 -c2-> ... -cn-> yn, add(r, yn) (either operand order), r = x or shortcut(x), run
+    as one call at the add (tg_residual_rows in tg_inplace_rows.h), for n = 2 (ResNet's conv ->
+    conv) or 3 (MobileNetV2's inverted residual: expand 1x1 -> depthwise -> project 1x1). Per band
+    of BAND_ROWS output rows it computes, conv by conv, the rows of each y_i the next conv's band
+    reads (keeping those the previous band made), then the band of the shortcut and the add's rows:
+    the y_i and the shortcut's output exist only as band buffers, x stays live until the add. With
+    `in_place` the add's output is stored over x: allowed when no later band reads the x rows an
+    earlier one overwrote (`_overwrite_safe`), so the block holds about one whole tensor."""
 
-    conv1: str
-    conv2: str
+    convs: tuple[str, ...]  # c1 .. cn
     shortcut: str  # "" when the add reads x itself
     add: str
-    bands: tuple[tuple[str, int], ...]  # (y1, rows' bytes), (y2, ...), (shortcut's output, ...)
+    bands: tuple[tuple[str, int], ...]  # (y_i, rows' bytes) for each conv, then (shortcut's output, ...)
     in_place: bool
 
     @property
     def members(self) -> tuple[str, ...]:
         """The nodes computed by the call at the add, in the order they run per band."""
-        return tuple(n for n in (self.conv1, self.conv2, self.shortcut, self.add) if n)
+        return tuple(n for n in (*self.convs, self.shortcut, self.add) if n)
 
 
 @dataclass(frozen=True)
 class _Rows:
-    """Which input rows a band of a conv's output rows reads (the C's tg_conv_rows)."""
+    """Which input rows a band of a conv's output rows reads (the C's tg_conv_rows_span)."""
 
     stride: int
     pad: int
@@ -121,26 +124,32 @@ class _Rows:
         return max(0, r0 * self.stride - self.pad), min(self.in_h, (r1 - 1) * self.stride - self.pad + self.reach + 1)
 
 
-def _band_reads(c1: _Rows, c2: _Rows, sc: _Rows | None, out_h: int) -> list[tuple[int, int, int]] | None:
-    """Per band, mirroring tg_residual_rows: (rows of y1 in the band buffer, first row of x read,
-    end of the band's output rows); None when some band would read no input row (padding only)."""
-    out, bhi = [], 0
+def _band_reads(chain: list[_Rows], sc: _Rows | None, out_h: int) -> list[tuple[tuple[int, ...], int, int]] | None:
+    """Per band, mirroring tg_residual_rows: (rows of y1 .. y(n-1) in their band buffers, first row
+    of x read, end of the band's output rows); None when some band would read no input row."""
+    n = len(chain)
+    out, held = [], [(0, 0)] * (n - 1)  # rows of y_i its band buffer holds
     for r0 in range(0, out_h, BAND_ROWS):
         r1 = min(r0 + BAND_ROWS, out_h)
-        lo, hi = c2.rows(r0, r1)
-        have = max(bhi, lo)  # y1's rows [have, hi) are computed, the others kept from the band before
-        bhi = hi
-        spans = [(lo, hi)]
-        if hi > have:
-            spans.append(c1.rows(have, hi))
-        spans.append(sc.rows(r0, r1) if sc is not None else (r0, r1))  # the add reads x's rows when x is the shortcut
-        if any(b <= a for a, b in spans):
+        need = [(r0, r1)] * n  # rows of y_i the band needs, from the last conv back
+        for i in range(n - 1, 0, -1):
+            need[i - 1] = chain[i].rows(*need[i])
+        spans, x_reads = [], []
+        for i in range(n - 1):
+            lo, hi = need[i]
+            have = max(held[i][1], lo)  # rows [have, hi) are computed, the others kept
+            held[i] = (lo, hi)
+            if hi > have:
+                (x_reads if i == 0 else spans).append(chain[i].rows(have, hi))
+        spans.append(need[n - 2])
+        x_reads.append(sc.rows(r0, r1) if sc is not None else (r0, r1))  # the add reads x's rows when x is the shortcut
+        if any(b <= a for a, b in spans + x_reads):
             return None
-        out.append((hi - lo, min(a for a, _ in spans[1:]), r1))
+        out.append((tuple(hi - lo for lo, hi in need[:-1]), min(a for a, _ in x_reads), r1))
     return out
 
 
-def _overwrite_safe(bands: list[tuple[int, int, int]], x_row: int, out_row: int) -> bool:
+def _overwrite_safe(bands: list[tuple[tuple[int, ...], int, int]], x_row: int, out_row: int) -> bool:
     """The add's output rows go over x: band j's rows of x must not start below what bands before j
     wrote (writes only grow; a band reads its x rows before its add writes)."""
     written = 0
@@ -153,9 +162,10 @@ def _overwrite_safe(bands: list[tuple[int, int, int]], x_row: int, out_row: int)
 
 def residual_blocks(graph: Graph, ext: set[str], taken: set[int] = frozenset()) -> list[Residual]:
     """The residual blocks worth running band by band in this order, none using a node in `taken`:
-    conv1, conv2 (and the shortcut conv) row kernels whose outputs only feed the block, all the
-    block's nodes consecutive, one image, the add without broadcasting; fused when the band
-    buffers (plus the add's output, unless it goes over x) are smaller than y1 and y2 whole."""
+    a chain of 2 or 3 row-kernel convs (and a shortcut conv) whose outputs only feed the block, the
+    longest chain first, all the block's nodes consecutive, one image, the add without broadcasting;
+    fused when the band buffers (plus the add's output, unless it goes over x) are smaller than the
+    chain's outputs whole."""
     readers: dict[str, list[int]] = {}
     producer: dict[str, int] = {}
     for i, node in enumerate(graph.nodes):
@@ -173,6 +183,36 @@ def residual_blocks(graph: Graph, ext: set[str], taken: set[int] = frozenset()) 
             return None
         return j if nodes[i].op == "add" or (nodes[i].inputs[0] == t and nodes[i].inputs.count(t) == 1) else None
 
+    def block(chain: list[int], r: str, a: int) -> Residual | None:
+        add, x = nodes[a], nodes[chain[0]].inputs[0]
+        js = None
+        if r != x:
+            js = only_feeds(r, a)
+            if js is None or nodes[js].inputs[0] != x:
+                return None
+        members = sorted([*chain, a] + ([js] if js is not None else []))
+        if members != list(range(members[0], a + 1)) or graph.t(x).shape[0] != 1:
+            return None
+        o = graph.t(add.outputs[0])
+        rows = _band_reads([_Rows.of(nodes[j], graph) for j in chain],
+                           _Rows.of(nodes[js], graph) if js is not None else None, o.shape[1])
+        if rows is None:
+            return None
+        ys = [graph.t(nodes[j].outputs[0]) for j in chain]
+        row_o = o.shape[2] * o.shape[3] * o.dtype.itemsize
+        band_o = min(BAND_ROWS, o.shape[1]) * row_o
+        bands = [(nodes[j].outputs[0], max(band[0][i] for band in rows) * y.shape[2] * y.shape[3] * y.dtype.itemsize)
+                 for i, (j, y) in enumerate(zip(chain[:-1], ys))]
+        bands += [(nodes[chain[-1]].outputs[0], band_o)] + ([(r, band_o)] if js is not None else [])
+        xt = graph.t(x)
+        in_place = (x not in ext and add.outputs[0] not in ext and not xt.is_const and o.nbytes <= xt.nbytes
+                    and all(i in members for i in readers[x]) and get(add.op).kernel(add).inplace_ok
+                    and _overwrite_safe(rows, xt.shape[2] * xt.shape[3] * xt.dtype.itemsize, row_o))
+        if sum(b for _, b in bands) + (0 if in_place else o.nbytes) >= sum(y.nbytes for y in ys):
+            return None
+        return Residual(tuple(nodes[j].name for j in chain), nodes[js].name if js is not None else "",
+                        add.name, tuple(bands), in_place)
+
     out = []
     for a, add in enumerate(nodes):
         if add.op != "add" or not add.kernel or a in taken or len(add.inputs) != 2 or len(set(add.inputs)) != 2:
@@ -181,39 +221,17 @@ def residual_blocks(graph: Graph, ext: set[str], taken: set[int] = frozenset()) 
         if any(graph.t(t).is_const or graph.t(t).shape != o.shape for t in add.inputs) or o.shape[0] != 1:
             continue
         for k in (0, 1):
-            y2, r = add.inputs[k], add.inputs[1 - k]
-            j2 = only_feeds(y2, a)
-            if j2 is None:
-                continue
-            y1 = nodes[j2].inputs[0]
-            j1 = only_feeds(y1, j2)
-            if j1 is None:
-                continue
-            x = nodes[j1].inputs[0]
-            js = None
-            if r != x:
-                js = only_feeds(r, a)
-                if js is None or nodes[js].inputs[0] != x:
-                    continue
-            members = sorted(i for i in (j1, j2, js, a) if i is not None)
-            if members != list(range(members[0], a + 1)) or graph.t(x).shape[0] != 1:
-                continue
-            rows = _band_reads(_Rows.of(nodes[j1], graph), _Rows.of(nodes[j2], graph),
-                               _Rows.of(nodes[js], graph) if js is not None else None, o.shape[1])
-            if rows is None:
-                continue
-            xt, t1, t2 = graph.t(x), graph.t(y1), graph.t(y2)
-            row1 = t1.shape[2] * t1.shape[3] * t1.dtype.itemsize
-            row_o = o.shape[2] * o.shape[3] * o.dtype.itemsize
-            band_o = min(BAND_ROWS, o.shape[1]) * row_o
-            bands = [(y1, max(n for n, _, _ in rows) * row1), (y2, band_o)] + ([(r, band_o)] if js is not None else [])
-            in_place = (x not in ext and add.outputs[0] not in ext and not xt.is_const and o.nbytes <= xt.nbytes
-                        and all(i in members for i in readers[x]) and get(add.op).kernel(add).inplace_ok
-                        and _overwrite_safe(rows, xt.shape[2] * xt.shape[3] * xt.dtype.itemsize, row_o))
-            if sum(b for _, b in bands) + (0 if in_place else o.nbytes) >= t1.nbytes + t2.nbytes:
-                continue
-            out.append(Residual(nodes[j1].name, nodes[j2].name, nodes[js].name if js is not None else "",
-                                add.name, tuple(bands), in_place))
-            taken = set(taken) | set(members)
-            break
+            j = only_feeds(add.inputs[k], a)
+            chain = [j] if j is not None else []
+            while chain and len(chain) < MAX_CHAIN:
+                j = only_feeds(nodes[chain[0]].inputs[0], chain[0])
+                if j is None:
+                    break
+                chain.insert(0, j)
+            found = next((b for n in range(len(chain), 1, -1)
+                          if (b := block(chain[-n:], add.inputs[1 - k], a)) is not None), None)
+            if found is not None:
+                out.append(found)
+                taken = set(taken) | {i for i, nd in enumerate(nodes) if nd.name in found.members}
+                break
     return out

@@ -147,7 +147,7 @@ def find_aliases(graph: Graph, options: PlanOptions = DEFAULT,
     for blk in blocks:
         in_pair |= {index[m] for m in blk.members}
         if blk.in_place:
-            over_x[index[blk.add]] = graph.nodes[index[blk.conv1]].inputs[0]
+            over_x[index[blk.add]] = graph.nodes[index[blk.convs[0]]].inputs[0]
     over_stage_input = {}  # index of a stage's first member -> (output, X)
     for st in stages:
         in_pair |= {index[m] for m in st.nodes}
@@ -227,7 +227,7 @@ def buffers(graph: Graph, aliases: dict[str, str], options: PlanOptions = DEFAUL
         a = index[blk.add]
         for t, band in blk.bands:
             size[t], last[t] = align(band), a
-        x = graph.nodes[index[blk.conv1]].inputs[0]
+        x = graph.nodes[index[blk.convs[0]]].inputs[0]
         x = aliases.get(x, x)
         if x in last:
             last[x] = max(last[x], a)

@@ -68,11 +68,14 @@ def _layout(graph: Graph, options: PlanOptions, fused: dict, blocks: list, skip:
     return aliases, liveness.buffers(graph, aliases, options, fused, blocks, stages)
 
 
-def _cheapest(graph: Graph, options: PlanOptions, fused: dict, blocks: list, bound: int, stages=()):
+def _cheapest(graph: Graph, options: PlanOptions, fused: dict, blocks: list, bound: int, stages=(),
+              inner: dict | None = None):
     """(fused, blocks, skip): the executions that cost instructions (a layer in place on row bands,
     a fused pair, a residual block) kept only where dropping them raises the lower bound above
     `bound`, the one with all of them. Greedy: the one over the most MACs (the costliest to run
-    banded) is dropped first, its layers then running whole; free in-place layers always stay."""
+    banded) is dropped first, its layers then running whole; free in-place layers always stay. A
+    block that must stay may still shrink to a fused pair among its convs (`inner`: the pairs the
+    blocks took), which runs fewer, larger calls."""
     aliases, _ = _layout(graph, options, fused, blocks, set(), stages)
     index = {n.name: i for i, n in enumerate(graph.nodes)}
 
@@ -96,6 +99,13 @@ def _cheapest(graph: Graph, options: PlanOptions, fused: dict, blocks: list, bou
         _, bufs = _layout(graph, options, f, b, sk, stages)
         if liveness.lower_bound(bufs, len(graph.nodes)) <= bound:
             keep_fused, keep_blocks, skip = f, b, sk
+        elif kind == "block":
+            pair = [(m, v) for m, v in (inner or {}).items() if graph.nodes[m].name in blocks[key].members]
+            if pair:
+                f2 = {**f, **dict(pair)}
+                _, bufs = _layout(graph, options, f2, b, sk - {i for m, (n, _) in pair for i in (m, n)}, stages)
+                if liveness.lower_bound(bufs, len(graph.nodes)) <= bound:
+                    keep_fused, keep_blocks, skip = f2, b, sk - {i for m, (n, _) in pair for i in (m, n)}
     return keep_fused, keep_blocks, skip
 
 
@@ -105,14 +115,18 @@ def plan_memory(graph: Graph, options: PlanOptions = DEFAULT, stages: list[patch
     the given patch stages (their members consecutive in this order; none of them fused)."""
     ext = liveness.external(graph, options)
     members = {i for i, n in enumerate(graph.nodes) if any(n.name in st.nodes for st in stages)}
-    fused = fusion.fused_pairs(graph, ext) if options.fusion else {}
-    fused = {i: v for i, v in fused.items() if i not in members and v[0] not in members}
-    taken = set(fused) | {j for j, _ in fused.values()} | members
-    blocks = fusion.residual_blocks(graph, ext, taken) if options.fusion else []
+    # blocks first: an inverted residual's expand -> depthwise would otherwise be taken as a pair
+    blocks = fusion.residual_blocks(graph, ext, members) if options.fusion else []
+    index = {n.name: i for i, n in enumerate(graph.nodes)}
+    taken = members | {index[m] for b in blocks for m in b.members}
+    pairs = fusion.fused_pairs(graph, ext) if options.fusion else {}
+    fused = {i: v for i, v in pairs.items() if i not in taken and v[0] not in taken}
+    inner = {i: v for i, v in pairs.items() if i not in members and i not in fused}  # pairs inside blocks
     aliases, bufs = _layout(graph, options, fused, blocks, set(), stages)
     placed = assign.assign_offsets(bufs)
     if options.fusion and options.cheapest:
-        f, b, skip = _cheapest(graph, options, fused, blocks, liveness.lower_bound(bufs, len(graph.nodes)), stages)
+        f, b, skip = _cheapest(graph, options, fused, blocks, liveness.lower_bound(bufs, len(graph.nodes)), stages,
+                               inner)
         if skip:
             a2, bufs2 = _layout(graph, options, f, b, skip, stages)
             placed2 = assign.assign_offsets(bufs2)

@@ -119,8 +119,8 @@ def render_text(report: dict) -> str:
         summary.insert(first + 1, ["schedule", sched["kind"],
                            f"{sched['order']} node order, fusion {sched['fusion']}"
                            + (f", {len(sched['inplace_layers'])} layers in place: {where}" if sched["inplace_layers"] else "")
-                           + (f", {len(sched['fused_layers'])} pairs fused in row bands: "
-                              + ", ".join(f"L{m}+L{n}" for m, n in sched["fused_layers"][:8])
+                           + (f", {len(sched['fused_layers'])} groups fused in row bands: "
+                              + ", ".join("+".join(f"L{i}" for i in group) for group in sched["fused_layers"][:8])
                               + (", ..." if len(sched["fused_layers"]) > 8 else "") if sched.get("fused_layers") else "")
                            + "".join(_stage(st) for st in sched.get("patched_layers", []))
                            + (_recompute(report, sched) if sched.get("patched_layers") else "")
