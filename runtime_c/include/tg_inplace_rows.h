@@ -123,74 +123,22 @@ static inline void tg_conv2d_pixels_inplace_noscratch(const tg_conv2d_params *p,
     tg_conv2d_pixels_inplace_core(p, fn, 0, data, lag, 0);
 }
 
-/* A fused pair (tinygen/plan/fusion.py): pm, a 1x1 stride-1 unpadded conv (fm, or fm_s taking
- * scratch_m) whose output only feeds pn (fn), never materialised. For each band of pn's output
- * rows, the rows of pm's output the band reads, [lo, hi), are made in `band`: those the previous
- * band made are kept, the others computed by pm's kernel from the same rows of x (row i of pm's
- * output needs row i of x). The two entry points below pass one of fm / fm_s as 0; being inline
- * with a constant argument, the test on it is resolved at compile time. */
-static inline void tg_conv2d_fused_rows_core(const tg_conv2d_params *pn, tg_conv2d_scratch_fn fn,
-                                             const tg_conv2d_params *pm, tg_conv2d_fn fm, tg_conv2d_scratch_fn fm_s,
-                                             const int8_t *x, int8_t *out, int8_t *band, void *scratch,
-                                             void *scratch_m)
-{
-    const size_t row_x = (size_t)pm->in_w * (size_t)pm->in_c;
-    const size_t row_e = (size_t)pn->in_w * (size_t)pn->in_c;
-    const size_t row_o = (size_t)pn->out_w * (size_t)pn->out_c;
-    const int32_t s = pn->stride_h;
-    tg_conv2d_params qm = *pm, qn = *pn;
-    int32_t blo = 0, bhi = 0; /* band holds rows [blo, bhi) of pm's output */
-    for (int32_t r0 = 0; r0 < pn->out_h; r0 += TG_INPLACE_BAND_ROWS) {
-        const int32_t r1 = r0 + TG_INPLACE_BAND_ROWS < pn->out_h ? r0 + TG_INPLACE_BAND_ROWS : pn->out_h;
-        int32_t lo, hi;
-        tg_conv_rows_span(pn, r0, r1, &lo, &hi);
-        const int32_t have = tg_band_keep(band, row_e, blo, bhi, lo);
-        if (hi > have) {
-            qm.in_h = qm.out_h = hi - have;
-            if (fm_s) {
-                fm_s(&qm, x + (size_t)have * row_x, band + (size_t)(have - lo) * row_e, scratch_m);
-            } else {
-                fm(&qm, x + (size_t)have * row_x, band + (size_t)(have - lo) * row_e);
-            }
-        }
-        blo = lo;
-        bhi = hi;
-        qn.in_h = hi - lo;
-        qn.out_h = r1 - r0;
-        qn.pad_t = pn->pad_t - (r0 * s - lo);
-        fn(&qn, band, out + (size_t)r0 * row_o, scratch);
-    }
-}
-
-static inline void tg_conv2d_fused_rows(const tg_conv2d_params *pn, tg_conv2d_scratch_fn fn, const tg_conv2d_params *pm,
-                                        tg_conv2d_fn fm, const int8_t *x, int8_t *out, int8_t *band, void *scratch)
-{
-    tg_conv2d_fused_rows_core(pn, fn, pm, fm, 0, x, out, band, scratch, 0);
-}
-
-/* The same with pm's kernel taking scratch of its own (scratch_m, live while the pair runs). */
-static inline void tg_conv2d_fused_rows_ms(const tg_conv2d_params *pn, tg_conv2d_scratch_fn fn,
-                                           const tg_conv2d_params *pm, tg_conv2d_scratch_fn fm, const int8_t *x,
-                                           int8_t *out, int8_t *band, void *scratch, void *scratch_m)
-{
-    tg_conv2d_fused_rows_core(pn, fn, pm, 0, fm, x, out, band, scratch, scratch_m);
-}
-
-/* A residual block (tinygen/plan/fusion.py, Residual): x -c[0]-> y1 -c[1]-> ... -c[n-1]-> yn,
- * out = add(r, yn) with r = x or sc(x), in one call; n <= TG_RESIDUAL_MAX_CONVS (2: conv -> conv,
- * 3: MobileNetV2's expand -> depthwise -> project). For each band of TG_INPLACE_BAND_ROWS output
- * rows [r0, r1): working back from the last conv, the rows [lo_i, hi_i) of each y_i the next
- * conv's band reads; then, conv by conv, band[i] gets those rows of y_i (the ones the previous
- * band made are kept, the others computed by c[i] from x or from band[i-1]); the last conv makes
+/* A chain (tinygen/plan/fusion.py, Chain): x -c[0]-> y1 -c[1]-> ... -c[n-1]-> yn in one call, with
+ * n <= TG_CHAIN_MAX_CONVS, optionally ended by out = add(r, yn) with r = x or sc(x). For each band
+ * of TG_INPLACE_BAND_ROWS output rows [r0, r1): working back from the last conv, the rows
+ * [lo_i, hi_i) of each y_i the next conv's band reads; then, conv by conv, band[i] gets those rows
+ * of y_i (the ones the previous band made are kept, the others computed by c[i] from x or from
+ * band[i-1]). Without an add (fa == 0) the last conv writes rows [r0, r1) of out; with one it makes
  * the band of yn in band[n-1], sc the band of r in band_sc, and the add writes rows [r0, r1) of
  * out. The y_i and r never exist whole. out may be x itself (the planner checked that no band
  * reads x rows an earlier band's output covers). Each conv is a kernel callable on row bands: one
- * of f / fs (taking scratch) is 0. */
-#define TG_RESIDUAL_MAX_CONVS 3
+ * of f / fs (taking scratch) is 0. Inline with constant arguments, the tests on fa, sc, n and
+ * f / fs are resolved at compile time. */
+#define TG_CHAIN_MAX_CONVS 3
 
 typedef void (*tg_add_fn)(const tg_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 
-/* A conv of the block: its params, kernel and scratch. A plain struct tag, not a typedef: the
+/* A conv of the chain: its params, kernel and scratch. A plain struct tag, not a typedef: the
  * typedef'd structs of these headers are kernel params (checked field by field against Python). */
 struct tg_conv_rows_call {
     const tg_conv2d_params *p;
@@ -202,7 +150,7 @@ struct tg_conv_rows_call {
 /* The conv's output rows [r0, r1) from the rows of its input they read (`in` is the whole input;
  * the kernel sees the band image in `band`, a copy of the conv's params, rows at or beyond its
  * in_h being padding as at the bottom). The caller owns `band`: one struct serves every conv of a
- * block, so inlined calls do not each take a copy's worth of stack. */
+ * chain, so inlined calls do not each take a copy's worth of stack. */
 static inline void tg_conv_rows(const struct tg_conv_rows_call *c, tg_conv2d_params *band, const int8_t *in, int32_t lo,
                                 int32_t hi, int32_t r0, int32_t r1, int8_t *out)
 {
@@ -217,22 +165,23 @@ static inline void tg_conv_rows(const struct tg_conv_rows_call *c, tg_conv2d_par
     }
 }
 
-static inline void tg_residual_rows(const tg_add_params *pa, tg_add_fn fa, int32_t r_first, int32_t n,
-                                    const struct tg_conv_rows_call *c, const struct tg_conv_rows_call *sc,
-                                    const int8_t *x, int8_t *out, int8_t *const *band, int8_t *band_sc)
+static inline void tg_chain_rows(const tg_add_params *pa, tg_add_fn fa, int32_t r_first, int32_t n,
+                                 const struct tg_conv_rows_call *c, const struct tg_conv_rows_call *sc,
+                                 const int8_t *x, int8_t *out, int8_t *const *band, int8_t *band_sc)
 {
 #define TG_CHAIN_ROW(i) ((size_t)c[i].p->out_w * (size_t)c[i].p->out_c)
     const size_t row_x = (size_t)c[0].p->in_w * (size_t)c[0].p->in_c;
-    const size_t row_o = (size_t)pa->out_w * (size_t)pa->out_c;
-    int32_t lo[TG_RESIDUAL_MAX_CONVS], hi[TG_RESIDUAL_MAX_CONVS];
-    int32_t blo[TG_RESIDUAL_MAX_CONVS] = {0}, bhi[TG_RESIDUAL_MAX_CONVS] = {0}; /* band[i] holds rows [blo, bhi) of y_i */
+    const size_t row_o = TG_CHAIN_ROW(n - 1);
+    const int32_t out_h = c[n - 1].p->out_h;
+    int32_t lo[TG_CHAIN_MAX_CONVS], hi[TG_CHAIN_MAX_CONVS];
+    int32_t blo[TG_CHAIN_MAX_CONVS] = {0}, bhi[TG_CHAIN_MAX_CONVS] = {0}; /* band[i] holds rows [blo, bhi) of y_i */
     /* the band's params: a conv's while it runs, then the add's (one struct's stack, not two) */
     union {
         tg_conv2d_params conv;
         tg_add_params add;
     } work;
-    for (int32_t r0 = 0; r0 < pa->out_h; r0 += TG_INPLACE_BAND_ROWS) {
-        const int32_t r1 = r0 + TG_INPLACE_BAND_ROWS < pa->out_h ? r0 + TG_INPLACE_BAND_ROWS : pa->out_h;
+    for (int32_t r0 = 0; r0 < out_h; r0 += TG_INPLACE_BAND_ROWS) {
+        const int32_t r1 = r0 + TG_INPLACE_BAND_ROWS < out_h ? r0 + TG_INPLACE_BAND_ROWS : out_h;
         int32_t xlo, xhi;
         lo[n - 1] = r0;
         hi[n - 1] = r1;
@@ -247,7 +196,9 @@ static inline void tg_residual_rows(const tg_add_params *pa, tg_add_fn fa, int32
             blo[i] = lo[i];
             bhi[i] = hi[i];
         }
-        tg_conv_rows(&c[n - 1], &work.conv, band[n - 2], lo[n - 2], hi[n - 2], r0, r1, band[n - 1]);
+        int8_t *rows = out + (size_t)r0 * row_o;
+        tg_conv_rows(&c[n - 1], &work.conv, band[n - 2], lo[n - 2], hi[n - 2], r0, r1, fa ? band[n - 1] : rows);
+        if (!fa) continue;
         const int8_t *r = x + (size_t)r0 * row_o;
         if (sc) {
             tg_conv_rows_span(sc->p, r0, r1, &xlo, &xhi);
@@ -256,7 +207,7 @@ static inline void tg_residual_rows(const tg_add_params *pa, tg_add_fn fa, int32
         }
         work.add = *pa;
         work.add.out_h = r1 - r0;
-        fa(&work.add, r_first ? r : band[n - 1], r_first ? band[n - 1] : r, out + (size_t)r0 * row_o);
+        fa(&work.add, r_first ? r : band[n - 1], r_first ? band[n - 1] : r, rows);
     }
 #undef TG_CHAIN_ROW
 }

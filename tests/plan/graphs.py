@@ -198,20 +198,17 @@ def check_plan(graph: Graph, plan) -> None:
         assert (owner[lo:hi] == -1).all(), f"arena inputs {t} overlaps another"
         owner[lo:hi] = ids[t]
 
-    sizes = {b.name: b.size for b in plan.buffers}
     for i, node in enumerate(graph.nodes):
-        if plan.fused_into(node.name):  # a fused pair or residual block runs at its last node (plan/fusion.py)
+        if plan.fused_into(node.name):  # a fused chain runs at its last node (plan/fusion.py)
             continue
-        if node.name in plan.residual:
-            _replay_residual(graph, plan, plan.residual[node.name], owner, ids, ext)
+        if node.name in plan.chains:
+            _replay_chain(graph, plan, plan.chains[node.name], owner, ids, ext)
             continue
         stage = next((st for st in plan.patches if st.first == node.name), None)
         if stage is not None:
             _replay_patch(graph, plan, stage, owner, ids, ext)
             continue
-        m = graph.nodes[i - 1] if i and plan.fused.get(graph.nodes[i - 1].name) == node.name else None
-        band = m.outputs[0] if m else None
-        srcs = ([m.inputs[0]] if m else []) + [t for t in node.inputs if t != band]
+        srcs = list(node.inputs)
         reads = {}
         for t in srcs:
             if t in ext or graph.t(t).is_const:
@@ -220,13 +217,10 @@ def check_plan(graph: Graph, plan) -> None:
             assert (owner[lo:hi] == ids[t]).all(), f"{t} was overwritten before {node.name} read it"
             reads[t] = (lo, hi)
         writes = [(o, *region(o, graph.t(o).nbytes)) for o in node.outputs if o not in ext]
-        if band:  # the band rows of m's output, written while the pair runs
-            writes.append((band, *region(band, sizes[band])))
-        for runs in ([m] if m else []) + [node]:  # m's scratch is written while the pair runs too
-            s = get(runs.op).scratch_bytes(runs, graph)
-            if s:
-                lo = plan.offsets[liveness.scratch_name(runs)]
-                writes.append((None, lo, lo + s))
+        s = get(node.op).scratch_bytes(node, graph)
+        if s:
+            lo = plan.offsets[liveness.scratch_name(node)]
+            writes.append((None, lo, lo + s))
         if liveness.lag_name(node) in plan.offsets:  # in place on row bands: the lag buffer is written too
             lo = plan.offsets[liveness.lag_name(node)]
             writes.append((None, lo, lo + liveness.lag_bytes(node, graph)))
@@ -242,23 +236,26 @@ def check_plan(graph: Graph, plan) -> None:
             owner[lo:hi] = ids[o] if o is not None else -2
 
 
-def _replay_residual(graph: Graph, plan, blk, owner: np.ndarray, ids: dict[str, int], ext: set[str]) -> None:
-    """A residual block replayed row by row as tg_residual_rows runs it (written here again, not
-    taken from the planner): every row of x a conv or the add reads is still x's, the rows of each
-    chain output y_i are in its band buffer when the next conv reads them, the bands fit their
-    buffers, scratch never covers what a step reads, and the add's rows land in the output's
-    storage (over x or not)."""
+def _replay_chain(graph: Graph, plan, ch, owner: np.ndarray, ids: dict[str, int], ext: set[str]) -> None:
+    """A fused chain replayed row by row as tg_chain_rows runs it (written here again, not taken
+    from the planner): every row of x a conv or the add reads is still x's, the rows of each inner
+    tensor y_i are in its band buffer when the next conv reads them, the bands fit their buffers,
+    scratch never covers what a step reads, and the output's rows land in its storage (over x or
+    not), without an add straight from the last conv."""
     from tinygen.ops.inplace_rows import BAND_ROWS
 
     nodes = {n.name: n for n in graph.nodes}
-    convs, add = [nodes[c] for c in blk.convs], nodes[blk.add]
-    sc = nodes[blk.shortcut] if blk.shortcut else None
-    x, o = convs[0].inputs[0], add.outputs[0]
+    convs = [nodes[c] for c in ch.convs]
+    add = nodes[ch.add] if ch.add else None
+    sc = nodes[ch.shortcut] if ch.shortcut else None
+    x, o = convs[0].inputs[0], nodes[ch.last].outputs[0]
     ys = [c.outputs[0] for c in convs]
     r = sc.outputs[0] if sc else x
     row = {t: graph.t(t).shape[2] * graph.t(t).shape[3] for t in (x, o, r, *ys)}
     size = {b.name: b.size for b in plan.buffers}
-    scratch_at = plan.offsets.get(liveness.residual_scratch_name(blk.add))
+    scratch_at = plan.offsets.get(liveness.chain_scratch_name(ch.last))
+    banded = {t for t, _ in ch.bands}
+    name = ch.last
 
     def span(conv, r0, r1):
         a, k = conv.attrs, graph.t(conv.inputs[1]).shape[1]
@@ -267,7 +264,7 @@ def _replay_residual(graph: Graph, plan, blk, owner: np.ndarray, ids: dict[str, 
         return max(0, r0 * a.stride[0] - a.padding[0]), min(in_h, last + 1)
 
     def owned(t, lo, hi, what):
-        assert hi > lo and (owner[lo:hi] == ids[t]).all(), f"{add.name}: {what} overwritten before it is read"
+        assert hi > lo and (owner[lo:hi] == ids[t]).all(), f"{name}: {what} overwritten before it is read"
 
     def read_x(a, b):
         if x not in ext:
@@ -279,8 +276,15 @@ def _replay_residual(graph: Graph, plan, blk, owner: np.ndarray, ids: dict[str, 
             owner[scratch_at:scratch_at + s] = -2
 
     def band(t, rows):
-        assert rows * row[t] <= size[t], f"{add.name}: {rows} rows of {t} overflow its band buffer"
+        assert t in banded, f"{name}: {t} should be a band buffer"
+        assert rows * row[t] <= size[t], f"{name}: {rows} rows of {t} overflow its band buffer"
         return plan.offsets[t]
+
+    def write_out(r0, r1):
+        if o not in ext:
+            lo_o = plan.offset_of(o)
+            assert lo_o + graph.t(o).shape[1] * row[o] <= plan.arena_bytes
+            owner[lo_o + r0 * row[o]:lo_o + r1 * row[o]] = ids[o]
 
     n = len(convs)
     held = [(0, 0)] * n  # rows of y_i in its band buffer
@@ -292,6 +296,14 @@ def _replay_residual(graph: Graph, plan, blk, owner: np.ndarray, ids: dict[str, 
             need[i - 1] = span(convs[i], *need[i])
         for i in range(n):
             y, (lo, hi) = ys[i], need[i]
+            if i == n - 1 and add is None:  # straight into the output's rows, from the band of y_(n-1)
+                a, b = span(convs[i], lo, hi)
+                p, plo = plan.offsets[ys[i - 1]], need[i - 1][0]
+                owned(ys[i - 1], p + (a - plo) * row[ys[i - 1]], p + (b - plo) * row[ys[i - 1]],
+                      f"rows {a}..{b} of {ys[i - 1]}")
+                run(convs[i])
+                write_out(r0, r1)
+                break
             at = band(y, hi - lo)
             blo, bhi = held[i]
             have = max(bhi, lo) if i < n - 1 else lo  # the last conv's band is made whole each time
@@ -309,6 +321,8 @@ def _replay_residual(graph: Graph, plan, blk, owner: np.ndarray, ids: dict[str, 
                 run(convs[i])
                 owner[at + (have - lo) * row[y]:at + (hi - lo) * row[y]] = ids[y]
             held[i] = (lo, hi)
+        if add is None:
+            continue
         if sc:
             read_x(*span(sc, r0, r1))
             run(sc)
@@ -319,10 +333,7 @@ def _replay_residual(graph: Graph, plan, blk, owner: np.ndarray, ids: dict[str, 
             read_x(r0, r1)
         at = plan.offsets[ys[-1]]
         owned(ys[-1], at, at + (r1 - r0) * row[o], f"band of {ys[-1]}")
-        if o not in ext:
-            lo_o = plan.offset_of(o)
-            assert lo_o + h * row[o] <= plan.arena_bytes
-            owner[lo_o + r0 * row[o]:lo_o + r1 * row[o]] = ids[o]
+        write_out(r0, r1)
 
 
 def _replay_patch(graph: Graph, plan, stage, owner: np.ndarray, ids: dict[str, int], ext: set[str]) -> None:

@@ -1,4 +1,4 @@
-"""The planner keeps banded execution (in place on row bands, fused pairs, residual blocks), which
+"""The planner keeps banded execution (in place on row bands, fused chains), which
 costs instructions, only where it lowers the peak: the same lower bound as applying it wherever it
 can, with the ones off the peak dropped (memory_plan._cheapest)."""
 
@@ -14,16 +14,17 @@ EVERYWHERE = PlanOptions(cheapest=False)
 
 
 def banded(plan) -> set[str]:
-    """What runs banded: in place with a lag buffer, fused pairs, residual blocks."""
-    return ({b.name for b in plan.buffers if b.name.endswith("/lag")} | set(plan.fused) | set(plan.residual))
+    """What runs banded: in place with a lag buffer, fused chains (by their last node)."""
+    return {b.name for b in plan.buffers if b.name.endswith("/lag")} | set(plan.chains)
 
 
 # (graph, what the cheapest plan keeps banded, what it drops): the depthwise in place off the peak
 # (the first conv's scratch is larger than what it saves) and on it; an expansion fused on the peak
+# (a chain keyed by its last node, the depthwise)
 CASES = [
     (lambda: conv_chain(5, 3, 8, 3, 1, 0, seed=1), set(), {"n_d/lag"}),
     (lambda: conv_chain(16, 8, 16, 3, 1, 0, seed=1), {"n_d/lag"}, set()),
-    (lambda: expand_dw_project(16, 16, 8, 48, 2, seed=2), {"n_E"}, set()),
+    (lambda: expand_dw_project(16, 16, 8, 48, 2, seed=2), {"n_D"}, set()),
 ]
 
 
@@ -75,8 +76,8 @@ def test_residual_blocks_off_the_peak_run_whole():
                     Conv2dAttrs((1, 1), (0,) * 4, (1, 1), 1, 3, -2, m[:3], (-9,) * 3)))
     select_kernels(g, HOST)
     everywhere, cheapest = plan_memory(g, EVERYWHERE), plan_memory(g)
-    assert set(everywhere.residual) == {"n_add", "n_add2"}
-    assert set(cheapest.residual) == {"n_add"}
+    assert set(everywhere.chains) == {"n_add", "n_add2"}
+    assert set(cheapest.chains) == {"n_add"}
     assert cheapest.lower_bound == everywhere.lower_bound
     check_plan(g, cheapest)
 
@@ -97,9 +98,9 @@ def test_inverted_residual_shrinks_to_its_expansion_pair_when_that_keeps_the_bou
     cheapest = plan_memory(g, arena_in)
     wide = cheapest.live_bytes(len(g.nodes))[0]  # the wide conv: its input, output and scratch
     assert wide >= g.t("in").nbytes + g.t("x").nbytes
-    assert everywhere.residual["n_add"].convs == ("n_y0", "n_y1", "n_y2")
+    assert everywhere.chains["n_add"].convs == ("n_y0", "n_y1", "n_y2")
     assert plan_memory(g, PlanOptions(input_in_arena=True, fusion=False)).lower_bound > wide
-    assert not cheapest.residual and cheapest.fused == {"n_y0": "n_y1"}
+    assert set(cheapest.chains) == {"n_y1"} and cheapest.chains["n_y1"].convs == ("n_y0", "n_y1")
     assert cheapest.lower_bound == everywhere.lower_bound == wide
     check_plan(g, cheapest)
     host = compile_graph(g, tmp_path, arena_in)

@@ -1,4 +1,4 @@
-"""Residual blocks run band by band (tinygen/plan/fusion.py, Residual; tg_residual_rows): conv1 ->
+"""Residual blocks run band by band (tinygen/plan/fusion.py, Chain; tg_chain_rows): conv1 ->
 conv2 -> add with x or a shortcut conv of x, and MobileNetV2's inverted residual (expand 1x1 ->
 depthwise 3x3 -> project 1x1 -> add), the convs' outputs only band buffers, the add's output over
 x where no later band reads what it covers. Each case checks the plan by the
@@ -101,7 +101,7 @@ def test_residual_block_band_by_band_is_bit_exact(case, tmp_path):
     for name, kernel in kernels:
         assert g.nodes[[n.name for n in g.nodes].index(name)].kernel == kernel
     plan = plan_memory(g)
-    (blk,) = plan.residual.values()
+    (blk,) = plan.chains.values()
     assert blk.add == "n_add" and blk.shortcut == ("n_s" if shortcut else "") and blk.in_place == over_x
     assert plan.aliases.get("o") == ("x" if over_x else None)
     sizes = {b.name: b.size for b in plan.buffers}
@@ -127,9 +127,9 @@ def test_inverted_residual_band_by_band_is_bit_exact(case, tmp_path):
     g = block(h, w, c, 1, "", seed=h * 7 + t, order=order, kernels=kernels, expand=t)
     host = compile_graph(g, tmp_path)
     plan = plan_memory(g)
-    (blk,) = plan.residual.values()
+    (blk,) = plan.chains.values()
     assert blk.convs == ("n_y0", "n_y1", "n_y2") and blk.add == "n_add" and blk.in_place == over_x
-    assert not plan.fused  # the expansion is the block's, not a pair's
+    assert set(plan.chains) == {"n_add"}  # the expansion is the block's, not a shorter chain's
     sizes = {b.name: b.size for b in plan.buffers}
     row = w * t * c  # bytes of one row of the expansion (and of the depthwise output)
     assert sizes["y0"] == min(BAND_ROWS + 2, h) * row and sizes["y1"] == min(BAND_ROWS, h) * row
@@ -153,7 +153,7 @@ def test_chain_constants_match_the_header():
     text = (Path(__file__).resolve().parents[2] / "runtime_c/include/tg_inplace_rows.h").read_text()
     defined = dict(re.findall(r"#define (TG_\w+) (\d+)", text))
     assert int(defined["TG_INPLACE_BAND_ROWS"]) == BAND_ROWS
-    assert int(defined["TG_RESIDUAL_MAX_CONVS"]) == fusion.MAX_CHAIN
+    assert int(defined["TG_CHAIN_MAX_CONVS"]) == fusion.MAX_CHAIN
 
 
 def test_output_not_over_x_when_a_later_band_reads_what_it_covers(tmp_path, monkeypatch):
@@ -166,25 +166,27 @@ def test_output_not_over_x_when_a_later_band_reads_what_it_covers(tmp_path, monk
     g = block(8, 5, 8, 1, "", seed=3, k1=5)
     host = compile_graph(g, tmp_path, PlanOptions(cheapest=False))
     plan = plan_memory(g, PlanOptions(cheapest=False))
-    (blk,) = plan.residual.values()
+    (blk,) = plan.chains.values()
     assert not blk.in_place and "o" not in plan.aliases
     check_plan(g, plan)
     x = np.random.default_rng(3).integers(-128, 128, g.t("in").shape).astype(np.int8)
     np.testing.assert_array_equal(host.invoke_one([x])[0], interpreter.run(g, [x])[0])
     monkeypatch.setattr(fusion, "_overwrite_safe", lambda *a: True)
     forced = plan_memory(g, PlanOptions(cheapest=False))
-    assert forced.residual["n_add"].in_place and forced.aliases["o"] == "x"
+    assert forced.chains["n_add"].in_place and forced.aliases["o"] == "x"
     with pytest.raises(AssertionError, match="overwritten before it is read"):
         check_plan(g, forced)
 
 
 @pytest.mark.qemu
-def test_inverted_residual_on_qemu(tmp_path):
-    """An inverted residual as firmware for the M4 and M7 stand-ins: the fast kernels' DSP paths on
-    the block's row bands (the depthwise on 4-row bands of the expansion), bit-exact."""
+def test_chains_on_qemu(tmp_path):
+    """An inverted residual, and a stride-2 expand -> depthwise chain written over its input, as
+    firmware for the M4 and M7 stand-ins: the fast kernels' DSP paths on the chains' row bands,
+    bit-exact."""
     import json
 
     from tests.device.models import missing_tools
+    from tests.plan.test_inplace_kernels import expand_dw_project
     from tinygen.codegen.generate import generate
     from tinygen.device.validate import validate
     from tinygen.ir import serialize
@@ -194,14 +196,17 @@ def test_inverted_residual_on_qemu(tmp_path):
     reason = missing_tools()
     if reason:
         pytest.skip(reason)
-    g = select_kernels(block(11, 10, 8, 1, "", seed=5, expand=6), HOST)
-    plan = plan_memory(g)
-    assert plan.residual["n_add"].convs == ("n_y0", "n_y1", "n_y2")
-    for board in ("f446re", "f746zg"):
-        out = tmp_path / board
-        gen = generate(g, plan)
-        gen.write(out / "model")
-        serialize.save(g, out / "graph")
-        (out / "tinygen.json").write_text(json.dumps({"prefix": gen.prefix, "board": board}))
-        r = validate(Program(out, g, gen.prefix, board), qemu=True, board=board, count=3, seed=0)
-        assert r.passed, f"{board}: {r.summary_text()}"
+    inverted = select_kernels(block(11, 10, 8, 1, "", seed=5, expand=6), HOST)
+    strided = select_kernels(expand_dw_project(16, 16, 32, 64, 2, seed=7, inplace_before=True), HOST)
+    for g, last, convs, over_x in ((inverted, "n_add", ("n_y0", "n_y1", "n_y2"), True),
+                                   (strided, "n_D", ("n_E", "n_D"), True)):
+        plan = plan_memory(g, PlanOptions(cheapest=False))
+        assert plan.chains[last].convs == convs and plan.chains[last].in_place == over_x
+        for board in ("f446re", "f746zg"):
+            out = tmp_path / g.name / board
+            gen = generate(g, plan)
+            gen.write(out / "model")
+            serialize.save(g, out / "graph")
+            (out / "tinygen.json").write_text(json.dumps({"prefix": gen.prefix, "board": board}))
+            r = validate(Program(out, g, gen.prefix, board), qemu=True, board=board, count=3, seed=0)
+            assert r.passed, f"{g.name} {board}: {r.summary_text()}"

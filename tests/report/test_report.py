@@ -77,7 +77,7 @@ def test_report_fields_and_estimates():
     assert [t["shape"] for t in add["inputs"]] == [[1, 8, 8, 4]] * 2 and add["weight_bytes"] == 0
     assert r["peak"]["live_bytes"] == plan.lower_bound == max(live)
     # the inverted residual runs band by band at its add, which writes over its skip input x1
-    assert plan.aliases == {"s": "x1"} and not plan.fused and plan.residual["L_add"].convs == ("L_e", "L_d", "L_p")
+    assert plan.aliases == {"s": "x1"} and set(plan.chains) == {"L_add"} and plan.chains["L_add"].convs == ("L_e", "L_d", "L_p")
     assert [g.nodes[i].name for i in r["schedule"]["inplace_layers"]] == ["L_add"]
     assert [[g.nodes[i].name for i in group] for group in r["schedule"]["fused_layers"]] == \
         [["L_e", "L_d", "L_p", "L_add"]]

@@ -150,8 +150,9 @@ def model_prefix(name: str, where: str = "--name") -> str:
     return name.lower()
 
 
-def _residual_call(graph: Graph, plan: MemoryPlan, blk, exprs: dict[str, str]) -> tuple[str, list[str]]:
-    """tg_residual_rows's symbol and arguments after the add's params (tg_inplace_rows.h)."""
+def _chain_call(graph: Graph, plan: MemoryPlan, ch, exprs: dict[str, str]) -> tuple[str, list[str]]:
+    """tg_chain_rows's arguments after the add's params (tg_inplace_rows.h): the chain's call, at
+    its last node (the add, whose params come first, or the last conv, which passes 0 for them)."""
     index = {n.name: i for i, n in enumerate(graph.nodes)}
 
     def conv(name: str) -> str:
@@ -163,16 +164,19 @@ def _residual_call(graph: Graph, plan: MemoryPlan, blk, exprs: dict[str, str]) -
         fns = f"0, {kernel.symbol}, {scratch}" if scratch else f"{kernel.symbol}, 0, 0"
         return f"{{&L{i}_params, {fns}}}"
 
-    add = graph.nodes[index[blk.add]]
-    first, last = graph.nodes[index[blk.convs[0]]], graph.nodes[index[blk.convs[-1]]]
-    n = len(blk.convs)
-    convs = f"(const struct tg_conv_rows_call[]){{{', '.join(conv(c) for c in blk.convs)}}}"
-    sc = f"&(const struct tg_conv_rows_call){conv(blk.shortcut)}" if blk.shortcut else "0"
-    bands = f"(int8_t *const[]){{{', '.join(exprs[t] for t, _ in blk.bands[:n])}}}"
-    band_sc = exprs[blk.bands[n][0]] if blk.shortcut else "0"
-    r_first = int(add.inputs[1] == last.outputs[0])
-    return "tg_residual_rows", [get(add.op).kernel(add).symbol, str(r_first), str(n), convs, sc,
-                                exprs[first.inputs[0]], exprs[add.outputs[0]], bands, band_sc]
+    first, last = graph.nodes[index[ch.convs[0]]], graph.nodes[index[ch.convs[-1]]]
+    n = len(ch.convs)
+    convs = f"(const struct tg_conv_rows_call[]){{{', '.join(conv(c) for c in ch.convs)}}}"
+    sc = f"&(const struct tg_conv_rows_call){conv(ch.shortcut)}" if ch.shortcut else "0"
+    bands = f"(int8_t *const[]){{{', '.join(exprs[t] for t, _ in ch.bands[:n])}}}"
+    band_sc = exprs[ch.bands[n][0]] if ch.shortcut else "0"
+    if ch.add:
+        add = graph.nodes[index[ch.add]]
+        head = [get(add.op).kernel(add).symbol, str(int(add.inputs[1] == last.outputs[0]))]
+    else:
+        head = ["0", "0"]
+    out = graph.nodes[index[ch.last]].outputs[0]
+    return "tg_chain_rows", head + [str(n), convs, sc, exprs[first.inputs[0]], exprs[out], bands, band_sc]
 
 
 def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None = None) -> GeneratedModel:
@@ -267,6 +271,7 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None 
             headers.add(kernel.header)
         symbol = kernel.symbol
         fused_into = plan.fused_into(node.name)
+        params_arg = f"&L{idx}_params"
         stage = next((st for st in plan.patches if st.first == node.name), None)
         patch_call = None
         if stage is not None:  # a patch stage, run tile by tile here (plan/patch.py)
@@ -277,17 +282,10 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None 
                 mn = next(n for n in graph.nodes if n.name == m)
                 kernels.add(get(mn.op).kernel(mn).symbol)
                 headers.add(get(mn.op).kernel(mn).header)
-        if node.name in plan.residual:  # a residual block, run band by band at its add (plan/fusion.py)
-            symbol, args = _residual_call(graph, plan, plan.residual[node.name], exprs)
-            headers.add(inplace_rows.HEADER)
-        elif idx > 0 and plan.fused.get(graph.nodes[idx - 1].name) == node.name:  # fused pair (plan/fusion.py)
-            m = graph.nodes[idx - 1]
-            m_kernel = get(m.op).kernel(m)
-            symbol = "tg_conv2d_fused_rows_ms" if m_kernel.scratch(m, graph) else "tg_conv2d_fused_rows"
-            args = [kernel.symbol, f"&L{idx - 1}_params", m_kernel.symbol, exprs[m.inputs[0]],
-                    out_exprs[0], exprs[m.outputs[0]], args[-1]]
-            if m_kernel.scratch(m, graph):
-                args.append(f"(tg_arena + {plan.offsets[liveness.scratch_name(m)]})")
+        if node.name in plan.chains:  # a fused chain, run band by band at its last node (plan/fusion.py)
+            symbol, args = _chain_call(graph, plan, plan.chains[node.name], exprs)
+            if not plan.chains[node.name].add:
+                params_arg = "0"  # the add's params: none (the last conv's go in the chain's table)
             headers.add(inplace_rows.HEADER)
         elif liveness.lag_name(node) in plan.offsets:  # in place on row bands (tinygen/ops/inplace_rows.py)
             symbol = inplace_rows.wrapper(node, graph, bool(scratch))
@@ -298,7 +296,7 @@ def generate(graph: Graph, plan: MemoryPlan, source: str = "", name: str | None 
         layers.append({
             "index": idx, "op": node.op, "comment": call.comment or node.name, "arrays": arrays,
             "source": _source_name(node),
-            "params_type": kernel.params_type, "params_name": f"L{idx}_params", "fields": fields,
+            "params_type": kernel.params_type, "params_name": f"L{idx}_params", "params_arg": params_arg, "fields": fields,
             "symbol": symbol, "args": args, "inputs": in_exprs, "outputs": call.outputs,
             "input_array": input_array, "skip": skip, "fused_into": fused_into, "patch": patch_call,
             # a fused pair's first output exists only as band rows, a patch stage's only as tiles:

@@ -24,7 +24,7 @@ from tinygen.ir.graph import Graph, Node
 from tinygen.ops.base import get
 
 if TYPE_CHECKING:
-    from tinygen.plan.fusion import Residual
+    from tinygen.plan.fusion import Chain
 
 ALIGN = 16
 
@@ -35,7 +35,7 @@ class PlanOptions:
 
     input_in_arena: bool = False  # graph inputs are arena buffers (the caller writes them there)
     fusion: bool = True  # in-place outputs (later also fused and tiled execution); off for bisecting
-    # banded execution (in place on row bands, fused pairs, residual blocks) only where it lowers the
+    # banded execution (in place on row bands, fused chains) only where it lowers the
     # peak (memory_plan._cheapest); False applies it wherever it can (for tests of the mechanisms)
     cheapest: bool = True
     # patch-based stages (plan/patch.py, only with fusion on) may add at most this fraction of the
@@ -112,26 +112,25 @@ def lag_bytes(node: Node, graph: Graph) -> int:
     return 0 if kern.inplace_ok or kern.inplace_lag is None else kern.inplace_lag(node, graph)
 
 
-def residual_scratch_name(add: str) -> str:
-    """The scratch buffer the convs of the residual block ending at node `add` share."""
-    return f"{add}/block_scratch"
+def chain_scratch_name(last: str) -> str:
+    """The scratch buffer the convs of the fused chain run at node `last` share."""
+    return f"{last}/chain_scratch"
 
 
 def lag_name(node: Node) -> str:
     return f"{node.name}/lag"
 
 
-def find_aliases(graph: Graph, options: PlanOptions = DEFAULT,
-                 fused: dict[int, tuple[int, int]] | None = None, blocks: Sequence[Residual] = (),
+def find_aliases(graph: Graph, options: PlanOptions = DEFAULT, chains: Sequence[Chain] = (),
                  skip: Collection[int] = (), stages: Sequence = ()) -> dict[str, str]:  # stages: patch.Stage
     """tensor -> root tensor whose storage it reuses (in-place ops), for the graph's node order.
 
     A node may overwrite its in-place input only when that node is the input's last reader: the
     input then dies at the node, so the shared storage holds exactly one live tensor at any time,
     and a chain A -> B -> C (each member dying where the next is born) never lets an op overwrite
-    a value that something later still reads. The nodes of fused pairs and residual blocks
-    (tinygen/plan/fusion.py) do not run in place, except a block's add written over x (`in_place`:
-    x dies in the block); nodes in `skip` run in place only where that costs nothing (no row bands).
+    a value that something later still reads. The nodes of fused chains (tinygen/plan/fusion.py)
+    do not run in place, except a chain's output written over x (`in_place`: x dies in the chain);
+    nodes in `skip` run in place only where that costs nothing (no row bands).
     Members of patch stages (tinygen/plan/patch.py) do not either; a stage's `over_input` output
     shares X's storage."""
     if not options.fusion:
@@ -142,15 +141,15 @@ def find_aliases(graph: Graph, options: PlanOptions = DEFAULT,
             last_use[t] = i
     ext = external(graph, options)
     index = {n.name: i for i, n in enumerate(graph.nodes)}
-    in_pair = {i for i in fused or {}} | {j for j, _ in (fused or {}).values()}
-    over_x = {}  # index of a block's add -> x, when the add's output goes over x
-    for blk in blocks:
-        in_pair |= {index[m] for m in blk.members}
-        if blk.in_place:
-            over_x[index[blk.add]] = graph.nodes[index[blk.convs[0]]].inputs[0]
+    in_chain = set()
+    over_x = {}  # index of a chain's last node -> x, when the chain's output goes over x
+    for ch in chains:
+        in_chain |= {index[m] for m in ch.members}
+        if ch.in_place:
+            over_x[index[ch.last]] = graph.nodes[index[ch.convs[0]]].inputs[0]
     over_stage_input = {}  # index of a stage's first member -> (output, X)
     for st in stages:
-        in_pair |= {index[m] for m in st.nodes}
+        in_chain |= {index[m] for m in st.nodes}
         if st.over_input:
             over_stage_input[index[st.first]] = (st.over_input, st.input)
     aliases: dict[str, str] = {}
@@ -161,7 +160,7 @@ def find_aliases(graph: Graph, options: PlanOptions = DEFAULT,
         if i in over_x:
             aliases[n.outputs[0]] = aliases.get(over_x[i], over_x[i])
             continue
-        cand = None if i in in_pair or (i in skip and lag_bytes(n, graph)) else inplace_candidate(graph, n, ext)
+        cand = None if i in in_chain or (i in skip and lag_bytes(n, graph)) else inplace_candidate(graph, n, ext)
         if cand is None:
             continue
         src, dst = cand
@@ -171,14 +170,13 @@ def find_aliases(graph: Graph, options: PlanOptions = DEFAULT,
     return aliases
 
 
-def buffers(graph: Graph, aliases: dict[str, str], options: PlanOptions = DEFAULT,
-            fused: dict[int, tuple[int, int]] | None = None, blocks: Sequence[Residual] = (),
+def buffers(graph: Graph, aliases: dict[str, str], options: PlanOptions = DEFAULT, chains: Sequence[Chain] = (),
             stages: Sequence = ()) -> list[Buffer]:  # stages: patch.Stage (patch imports this module)
     """Arena buffers (arena inputs first, alias chains merged into their root), then scratch buffers.
 
-    A fused pair m -> n (tinygen/plan/fusion.py): m's output is only its band buffer, live while m
-    and n run, and m's input (and scratch) is used until n, which computes both. A residual block
-    likewise: its convs' outputs are band buffers, and x and the convs' scratch live until the add.
+    A fused chain (tinygen/plan/fusion.py): its inner tensors are band buffers, live from their
+    producer to the chain's last node, which computes them all; x and the convs' shared scratch
+    live until that node too.
     A patch stage (tinygen/plan/patch.py) runs at its first member: its internal tensors are tile
     buffers in its scratch, live while its members run, as X and its outputs are."""
     first: dict[str, int] = {}
@@ -215,26 +213,19 @@ def buffers(graph: Graph, aliases: dict[str, str], options: PlanOptions = DEFAUL
             last[x] = max(last[x], e)
         patched.append(Buffer(f"{st.first}/patch", align(st.scratch), s, e))
         runs_until.update({index[m]: -1 for m in st.nodes})
-    for i, (j, band) in (fused or {}).items():
-        e, x = graph.nodes[i].outputs[0], graph.nodes[i].inputs[0]
-        size[e], last[e] = align(band), j
+    shared = patched  # (stage scratch) a chain's convs run one after the other: one scratch for all
+    for ch in chains:
+        end = index[ch.last]
+        for t, band in ch.bands:
+            size[t], last[t] = align(band), end
+        x = graph.nodes[index[ch.convs[0]]].inputs[0]
         x = aliases.get(x, x)  # x may be the in-place output of an earlier layer: its storage is the root's
         if x in last:
-            last[x] = max(last[x], j)
-    runs_until.update({i: j for i, (j, _) in (fused or {}).items()})  # m of a fused pair runs during n
-    shared = patched  # (stage scratch) a residual block's convs run one after the other: one scratch for all
-    for blk in blocks:
-        a = index[blk.add]
-        for t, band in blk.bands:
-            size[t], last[t] = align(band), a
-        x = graph.nodes[index[blk.convs[0]]].inputs[0]
-        x = aliases.get(x, x)
-        if x in last:
-            last[x] = max(last[x], a)
-        members = [index[m] for m in blk.members]
+            last[x] = max(last[x], end)
+        members = [index[m] for m in ch.members]
         s = max(get(graph.nodes[i].op).scratch_bytes(graph.nodes[i], graph) for i in members)
         if s:
-            shared.append(Buffer(residual_scratch_name(blk.add), align(s), min(members), a))
+            shared.append(Buffer(chain_scratch_name(ch.last), align(s), min(members), end))
         runs_until.update({i: -1 for i in members})
     out = [Buffer(t, size[t], first[t], last[t]) for t in first] + shared
     for i, n in enumerate(graph.nodes):

@@ -29,33 +29,30 @@ class MemoryPlan:
     options: PlanOptions = DEFAULT
     arena_inputs: list[str] = field(default_factory=list)  # graph inputs the caller writes into the arena
     rescheduled: bool = False  # plan_with_schedule changed the node order
-    fused: dict[str, str] = field(default_factory=dict)  # node m -> node n computing m's rows (fusion.py)
-    residual: dict[str, fusion.Residual] = field(default_factory=dict)  # block's add -> block (fusion.py)
+    chains: dict[str, fusion.Chain] = field(default_factory=dict)  # last node -> fused chain run there (fusion.py)
     patches: list[patch.Stage] = field(default_factory=list)  # patch-based stages (patch.py)
 
     def offset_of(self, tensor: str) -> int:
         return self.offsets[self.aliases.get(tensor, tensor)]
 
     def scratch_buffer(self, node: Node) -> str:
-        """The buffer holding a node's scratch: its own, or the one its residual block or patch stage shares."""
+        """The buffer holding a node's scratch: its own, or the one its chain or patch stage shares."""
         for st in self.patches:
             if node.name in st.nodes:
                 return patch.scratch_name(st)
-        for add, blk in self.residual.items():
-            if node.name in blk.members:
-                return liveness.residual_scratch_name(add)
+        for last, ch in self.chains.items():
+            if node.name in ch.members:
+                return liveness.chain_scratch_name(last)
         return liveness.scratch_name(node)
 
     def fused_into(self, node: str) -> str:
         """The node whose call computes this node's output band by band ("" when it runs itself)."""
-        if node in self.fused:
-            return self.fused[node]
         for st in self.patches:
             if node in st.nodes and node != st.first:
                 return st.first
-        for add, blk in self.residual.items():
-            if node in blk.members and node != add:
-                return add
+        for last, ch in self.chains.items():
+            if node in ch.members and node != last:
+                return last
         return ""
 
     def live_bytes(self, num_nodes: int) -> list[int]:
@@ -63,79 +60,78 @@ class MemoryPlan:
         return liveness.live_bytes(self.buffers, num_nodes)
 
 
-def _layout(graph: Graph, options: PlanOptions, fused: dict, blocks: list, skip: set[int], stages=()):
-    aliases = liveness.find_aliases(graph, options, fused, blocks, skip, stages)
-    return aliases, liveness.buffers(graph, aliases, options, fused, blocks, stages)
+def _layout(graph: Graph, options: PlanOptions, chains: list, skip: set[int], stages=()):
+    aliases = liveness.find_aliases(graph, options, chains, skip, stages)
+    return aliases, liveness.buffers(graph, aliases, options, chains, stages)
 
 
-def _cheapest(graph: Graph, options: PlanOptions, fused: dict, blocks: list, bound: int, stages=(),
-              inner: dict | None = None):
-    """(fused, blocks, skip): the executions that cost instructions (a layer in place on row bands,
-    a fused pair, a residual block) kept only where dropping them raises the lower bound above
-    `bound`, the one with all of them. Greedy: the one over the most MACs (the costliest to run
-    banded) is dropped first, its layers then running whole; free in-place layers always stay. A
-    block that must stay may still shrink to a fused pair among its convs (`inner`: the pairs the
-    blocks took), which runs fewer, larger calls."""
-    aliases, _ = _layout(graph, options, fused, blocks, set(), stages)
+def _cheapest(graph: Graph, options: PlanOptions, chains: list, bound: int, stages=()):
+    """(chains, skip): the executions that cost instructions (a layer in place on row bands, a
+    fused chain) kept only where dropping them raises the lower bound above `bound`, the one with
+    all of them. Greedy: the one over the most MACs (the costliest to run banded) is dropped first,
+    its layers then running whole; free in-place layers always stay. A chain that must stay may
+    still shrink to a shorter one without its add (fusion.shorter: fewer, larger calls)."""
+    aliases, _ = _layout(graph, options, chains, set(), stages)
     index = {n.name: i for i, n in enumerate(graph.nodes)}
+    ext = liveness.external(graph, options)
 
     def macs(idx) -> int:
         return sum(get(graph.nodes[i].op).macs(graph.nodes[i], graph) for i in idx)
 
+    def fits(ch: list, sk: set[int]) -> bool:
+        return liveness.lower_bound(_layout(graph, options, ch, sk, stages)[1], len(graph.nodes)) <= bound
+
     choices = [(macs([i]), "row", i) for i, n in enumerate(graph.nodes)
                if n.outputs and n.outputs[0] in aliases and liveness.lag_bytes(n, graph)]
-    choices += [(macs([m, n]), "pair", m) for m, (n, _) in fused.items()]
-    choices += [(macs([index[m] for m in b.members]), "block", k) for k, b in enumerate(blocks)]
-    keep_fused, keep_blocks, skip = dict(fused), list(blocks), set()
+    choices += [(macs([index[m] for m in c.members]), "chain", k) for k, c in enumerate(chains)]
+    keep, skip = list(chains), set()
     for _, kind, key in sorted(choices, key=lambda c: (-c[0], c[1], c[2])):
-        f, b, sk = dict(keep_fused), list(keep_blocks), set(skip)
         if kind == "row":
-            sk.add(key)
-        elif kind == "pair":
-            sk |= {key, f.pop(key)[0]}
-        else:
-            sk |= {index[m] for m in blocks[key].members}
-            b.remove(blocks[key])
-        _, bufs = _layout(graph, options, f, b, sk, stages)
-        if liveness.lower_bound(bufs, len(graph.nodes)) <= bound:
-            keep_fused, keep_blocks, skip = f, b, sk
-        elif kind == "block":
-            pair = [(m, v) for m, v in (inner or {}).items() if graph.nodes[m].name in blocks[key].members]
-            if pair:
-                f2 = {**f, **dict(pair)}
-                _, bufs = _layout(graph, options, f2, b, sk - {i for m, (n, _) in pair for i in (m, n)}, stages)
-                if liveness.lower_bound(bufs, len(graph.nodes)) <= bound:
-                    keep_fused, keep_blocks, skip = f2, b, sk - {i for m, (n, _) in pair for i in (m, n)}
-    return keep_fused, keep_blocks, skip
+            if fits(keep, skip | {key}):
+                skip = skip | {key}
+            continue
+        ch = chains[key]
+        rest, sk = [c for c in keep if c is not ch], skip | {index[m] for m in ch.members}
+        if fits(rest, sk):
+            keep, skip = rest, sk
+            continue
+        for short in fusion.shorter(graph, ext, ch):
+            if fits(rest + [short], sk - {index[m] for m in short.members}):
+                keep, skip = rest + [short], sk - {index[m] for m in short.members}
+                break
+    return keep, skip
 
 
 def plan_memory(graph: Graph, options: PlanOptions = DEFAULT, stages: list[patch.Stage] = ()) -> MemoryPlan:
-    """The plan for this order: fused pairs, residual blocks and in-place layers where they lower
-    the peak (`_cheapest`: the same lower bound as with all of them, at fewer instructions), with
-    the given patch stages (their members consecutive in this order; none of them fused)."""
+    """The plan for this order: fused chains and in-place layers where they lower the peak
+    (`_cheapest`: the same lower bound as with all of them, at fewer instructions), with the given
+    patch stages (their members consecutive in this order; none of them fused). A chain without an
+    add takes its convs from in-place execution (a stride-1 same-size conv on row bands holds one
+    tensor, a chain two), so the plan without those chains is made too, and the smaller arena wins."""
     ext = liveness.external(graph, options)
     members = {i for i, n in enumerate(graph.nodes) if any(n.name in st.nodes for st in stages)}
-    # blocks first: an inverted residual's expand -> depthwise would otherwise be taken as a pair
-    blocks = fusion.residual_blocks(graph, ext, members) if options.fusion else []
-    index = {n.name: i for i, n in enumerate(graph.nodes)}
-    taken = members | {index[m] for b in blocks for m in b.members}
-    pairs = fusion.fused_pairs(graph, ext) if options.fusion else {}
-    fused = {i: v for i, v in pairs.items() if i not in taken and v[0] not in taken}
-    inner = {i: v for i, v in pairs.items() if i not in members and i not in fused}  # pairs inside blocks
-    aliases, bufs = _layout(graph, options, fused, blocks, set(), stages)
+    chains = fusion.chains(graph, ext, members) if options.fusion else []
+    plan = _plan_with(graph, options, chains, stages)
+    if any(not c.add for c in chains):
+        other = _plan_with(graph, options, [c for c in chains if c.add], stages)
+        if (other.arena_bytes, other.lower_bound) < (plan.arena_bytes, plan.lower_bound):
+            plan = other
+    return plan
+
+
+def _plan_with(graph: Graph, options: PlanOptions, chains: list, stages) -> MemoryPlan:
+    aliases, bufs = _layout(graph, options, chains, set(), stages)
     placed = assign.assign_offsets(bufs)
     if options.fusion and options.cheapest:
-        f, b, skip = _cheapest(graph, options, fused, blocks, liveness.lower_bound(bufs, len(graph.nodes)), stages,
-                               inner)
+        c, skip = _cheapest(graph, options, chains, liveness.lower_bound(bufs, len(graph.nodes)), stages)
         if skip:
-            a2, bufs2 = _layout(graph, options, f, b, skip, stages)
+            a2, bufs2 = _layout(graph, options, c, skip, stages)
             placed2 = assign.assign_offsets(bufs2)
             if placed2.arena_bytes <= placed.arena_bytes:  # unless its placement comes out larger
-                fused, blocks, aliases, bufs, placed = f, b, a2, bufs2, placed2
-    names = {graph.nodes[i].name: graph.nodes[j].name for i, (j, _) in fused.items()}
+                chains, aliases, bufs, placed = c, a2, bufs2, placed2
     return MemoryPlan(placed.offsets, placed.arena_bytes, liveness.lower_bound(bufs, len(graph.nodes)),
                       aliases, bufs, placed.method, placed.optimal, options, liveness.arena_inputs(graph, options),
-                      fused=names, residual={b.add: b for b in blocks}, patches=list(stages))
+                      chains={c.last: c for c in chains}, patches=list(stages))
 
 
 def plain_lower_bound(graph: Graph, options: PlanOptions = DEFAULT) -> int:
@@ -165,7 +161,7 @@ def _patched(graph: Graph, plan: MemoryPlan, options: PlanOptions) -> tuple[Grap
     ext = liveness.external(graph, options)
 
     def live(g: Graph, stages) -> list[int]:
-        _, bufs = _layout(g, options, {}, [], set(), stages)
+        _, bufs = _layout(g, options, [], set(), stages)
         return liveness.live_bytes(bufs, len(g.nodes))
 
     g2, stages = patch.choose(graph, ext, patch.budget(graph, options.patch_budget), live)

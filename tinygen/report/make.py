@@ -89,9 +89,7 @@ def _inplace_layers(graph: Graph, plan: MemoryPlan) -> list[int]:
 def _schedule(graph: Graph, plan: MemoryPlan, plain_bound: int | None) -> dict:
     inplace = _inplace_layers(graph, plan)
     index = {n.name: i for i, n in enumerate(graph.nodes)}
-    # each group runs as one call at its last layer: a fused pair, or a residual block's layers
-    fused = sorted([[index[m], index[n]] for m, n in plan.fused.items()]
-                   + [sorted(index[m] for m in blk.members) for blk in plan.residual.values()])
+    fused = sorted(sorted(index[m] for m in ch.members) for ch in plan.chains.values())  # each one call
     kind = "fused row bands + in-place" if fused else "in-place" if inplace else "layer at a time"
     patched = [{"layers": [index[m] for m in st.nodes], "tiles": len(st.bands), "extra_macs": st.extra_macs,
                 "extra_instructions": st.extra_instructions, "over_input": st.over_input} for st in plan.patches]

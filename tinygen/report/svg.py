@@ -113,7 +113,7 @@ def timeline_svg(graph: Graph, plan: MemoryPlan) -> str:
     for i in range(0, len(graph.nodes), step):
         out_lines.append(f'<text x="{_f(LEFT + (i + 0.5) * xs)}" y="{axis_y}" text-anchor="middle">{i}</text>')
     fused = {i for i, nd in enumerate(graph.nodes)
-             if plan.fused_into(nd.name) or nd.name in plan.fused.values() or nd.name in plan.residual}
+             if plan.fused_into(nd.name) or nd.name in plan.chains}
     for i in sorted(inplace):  # a tick under each layer that runs in place, or fused
         out_lines.append(f'<rect class="inplace" x="{_f(LEFT + i * xs)}" y="{TOP + PLOT_H + 3}" width="{_f(max(xs, 1.0))}"'
                          f' height="4" fill="{INPLACE}"><title>L{i} runs in place</title></rect>')

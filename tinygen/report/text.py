@@ -58,7 +58,7 @@ def render_text(report: dict) -> str:
     rows = [["layer", "op", "name", "kernel", "what", "inputs -> outputs", "MACs", "weights B", "live arena B", "runs"]]
     for e in report["layers"]:
         what = e["comment"] or "-"
-        fused = {i for pair in sched.get("fused_layers", []) for i in pair}
+        fused = {i for chain in sched.get("fused_layers", []) for i in chain}
         tiled = {i for st in sched.get("patched_layers", []) for i in st["layers"]}
         runs = ", ".join(x for x, on in (("in place", e["index"] in inplace), ("fused", e["index"] in fused),
                                          ("tiled", e["index"] in tiled),
@@ -119,7 +119,7 @@ def render_text(report: dict) -> str:
         summary.insert(first + 1, ["schedule", sched["kind"],
                            f"{sched['order']} node order, fusion {sched['fusion']}"
                            + (f", {len(sched['inplace_layers'])} layers in place: {where}" if sched["inplace_layers"] else "")
-                           + (f", {len(sched['fused_layers'])} groups fused in row bands: "
+                           + (f", {len(sched['fused_layers'])} chains fused in row bands: "
                               + ", ".join("+".join(f"L{i}" for i in group) for group in sched["fused_layers"][:8])
                               + (", ..." if len(sched["fused_layers"]) > 8 else "") if sched.get("fused_layers") else "")
                            + "".join(_stage(st) for st in sched.get("patched_layers", []))
