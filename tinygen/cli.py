@@ -70,11 +70,15 @@ def _plan_arguments(p) -> None:
                    help="auto: layers run in place where exact (default); off: every layer on whole tensors of "
                         "its own, for bisecting")
     from tinygen.plan.liveness import PlanOptions
+    from tinygen.plan.patch import INSTRUCTION_SHARE
 
     budget = PlanOptions.patch_budget
     p.add_argument("--patch-budget", type=float, default=budget, metavar="FRACTION",
-                   help=f"extra MACs patch-based (tiled) stages may add, as a fraction of the model's: {budget:g} "
-                        f"(default) allows {budget * 100:g}%%, 0 turns tiling off (so does --fusion off)")
+                   help=f"recompute patch-based (tiled) stages may add: at most FRACTION of the model's MACs and "
+                        f"at most FRACTION x {INSTRUCTION_SHARE:g} of its estimated instructions (each layer on its "
+                        f"fast dense kernel); {budget:g} (default) allows {budget * 100:g}%% more MACs and "
+                        f"{budget * INSTRUCTION_SHARE * 100:g}%% more estimated instructions, 0 turns tiling off "
+                        "(so does --fusion off)")
 
 
 def cmd_analyze(args) -> int:

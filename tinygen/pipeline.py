@@ -141,8 +141,9 @@ def build(model: Any, board: str = "host", out_dir: str | Path | None = None, *,
     C symbol prefix of the model library (<name>_invoke, <name>.h); `input_buffer="caller"` keeps the
     model input out of the arena (the caller owns it; default "arena": <name>_input0_buffer());
     `fusion="off"` plans layer at a time, nothing in place (for bisecting); `compress="none"` keeps
-    every weight in its lowered dense form (see lower_model); `patch_budget` is the extra MACs
-    patch-based stages may add, as a fraction of the model's (0 turns them off)."""
+    every weight in its lowered dense form (see lower_model); `patch_budget` bounds the recompute
+    of patch-based stages, as a fraction of the model's MACs and estimated instructions (the rule in
+    tinygen/plan/patch.py; 0 turns them off)."""
     t0 = time.perf_counter()
     options = plan_options(input_buffer, fusion, patch_budget)
     if board != "host":  # refuse a bad board or name before any work

@@ -48,10 +48,14 @@ def test_sparse_chosen_where_the_cost_model_says_it_is_faster():
     # the rule itself, layer by layer: sparse exactly where the model's estimate is below MARGIN of dense
     for node, new in zip(before.nodes, out.nodes):
         kind = layer_kind(before, node)
-        if kind is None:
+        if kind is None:  # the reshape: dense_instructions' per-element fallback
+            elements = before.t(node.outputs[0]).size
+            assert sparse_cost.dense_instructions(before, node) == sparse_cost.FALLBACK_PER_ELEMENT * elements
             continue
         w = before.t(node.inputs[1]).data
         counts = sparse_cost.layer_counts(before, node)
+        # the patch budget's estimate (plan/patch.py) is this same dense model
+        assert np.isclose(sparse_cost.dense_instructions(before, node), sparse_cost.cost(kind, False, counts))
         faster = sparse_cost.cost(kind, True, counts) <= MARGIN * sparse_cost.cost(kind, False, counts)
         assert new.op.endswith("_sparse") == (faster and np.count_nonzero(w) < w.size), node.name
         note = out.notes.get(node.name, "")

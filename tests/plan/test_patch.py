@@ -126,6 +126,46 @@ def interpreter_macs(g):
     return [get(n.op).macs(n, g) for n in g.nodes]
 
 
+def _recompute(g, st):
+    """(extra MACs, extra estimated instructions) of a stage by the rule of plan/patch.py, from its
+    steps: each member's output rows over all tiles against its output height."""
+    from tinygen.ops.base import get
+    from tinygen.passes.compress.sparse_cost import dense_instructions
+
+    macs = instr = 0.0
+    for k, n in enumerate(n for n in g.nodes if n.name in st.nodes):
+        h = g.t(n.outputs[0]).shape[1]
+        extra = (sum(tile[k].out_h for tile in st.steps) - h) / h
+        macs += extra * get(n.op).macs(n, g)
+        instr += extra * dense_instructions(g, n)
+    return macs, instr
+
+
+def test_instruction_cap_binds_where_the_macs_alone_allow_more(monkeypatch):
+    """On a 96x80 stem the MAC budget alone lets the stage take tiles whose recomputed stem conv
+    costs more estimated instructions than the cap; with both caps the stage is still chosen (the
+    arena drops) and its recompute is within both."""
+    from tinygen.passes.compress.sparse_cost import dense_instructions
+
+    g = stem(96, 80, seed=5)
+    select_kernels(g, HOST)
+    options = PlanOptions(input_in_arena=True)
+    mac_cap = options.patch_budget * sum(interpreter_macs(g))
+    instr_cap = options.patch_budget * patch.INSTRUCTION_SHARE * sum(dense_instructions(g, n) for n in g.nodes)
+    with monkeypatch.context() as m:
+        m.setattr(patch, "INSTRUCTION_SHARE", 1e6)  # MACs alone
+        g_free, free = plan_with_schedule(g.copy(), options)
+    free_figs = [_recompute(g_free, st) for st in free.patches]
+    assert free.patches and 0 < sum(f[0] for f in free_figs) <= mac_cap
+    assert sum(f[1] for f in free_figs) > instr_cap  # what the instruction cap is there to refuse
+    g, plan = plan_with_schedule(g, options)
+    assert plan.patches and plan.arena_bytes < plan_memory(g, PlanOptions(input_in_arena=True, patch_budget=0)).arena_bytes
+    figs = [_recompute(g, st) for st in plan.patches]
+    assert sum(f[0] for f in figs) <= mac_cap and sum(f[1] for f in figs) <= instr_cap
+    for st, (macs, instr) in zip(plan.patches, figs):  # the planner's own figures are the rule's
+        assert abs(st.extra_macs - macs) <= len(st.bands) and abs(st.extra_instructions - instr) <= 1
+
+
 def test_budget_zero_plans_no_patches():
     g = stem(48, 40, seed=1)
     select_kernels(g, HOST)
@@ -162,8 +202,11 @@ def test_report_shows_the_tiled_layers():
     (st,) = r["schedule"]["patched_layers"]
     assert [g.nodes[i].name for i in st["layers"]] == list(plan.patches[0].nodes)
     assert r["schedule"]["extra_macs"] == plan.patches[0].extra_macs and r["schedule"]["kind"].startswith("patch")
+    assert r["schedule"]["extra_instructions"] == plan.patches[0].extra_instructions == st["extra_instructions"]
     text = render_text(r)
-    assert f"tiles, +{st['extra_macs']:,} MACs)" in text and "budget 10%" in text
+    assert f"tiles, +{st['extra_macs']:,} MACs, +{st['extra_instructions']:,} est. instructions)" in text
+    est = r["schedule"]["patch_limit"]["estimated_instructions"]
+    assert f"MACs, cap 10%; +{st['extra_instructions'] / est:.1%} of the {est:,} estimated instructions, cap" in text
     rows = [line for line in text.splitlines() if line.startswith(tuple(f"L{i} " for i in st["layers"]))]
     assert len(rows) == len(st["layers"]) and all("tiled" in line for line in rows)
 

@@ -159,13 +159,12 @@ def _patched(graph: Graph, plan: MemoryPlan, options: PlanOptions) -> tuple[Grap
     if not options.fusion or options.patch_budget <= 0:
         return graph, plan
     ext = liveness.external(graph, options)
-    budget = int(options.patch_budget * sum(get(n.op).macs(n, graph) for n in graph.nodes))
 
     def live(g: Graph, stages) -> list[int]:
         _, bufs = _layout(g, options, [], set(), stages)
         return liveness.live_bytes(bufs, len(g.nodes))
 
-    g2, stages = patch.choose(graph, ext, budget, live)
+    g2, stages = patch.choose(graph, ext, patch.budget(graph, options.patch_budget), live)
     if not stages:
         return graph, plan
     p2 = plan_memory(g2, options, stages)

@@ -32,6 +32,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from tinygen.ir.graph import Graph
+from tinygen.plan import patch
 from tinygen.plan.liveness import scratch_name
 from tinygen.plan.memory_plan import MemoryPlan
 
@@ -91,13 +92,17 @@ def _schedule(graph: Graph, plan: MemoryPlan, plain_bound: int | None) -> dict:
     fused = sorted(sorted(index[m] for m in ch.members) for ch in plan.chains.values())  # each one call
     kind = "fused row bands + in-place" if fused else "in-place" if inplace else "layer at a time"
     patched = [{"layers": [index[m] for m in st.nodes], "tiles": len(st.bands), "extra_macs": st.extra_macs,
-                "over_input": st.over_input} for st in plan.patches]
+                "extra_instructions": st.extra_instructions, "over_input": st.over_input} for st in plan.patches]
+    limit = patch.budget(graph, plan.options.patch_budget)
     if patched:
         kind = "patch-based + " + kind
     return {"kind": kind, "order": "rescheduled" if plan.rescheduled else "given",
             "fusion": "auto" if plan.options.fusion else "off", "inplace_layers": inplace, "fused_layers": fused,
             "patched_layers": patched, "extra_macs": sum(st.extra_macs for st in plan.patches),
+            "extra_instructions": sum(st.extra_instructions for st in plan.patches),  # estimated (plan/patch.py)
             "patch_budget": plan.options.patch_budget,
+            "patch_limit": {"macs": limit.macs, "instructions": limit.instructions,
+                            "estimated_instructions": int(patch.estimated_instructions(graph))},
             "lower_bound_bytes": plan.lower_bound,
             "plain_lower_bound_bytes": plan.lower_bound if plain_bound is None else plain_bound}
 

@@ -29,6 +29,24 @@ def _table(rows: list[list[str]], right: set[int]) -> list[str]:
     return out
 
 
+def _stage(st: dict) -> str:
+    instr = f", +{st['extra_instructions']:,} est. instructions" if "extra_instructions" in st else ""
+    return (f", L{st['layers'][0]}..L{st['layers'][-1]} tiled ({len(st['layers'])} layers, {st['tiles']} tiles, "
+            f"+{st['extra_macs']:,} MACs{instr})")
+
+
+def _recompute(report: dict, sched: dict) -> str:
+    """The patch stages' recompute against both caps of plan/patch.py's rule (MACs, estimated
+    instructions); reports written before the instruction cap show the MACs only."""
+    text = f" (+{sched['extra_macs'] / max(1, report['macs']):.1%} MACs, cap {sched['patch_budget']:.0%}"
+    limit = sched.get("patch_limit")
+    if limit:
+        est = max(1, limit["estimated_instructions"])
+        text += (f"; +{sched['extra_instructions'] / est:.1%} of the {est:,} estimated instructions, "
+                 f"cap {limit['instructions'] / est:.1%}")
+    return text + ")"
+
+
 def render_text(report: dict) -> str:
     est = report["estimate"]
     source = "sizes estimated: no ELF yet" if est else "sizes from the linked ELF"
@@ -104,10 +122,8 @@ def render_text(report: dict) -> str:
                            + (f", {len(sched['fused_layers'])} chains fused in row bands: "
                               + ", ".join("+".join(f"L{i}" for i in group) for group in sched["fused_layers"][:8])
                               + (", ..." if len(sched["fused_layers"]) > 8 else "") if sched.get("fused_layers") else "")
-                           + "".join(f", L{st['layers'][0]}..L{st['layers'][-1]} tiled ({len(st['layers'])} layers, "
-                                     f"{st['tiles']} tiles, +{st['extra_macs']:,} MACs)" for st in sched.get("patched_layers", []))
-                           + (f" (+{sched['extra_macs'] / max(1, report['macs']):.1%} MACs, budget "
-                              f"{sched['patch_budget']:.0%})" if sched.get("patched_layers") else "")
+                           + "".join(_stage(st) for st in sched.get("patched_layers", []))
+                           + (_recompute(report, sched) if sched.get("patched_layers") else "")
                            + f"; lower bound {sched['lower_bound_bytes']:,} B, layer at a time on whole tensors "
                            f"{sched['plain_lower_bound_bytes']:,} B"])
     place = report.get("input_placement")

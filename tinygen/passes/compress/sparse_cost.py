@@ -23,6 +23,10 @@ where a slower one runs, the comparison only favours dense. The coefficients are
 count, fitted by least squares to QEMU -icount measurements of single layers:
 `benchmarks/compressed.py --break-even --board f746zg` measures them (dense and sparse at several
 shapes and densities), prints each fit and its worst error, and prints the COEFFS below.
+
+`dense_instructions` is any node's estimate on its dense fast kernel (these models, or a stated
+fallback for the nodes they do not cover): plan/patch.py budgets the rows patch stages recompute
+with it.
 """
 
 from __future__ import annotations
@@ -37,6 +41,22 @@ MODEL = {("conv1x1", False): "tg_conv2d_s8_pw4", ("conv", False): "tg_conv2d_s8_
          ("dw", False): "tg_conv2d_s8_dw3x3", ("fc", False): "tg_fully_connected_s8_w16",
          ("conv1x1", True): "tg_conv2d_sparse_s8_px8", ("conv", True): "tg_conv2d_sparse_s8_px8",
          ("dw", True): "tg_conv2d_sparse_s8_dw4", ("fc", True): "tg_fully_connected_sparse_s8_fast"}
+
+
+def layer_kind(graph, node) -> str | None:
+    """Which of KINDS a dense conv2d / fully_connected node is (None: none, no model)."""
+    if node.op == "fully_connected":
+        return "fc"
+    if node.op != "conv2d":
+        return None
+    a, w = node.attrs, graph.t(node.inputs[1])
+    x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
+    if a.groups != 1:
+        depthwise = a.groups == x.shape[3] == o.shape[3] and w.shape[1] * w.shape[2] <= 64
+        return "dw" if depthwise else None
+    direct = (w.shape[1:3] == (1, 1) and a.stride == (1, 1) and a.padding[0] == 0 and a.padding[2] == 0
+              and x.shape[1:3] == o.shape[1:3])
+    return "conv1x1" if direct else "conv"
 
 
 @dataclass(frozen=True)
@@ -106,3 +126,29 @@ def cost(kind: str, sparse: bool, c: Counts) -> float:
     """Estimated instructions of the layer's fast dense or sparse kernel."""
     model = MODEL[(kind, sparse)]
     return float(np.dot(COEFFS[model], features(model, c)))
+
+
+# What dense_instructions charges a node the models above do not cover (packed-weight, binary, float
+# and grouped convs, sparse layers...): MACs x FALLBACK_PER_MAC, about the whole-model figure of the
+# int8 MobileNets on the fast kernels (benchmarks/int8_kernels.py: 2.4-2.5), and for a node without
+# MACs (luts, adds, pools, copies) its output elements x FALLBACK_PER_ELEMENT, about a lut's table
+# load and store. Orders of magnitude, not fits.
+FALLBACK_PER_MAC = 2.5
+FALLBACK_PER_ELEMENT = 2.0
+
+
+def dense_instructions(graph, node) -> float:
+    """Estimated instructions of a node on its fast dense kernel: the model of its kind above for a
+    conv2d (1x1, other, depthwise) or fully_connected with constant weights, else the fallback."""
+    from tinygen.ops.base import get
+
+    kind = layer_kind(graph, node)
+    if kind is not None and graph.t(node.inputs[1]).is_const:
+        w, o = graph.t(node.inputs[1]).shape, graph.t(node.outputs[0]).shape
+        pixels, rows = (o[1] * o[2], o[1]) if len(o) == 4 else (1, 1)
+        k = int(np.prod(w[1:]))
+        return cost(kind, False, Counts(pixels, rows, w[0], k, 0, 0, 0))  # the dense models read no sparse count
+    macs = get(node.op).macs(node, graph)
+    if macs:
+        return FALLBACK_PER_MAC * macs
+    return FALLBACK_PER_ELEMENT * sum(graph.t(t).size for t in node.outputs)

@@ -13,24 +13,10 @@ from __future__ import annotations
 
 from tinygen.ir.graph import Graph, Node
 from tinygen.passes.compress import sparse_cost
+from tinygen.passes.compress.sparse_cost import layer_kind
 from tinygen.reference import sparse
 
 MARGIN = 0.9  # choose sparse only clearly below the dense estimate (the fits' worst errors are a few %)
-
-
-def layer_kind(graph: Graph, node: Node) -> str | None:
-    if node.op == "fully_connected":
-        return "fc"
-    if node.op != "conv2d":
-        return None
-    a, w = node.attrs, graph.t(node.inputs[1])
-    x, o = graph.t(node.inputs[0]), graph.t(node.outputs[0])
-    if a.groups != 1:
-        depthwise = a.groups == x.shape[3] == o.shape[3] and w.shape[1] * w.shape[2] <= 64
-        return "dw" if depthwise else None
-    direct = (w.shape[1:3] == (1, 1) and a.stride == (1, 1) and a.padding[0] == 0 and a.padding[2] == 0
-              and x.shape[1:3] == o.shape[1:3])
-    return "conv1x1" if direct else "conv"
 
 
 def make_sparse(graph: Graph, node: Node) -> None:
