@@ -39,7 +39,7 @@ class PlanOptions:
     # peak (memory_plan._cheapest); False applies it wherever it can (for tests of the mechanisms)
     cheapest: bool = True
     # patch-based stages (plan/patch.py, only with fusion on) may add at most this fraction of the
-    # model's MACs; 0: none
+    # model's MACs, and of its estimated instructions times patch.INSTRUCTION_SHARE; 0: none
     patch_budget: float = 0.10
 
 
