@@ -116,6 +116,33 @@ def test_residual_block_band_by_band_is_bit_exact(case, tmp_path):
     assert len(np.unique(ref)) > 3
 
 
+def without_add(g):
+    """The block's graph with its add removed: the chain's output feeds the last conv directly."""
+    g.nodes = [n for n in g.nodes if n.name != "n_add"]
+    g.tensors.pop("o")
+    g.nodes[-1].inputs[0] = "y2"
+    return g
+
+
+@pytest.mark.host
+def test_inverted_block_without_add_over_its_input(tmp_path):
+    """expand -> depthwise -> project with x dying in the chain and the output x's size: the output
+    is written over x band by band, the expansion and depthwise output exist only as bands."""
+    from tests.plan.graphs import check_plan
+
+    g = without_add(block(9, 7, 8, 1, "", seed=12, expand=4))
+    host = compile_graph(g, tmp_path)
+    plan = plan_memory(g)
+    ch = plan.chains["n_y2"]
+    assert ch.convs == ("n_y0", "n_y1", "n_y2") and not ch.add and ch.in_place and plan.aliases["y2"] == "x"
+    check_plan(g, plan)
+    assert plan.lower_bound < plan_memory(g, PlanOptions(fusion=False)).lower_bound
+    x = np.random.default_rng(12).integers(-128, 128, g.t("in").shape).astype(np.int8)
+    (ref,) = interpreter.run(g, [x])
+    np.testing.assert_array_equal(host.invoke_one([x])[0], ref)
+    assert len(np.unique(ref)) > 3
+
+
 @pytest.mark.host
 @pytest.mark.parametrize("case", INVERTED, ids=lambda c: "h{}w{}c{}t{}_{}".format(*c[:5]))
 def test_inverted_residual_band_by_band_is_bit_exact(case, tmp_path):
@@ -180,9 +207,9 @@ def test_output_not_over_x_when_a_later_band_reads_what_it_covers(tmp_path, monk
 
 @pytest.mark.qemu
 def test_chains_on_qemu(tmp_path):
-    """An inverted residual, and a stride-2 expand -> depthwise chain written over its input, as
-    firmware for the M4 and M7 stand-ins: the fast kernels' DSP paths on the chains' row bands,
-    bit-exact."""
+    """An inverted residual and one without its add, both written over their input, and a stride-2
+    expand -> depthwise -> project, as firmware for the M4 and M7 stand-ins: the fast kernels' DSP
+    paths on the chains' row bands, bit-exact."""
     import json
 
     from tests.device.models import missing_tools
@@ -192,21 +219,23 @@ def test_chains_on_qemu(tmp_path):
     from tinygen.ir import serialize
     from tinygen.program import Program
     from tinygen.select import HOST, select_kernels
+    from tinygen.testing import merge_graphs
 
     reason = missing_tools()
     if reason:
         pytest.skip(reason)
-    inverted = select_kernels(block(11, 10, 8, 1, "", seed=5, expand=6), HOST)
-    strided = select_kernels(expand_dw_project(16, 16, 32, 64, 2, seed=7, inplace_before=True), HOST)
-    for g, last, convs, over_x in ((inverted, "n_add", ("n_y0", "n_y1", "n_y2"), True),
-                                   (strided, "n_D", ("n_E", "n_D"), True)):
-        plan = plan_memory(g, PlanOptions(cheapest=False))
-        assert plan.chains[last].convs == convs and plan.chains[last].in_place == over_x
-        for board in ("f446re", "f746zg"):
-            out = tmp_path / g.name / board
-            gen = generate(g, plan)
-            gen.write(out / "model")
-            serialize.save(g, out / "graph")
-            (out / "tinygen.json").write_text(json.dumps({"prefix": gen.prefix, "board": board}))
-            r = validate(Program(out, g, gen.prefix, board), qemu=True, board=board, count=3, seed=0)
-            assert r.passed, f"{g.name} {board}: {r.summary_text()}"
+    graphs = [block(11, 10, 8, 1, "", seed=5, expand=6), without_add(block(9, 7, 8, 1, "", seed=12, expand=4)),
+              expand_dw_project(16, 16, 32, 64, 2, seed=7, inplace_before=True)]
+    g = select_kernels(merge_graphs(graphs, "chains"), HOST)  # one firmware per board
+    plan = plan_memory(g, PlanOptions(cheapest=False))
+    chains = {(c.convs, c.in_place) for c in plan.chains.values()}
+    assert chains == {(("g0_n_y0", "g0_n_y1", "g0_n_y2"), True), (("g1_n_y0", "g1_n_y1", "g1_n_y2"), True),
+                      (("g2_n_E", "g2_n_D", "g2_n_y"), False)}
+    for board in ("f446re", "f746zg"):
+        out = tmp_path / board
+        gen = generate(g, plan)
+        gen.write(out / "model")
+        serialize.save(g, out / "graph")
+        (out / "tinygen.json").write_text(json.dumps({"prefix": gen.prefix, "board": board}))
+        r = validate(Program(out, g, gen.prefix, board), qemu=True, board=board, count=3, seed=0)
+        assert r.passed, f"{board}: {r.summary_text()}"

@@ -16,8 +16,9 @@ Only the convs' band buffers exist of the y_i (and of yn and the shortcut's outp
 an add); x stays live until the chain ends. Every conv's kernel must be callable on row bands
 (`Kernel.inplace_lag` declared); they share one scratch buffer, as they run one after another.
 
-With `in_place` the chain's output is stored over x: allowed when x dies in the chain and no later
-band reads the x rows an earlier band's output covered (`_overwrite_safe`).
+With `in_place` the chain's output is stored over x: allowed when x dies in the chain, no later
+band reads the x rows an earlier band's output covered (`_overwrite_safe`), and, without an add,
+the output is x's size.
 
 A chain is fused when it saves bytes: its band buffers, plus x kept live until the end (no cost
 when x is the graph's caller-owned input or the output goes over it; with an add x is live until
@@ -194,7 +195,10 @@ class _Finder:
             inner.append(yn)
             bands += [(yn, band_o)] + ([(r, band_o)] if js is not None else [])
         xt = g.t(x)
-        in_place = (x not in ext and last.outputs[0] not in ext and not xt.is_const and o.nbytes <= xt.nbytes
+        # over x only at x's size without an add: a smaller output would hold x's whole storage (an
+        # alias root keeps its largest member's size) for as long as it and its own aliases live
+        in_place = (x not in ext and last.outputs[0] not in ext and not xt.is_const
+                    and (o.nbytes <= xt.nbytes if add is not None else o.nbytes == xt.nbytes)
                     and all(i in members for i in self.readers[x]) and _overwrite_safe(rows, row(x), row(last.outputs[0]))
                     and (add is None or get(last.op).kernel(last).inplace_ok))
         if add is not None:  # x is live until the add anyway; the add's output is new unless it goes over x
