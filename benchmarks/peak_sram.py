@@ -2,6 +2,7 @@
 
     TF_USE_LEGACY_KERAS=1 TF_CPP_MIN_LOG_LEVEL=3 .venv/bin/python benchmarks/peak_sram.py
     .venv/bin/python benchmarks/peak_sram.py --models ds_cnn --qemu   # also validate under QEMU
+    .venv/bin/python benchmarks/peak_sram.py --chains   # each fused chain's live peak vs layer at a time
 
 The models are benchmarks/int8_kernels.py's Keras builders (seeded random weights, int8 with
 TFLiteConverter; .tflite cached in build/int8_kernels/). Each is built as validation firmware for
@@ -58,12 +59,43 @@ def build(name: str, input_buffer: str, fusion: str = "auto", emulate: bool = Fa
                          fusion=fusion, emulate=emulate)
 
 
+def chain_peaks(name: str) -> None:
+    """Each chain the planner can fuse in the model, all of them applied and no patch stages (so the
+    stem does not hide them): the most bytes live at one of its nodes, fused and layer at a time."""
+    from tinygen.plan import PlanOptions, plan_memory
+
+    graph = build(name, "arena").graph
+    fused = plan_memory(graph, PlanOptions(input_in_arena=True, cheapest=False, patch_budget=0))
+    plain = plan_memory(graph, PlanOptions(input_in_arena=True, fusion=False))
+    live, live0 = fused.live_bytes(len(graph.nodes)), plain.live_bytes(len(graph.nodes))
+    print(f"{name}: fused chains (every one applied, no patches); lower bound {fused.lower_bound:,} B vs "
+          f"{plain.lower_bound:,} B layer at a time")
+    index = {n.name: i for i, n in enumerate(graph.nodes)}
+    for ch in fused.chains.values():
+        idx = sorted(index[m] for m in ch.members)
+        def short(conv: str) -> str:
+            node = graph.nodes[index[conv]]
+            if node.attrs.groups > 1:
+                return "dw"
+            return "pw" if graph.t(node.inputs[1]).shape[1:3] == (1, 1) else "conv"
+
+        kind = "+".join(short(c) for c in ch.convs) + ("+add" if ch.add else "")
+        print(f"  {f'L{idx[0]}..L{idx[-1]}':<9} {kind:<16} {'over x' if ch.in_place else '':<6} live peak "
+              f"{max(live[i] for i in idx):>8,} B fused vs {max(live0[i] for i in idx):>8,} B layer at a time")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     p.add_argument("--qemu", action="store_true", help="also validate the arena build under QEMU and count its "
                    "instructions against --fusion off (slow)")
+    p.add_argument("--chains", action="store_true", help="print each fusable chain's live peak, fused and layer "
+                   "at a time, instead of the SRAM table")
     args = p.parse_args(argv)
+    if args.chains:
+        for name in args.models:
+            chain_peaks(name)
+        return 0
     rows = []
     for name in args.models:
         tflm_here = measured_tflm(name)
