@@ -3,7 +3,7 @@
 A chain is x -c1-> y1 -c2-> ... -cn-> yn (2 <= n <= MAX_CHAIN), each y_i (i < n) read only by
 c(i+1), optionally ended by add(r, yn) with r = x or shortcut(x) (a residual block):
 
-    pointwise expand -> depthwise              (a pair: MobileNetV2's stride-2 blocks, DS-CNN)
+    pointwise expand -> depthwise              (a pair)
     expand -> depthwise -> project             (an inverted residual without its add)
     expand -> depthwise -> project -> add      (MobileNetV2's inverted residual)
     conv -> conv -> add(x or shortcut(x))      (ResNet's basic block)
@@ -25,10 +25,11 @@ when x is the graph's caller-owned input or the output goes over it; with an add
 then anyway, but the add's output is new unless it goes over x), are fewer than its inner
 tensors whole. A chain without an add starts at a pointwise conv (1x1, stride 1, unpadded: the
 expansion, whose rows are x's rows); any other first conv is left to run in place on row bands
-(tinygen/ops/inplace_rows.py), which holds one tensor, not two. Residual chains are found first, the longest chain at each add; then the
-chains without an add, those saving most first. Applied to the node order the schedule chose (the
-DP counts whole tensors), when `PlanOptions.fusion` is on; memory_plan._cheapest then drops (or
-shortens) the chains off the peak, which cost instructions.
+(tinygen/ops/inplace_rows.py), which holds one tensor, not two. Residual chains are found first,
+the longest chain at each add; then the chains without an add, those saving most first. Applied
+to the node order the schedule chose (the DP counts whole tensors), when `PlanOptions.fusion` is
+on; memory_plan._cheapest then drops (or shortens) the chains off the peak, which cost
+instructions, and plan_memory keeps the plan without the add-less chains when it is smaller.
 """
 
 from __future__ import annotations
