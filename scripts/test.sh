@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export TF_CPP_MIN_LOG_LEVEL=3 TF_USE_LEGACY_KERAS=1
-exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+# -n auto: one pytest-xdist worker per core (tests share no files; -n 0 runs them in this process)
+exec .venv/bin/python -m pytest -q -p no:cacheprovider -n auto "$@"
