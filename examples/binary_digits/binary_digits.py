@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "digits_int8"))
 
-from digits import SIZE, Split, compare, export, load_digits  # noqa: E402,F401  (re-exported for run.py)
+from digits import SIZE, Split, compare, export, load_digits, train_epoch  # noqa: E402,F401  (re-exported for run.py)
 
 from tinygen.nn import BinaryAct, BinaryConv2d, QConv2d, QLinear, QuantAct  # noqa: E402
 
@@ -68,15 +68,9 @@ def train(split: Split, epochs: int = 12, seed: int = 0, width: int = 32, log=pr
     model = BinaryDigitsNet(width)
     opt = torch.optim.Adam(model.parameters(), lr=5e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-2, total_steps=epochs * -(-len(split.x_train) // 64))
-    x, y = torch.from_numpy(split.x_train), torch.from_numpy(split.y_train)
     gen = torch.Generator().manual_seed(seed)
     for epoch in range(epochs):
-        model.train()
-        for idx in torch.randperm(len(x), generator=gen).split(64):
-            opt.zero_grad()
-            F.cross_entropy(model(x[idx]), y[idx]).backward()
-            opt.step()
-            sched.step()
+        train_epoch(model, split, gen, opt, sched)
         if log and (epoch + 1) % 4 == 0:
             log(f"epoch {epoch + 1}/{epochs}: test accuracy {accuracy(model, split):.4f}")
     return model.eval()

@@ -65,19 +65,27 @@ class DigitsNet(nn.Module):
         return self.q_out(self.fc(x))
 
 
+def train_epoch(model: nn.Module, split: Split, gen: torch.Generator, opt, step_sched=None) -> None:
+    """One epoch of cross-entropy training on the train split, in batches of 64 drawn in `gen`'s
+    order (the digits examples' shared loop); `step_sched`, if given, is stepped after each batch."""
+    x, y = torch.from_numpy(split.x_train), torch.from_numpy(split.y_train)
+    model.train()
+    for idx in torch.randperm(len(x), generator=gen).split(64):
+        opt.zero_grad()
+        F.cross_entropy(model(x[idx]), y[idx]).backward()
+        opt.step()
+        if step_sched is not None:
+            step_sched.step()
+
+
 def train(split: Split, epochs: int = 30, seed: int = 0, log=print) -> DigitsNet:
     torch.manual_seed(seed)
     model = DigitsNet()
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
-    x, y = torch.from_numpy(split.x_train), torch.from_numpy(split.y_train)
     gen = torch.Generator().manual_seed(seed)
     for epoch in range(epochs):
-        model.train()
-        for idx in torch.randperm(len(x), generator=gen).split(64):
-            opt.zero_grad()
-            F.cross_entropy(model(x[idx]), y[idx]).backward()
-            opt.step()
+        train_epoch(model, split, gen, opt)
         sched.step()
         if log and (epoch + 1) % 10 == 0:
             log(f"epoch {epoch + 1}/{epochs}: test accuracy {accuracy(model, split):.4f}")

@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "digits_int8"))
 
 import tinygen  # noqa: E402
-from digits import SIZE, Split, load_digits  # noqa: E402,F401  (the digits data and split of the int8 example)
+from digits import SIZE, Split, load_digits, train_epoch  # noqa: E402,F401  (the digits data, split and training loop of the int8 example)
 from tinygen.nn import BinaryAct, PrunedBinaryConv2d, QConv2d, QLinear, QuantAct  # noqa: E402
 
 WIDTH = 64
@@ -79,15 +79,9 @@ def fit(model: nn.Module, split: Split, epochs: int, seed: int = 0, lr: float = 
     opt = torch.optim.Adam(model.parameters(), lr=lr / 2)
     steps = max(1, epochs * -(-len(split.x_train) // 64))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
-    x, y = torch.from_numpy(split.x_train), torch.from_numpy(split.y_train)
     gen = torch.Generator().manual_seed(seed)
     for _ in range(epochs):
-        model.train()
-        for idx in torch.randperm(len(x), generator=gen).split(64):
-            opt.zero_grad()
-            F.cross_entropy(model(x[idx]), y[idx]).backward()
-            opt.step()
-            sched.step()
+        train_epoch(model, split, gen, opt, sched)
     return model.eval()
 
 
