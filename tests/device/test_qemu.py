@@ -157,6 +157,31 @@ def test_qemu_is_always_stopped(fw_root):
     assert time.monotonic() - t < 5
 
 
+def test_console_socket_is_held_before_qemu_starts(fw_root):
+    """The host owns the console's port from before QEMU exists to its end: a connection made
+    before the launch reaches this firmware, so a parallel test cannot take the port in between."""
+    import socket
+    import subprocess
+
+    from tinygen.device.qemu import listening_socket, qemu_command
+
+    r = cached_firmware(fw_root, "f446re", emulate=True)
+    listener = listening_socket()
+    client = socket.create_connection(listener.getsockname(), timeout=10)
+    proc = subprocess.Popen(qemu_command(r.elf, r.board, listener.fileno()), pass_fds=(listener.fileno(),),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    listener.close()
+    try:
+        got = b""
+        while len(got) < 3:
+            got += client.recv(64)
+        assert got[:2] == P.SYNC and got[2] == P.BOOT
+    finally:
+        client.close()
+        proc.kill()
+        proc.wait()
+
+
 def test_validate_given_inputs_and_errors(program, fw_root):
     x = np.random.default_rng(9).integers(-128, 128, (3, 8, 8, 3)).astype(np.int8)
     r = validate(program, qemu=True, board="f446re", inputs=x)

@@ -8,6 +8,11 @@
 Command line (notes/qemu-and-toolchain.md): -icount shift=N,align=off,sleep=off makes the
 counters deterministic functions of the instruction count; `server=on,wait=on` holds the guest
 until the host connects, so no output is lost; semihosting lets the firmware set the exit status.
+The console's listening socket is bound and held by this process and handed to QEMU as an open
+descriptor (`-chardev socket,fd=N`), so the host's connect always reaches this QEMU. Choosing a
+free port for QEMU to bind left a window before it listened: a connect to the still-unbound port
+from the same ephemeral port number connects the socket to itself (TCP self-connect), after which
+QEMU binds, waits, and the host hears nothing; a parallel test could also take the port.
 QEMU is always terminated: on leaving the context (also on exceptions and Ctrl-C), by a watchdog
 after `timeout` seconds, and at interpreter exit.
 """
@@ -20,14 +25,12 @@ import socket
 import subprocess
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 from tinygen.boards import Board
 from tinygen.errors import TinygenError, ToolchainError
 
 QEMU = "qemu-system-arm"
-CONNECT_TIMEOUT_S = 10.0
 EXIT_LOCKUP = 134  # QEMU aborts on "Lockup: can't escalate" (SIGABRT)
 _running: set[subprocess.Popen] = set()
 
@@ -48,20 +51,30 @@ def find_qemu() -> str:
     return path
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+def listening_socket() -> socket.socket:
+    """A loopback TCP socket bound to a port the kernel picks, already listening, inheritable."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        s.listen(1)
+        s.set_inheritable(True)
+    except OSError:
+        s.close()
+        raise
+    return s
 
 
-def qemu_command(elf: Path, board: Board, port: int) -> list[str]:
+def qemu_command(elf: Path, board: Board, listen_fd: int) -> list[str]:
+    """QEMU's command line with the console on the listening socket `listen_fd` (inherited)."""
     q = board.qemu
     if q is None:
         raise TinygenError(f"{board.name} is not a QEMU stand-in (use its `emulator`, e.g. {board.emulator or '?'})")
-    serial = ["-serial", "null"] * q.serial_index + ["-serial", f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on"]
+    serial = ["-serial", "null"] * q.serial_index + ["-serial", "chardev:console"]
     return [find_qemu(), "-M", q.machine, "-display", "none", "-monitor", "none",
             "-semihosting-config", "enable=on,target=native",
-            "-icount", f"shift={q.icount_shift},align=off,sleep=off", *serial, "-kernel", str(elf)]
+            "-icount", f"shift={q.icount_shift},align=off,sleep=off",
+            "-chardev", f"socket,id=console,fd={listen_fd},server=on,wait=on,nodelay=on", *serial,
+            "-kernel", str(elf)]
 
 
 class QemuTarget:
@@ -94,31 +107,25 @@ class QemuTarget:
     def start(self) -> None:
         import serial
 
-        for attempt in range(3):
-            port = free_port()
+        listener = listening_socket()
+        try:
+            port = listener.getsockname()[1]
             self._log = tempfile.TemporaryFile()
-            self.proc = subprocess.Popen(qemu_command(self.elf, self.board, port), stdin=subprocess.DEVNULL,
-                                         stdout=self._log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(qemu_command(self.elf, self.board, listener.fileno()),
+                                         stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+                                         pass_fds=(listener.fileno(),))
             _running.add(self.proc)
             self._watchdog = threading.Timer(self.timeout, self._expire)
             self._watchdog.daemon = True
             self._watchdog.start()
-            deadline = time.monotonic() + CONNECT_TIMEOUT_S
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    break
-                try:
-                    self.link = serial.serial_for_url(f"socket://127.0.0.1:{port}", timeout=self.read_timeout)
-                    return
-                except (serial.SerialException, OSError):
-                    time.sleep(0.025)  # not listening yet
-            log = self.log()
-            self.close()
-            if "Address already in use" in log or "Failed to bind" in log:
-                continue  # someone took the port between free_port() and QEMU: try another
-            raise ToolchainError(f"QEMU ({self.board.qemu.machine}) did not accept a console connection: "
-                                 + (log.strip()[-600:] or "no output"))
-        raise ToolchainError("QEMU could not bind a loopback port after 3 attempts")
+            # The kernel completes the connection from the listen backlog; QEMU accepts it when ready.
+            try:
+                self.link = serial.serial_for_url(f"socket://127.0.0.1:{port}", timeout=self.read_timeout)
+            except (serial.SerialException, OSError) as e:
+                raise ToolchainError(f"could not connect to QEMU's ({self.board.qemu.machine}) console: {e}; "
+                                     + (self.log().strip()[-600:] or "no output")) from None
+        finally:
+            listener.close()  # QEMU holds its own copy of the descriptor
 
     def _expire(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
