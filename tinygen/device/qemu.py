@@ -52,16 +52,9 @@ def find_qemu() -> str:
 
 
 def listening_socket() -> socket.socket:
-    """A loopback TCP socket bound to a port the kernel picks, already listening, inheritable."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", 0))
-        s.listen(1)
-        s.set_inheritable(True)
-    except OSError:
-        s.close()
-        raise
-    return s
+    """A loopback TCP socket already listening on a port the kernel picked (Popen's pass_fds
+    makes it inheritable in QEMU)."""
+    return socket.create_server(("127.0.0.1", 0), backlog=1)
 
 
 def qemu_command(elf: Path, board: Board, listen_fd: int) -> list[str]:
